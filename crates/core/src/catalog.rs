@@ -1,0 +1,596 @@
+//! The product catalog: validated items with dense `u32` indices.
+//!
+//! Rows are validated one by one: a bad row is rejected with its index, id and reason while the
+//! valid rows load, so one malformed product never takes a shop's recommendations down. Removal
+//! leaves a tombstone so that indices held elsewhere (the content index) stay valid.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Longest accepted item id, in bytes. Ids are shown in URLs and stored on the device.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// A catalog item after validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Category paths, normalized to `"Home > Kitchen > Mugs"` form.
+    pub categories: Vec<String>,
+    pub brand: Option<String>,
+    pub price: Option<f64>,
+    pub available: bool,
+    pub tags: Vec<String>,
+    pub embedding: Option<Vec<f32>>,
+}
+
+impl Item {
+    /// A minimal item with just an id and a title.
+    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Self {
+        Item {
+            id: id.into(),
+            title: title.into(),
+            description: None,
+            categories: Vec::new(),
+            brand: None,
+            price: None,
+            available: true,
+            tags: Vec::new(),
+            embedding: None,
+        }
+    }
+
+    /// Every category path and all of its ancestors, each once: `"A > B"` gives `"A"`, `"A > B"`.
+    pub fn category_paths(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for path in &self.categories {
+            let mut prefix = String::new();
+            for segment in path.split(" > ") {
+                if !prefix.is_empty() {
+                    prefix.push_str(" > ");
+                }
+                prefix.push_str(segment);
+                if !out.contains(&prefix) {
+                    out.push(prefix.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// True when one of the item's categories is `path` or lies below it.
+    pub fn in_category(&self, path: &str) -> bool {
+        let path = normalize_category(path);
+        self.categories
+            .iter()
+            .any(|c| c == &path || c.starts_with(&format!("{path} > ")))
+    }
+}
+
+/// Errors from catalog operations.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("catalog must be a JSON array of items, got {0}")]
+    NotAnArray(&'static str),
+    #[error("catalog has no valid item ({rejected} rows rejected; first: {first})")]
+    NoValidItems { rejected: usize, first: String },
+    #[error("invalid item \"{id}\": {reason}")]
+    InvalidItem { id: String, reason: String },
+    #[error("unknown item id \"{0}\": load the catalog first, or check the id")]
+    UnknownItem(String),
+}
+
+/// One row that did not load, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    /// Position of the row in the input array.
+    pub index: usize,
+    /// The row's id when it had a readable one.
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// What a catalog load did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub loaded: usize,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Validated items with dense indices. Removed items leave a tombstone (`None`).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    slots: Vec<Option<Item>>,
+    ids: HashMap<String, u32>,
+    embedding_dim: Option<usize>,
+}
+
+impl Catalog {
+    /// Parses and validates a JSON array of items.
+    pub fn from_json(json: &str) -> Result<(Catalog, LoadReport), CatalogError> {
+        let value: Value =
+            serde_json::from_str(json).map_err(|e| CatalogError::InvalidJson(e.to_string()))?;
+        Catalog::from_value(value)
+    }
+
+    /// Validates an already parsed JSON value, which must be an array of item objects.
+    pub fn from_value(value: Value) -> Result<(Catalog, LoadReport), CatalogError> {
+        match value {
+            Value::Array(rows) => Catalog::from_rows(rows),
+            other => Err(CatalogError::NotAnArray(json_type(&other))),
+        }
+    }
+
+    /// Validates rows one by one; valid rows load, invalid ones are reported.
+    pub fn from_rows(rows: Vec<Value>) -> Result<(Catalog, LoadReport), CatalogError> {
+        let mut catalog = Catalog::default();
+        let mut report = LoadReport::default();
+        for (index, row) in rows.into_iter().enumerate() {
+            let id = row.get("id").and_then(Value::as_str).map(str::to_owned);
+            let result = parse_item(&row).and_then(|item| {
+                if catalog.ids.contains_key(&item.id) {
+                    Err(format!(
+                        "duplicate id \"{}\" (first occurrence kept)",
+                        item.id
+                    ))
+                } else {
+                    catalog.check_embedding(&item)?;
+                    Ok(item)
+                }
+            });
+            match result {
+                Ok(item) => {
+                    catalog.insert_new(item);
+                    report.loaded += 1;
+                }
+                Err(reason) => report.rejected.push(RejectedRow { index, id, reason }),
+            }
+        }
+        if report.loaded == 0 {
+            let first = report
+                .rejected
+                .first()
+                .map(|r| format!("row {}: {}", r.index, r.reason))
+                .unwrap_or_else(|| "the array is empty".to_owned());
+            return Err(CatalogError::NoValidItems {
+                rejected: report.rejected.len(),
+                first,
+            });
+        }
+        Ok((catalog, report))
+    }
+
+    /// Validates one JSON item row (the same rules as a catalog load).
+    pub fn parse_item(row: &Value) -> Result<Item, CatalogError> {
+        parse_item(row).map_err(|reason| CatalogError::InvalidItem {
+            id: row
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned(),
+            reason,
+        })
+    }
+
+    /// Inserts or replaces one item. Returns its index and whether it replaced an existing one.
+    pub fn upsert(&mut self, item: Item) -> Result<(u32, bool), CatalogError> {
+        validate_item(&item).map_err(|reason| CatalogError::InvalidItem {
+            id: item.id.clone(),
+            reason,
+        })?;
+        self.check_embedding(&item)
+            .map_err(|reason| CatalogError::InvalidItem {
+                id: item.id.clone(),
+                reason,
+            })?;
+        if let Some(&index) = self.ids.get(&item.id) {
+            self.slots[index as usize] = Some(item);
+            Ok((index, true))
+        } else {
+            Ok((self.insert_new(item), false))
+        }
+    }
+
+    /// Removes an item, leaving a tombstone. Its index is never reused.
+    pub fn remove(&mut self, id: &str) -> Result<u32, CatalogError> {
+        let index = self
+            .ids
+            .remove(id)
+            .ok_or_else(|| CatalogError::UnknownItem(id.to_owned()))?;
+        self.slots[index as usize] = None;
+        Ok(index)
+    }
+
+    fn insert_new(&mut self, item: Item) -> u32 {
+        let index = self.slots.len() as u32;
+        if let Some(e) = &item.embedding {
+            self.embedding_dim.get_or_insert(e.len());
+        }
+        self.ids.insert(item.id.clone(), index);
+        self.slots.push(Some(item));
+        index
+    }
+
+    fn check_embedding(&self, item: &Item) -> Result<(), String> {
+        match (&item.embedding, self.embedding_dim) {
+            (Some(e), Some(dim)) if e.len() != dim => Err(format!(
+                "embedding has {} values but the catalog's embeddings have {dim}",
+                e.len()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.ids.get(id).copied()
+    }
+
+    /// Index of `id`, or an error naming the unknown id.
+    pub fn require(&self, id: &str) -> Result<u32, CatalogError> {
+        self.index_of(id)
+            .ok_or_else(|| CatalogError::UnknownItem(id.to_owned()))
+    }
+
+    pub fn get(&self, index: u32) -> Option<&Item> {
+        self.slots.get(index as usize).and_then(Option::as_ref)
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Item> {
+        self.index_of(id).and_then(|i| self.get(i))
+    }
+
+    /// Number of index slots, tombstones included (the bound for dense per-item arrays).
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Number of live items.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Live items with their indices.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Item)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|item| (i as u32, item)))
+    }
+
+    pub fn embedding_dim(&self) -> Option<usize> {
+        self.embedding_dim
+    }
+}
+
+/// Normalizes a category path: trims segments, joins them with `" > "`, drops empty segments.
+pub fn normalize_category(path: &str) -> String {
+    path.split('>')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn opt_string(row: &Value, field: &str) -> Result<Option<String>, String> {
+    match row.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!(
+            "field \"{field}\" must be a string, got {}",
+            json_type(other)
+        )),
+    }
+}
+
+fn string_list(row: &Value, field: &str) -> Result<Vec<String>, String> {
+    match row.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(values)) => values
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(format!(
+                    "field \"{field}\" must hold strings, found {}",
+                    json_type(other)
+                )),
+            })
+            .collect(),
+        Some(other) => Err(format!(
+            "field \"{field}\" must be an array of strings, got {}",
+            json_type(other)
+        )),
+    }
+}
+
+fn parse_item(row: &Value) -> Result<Item, String> {
+    if !row.is_object() {
+        return Err(format!("an item must be an object, got {}", json_type(row)));
+    }
+    let id = match row.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        // Numeric ids are common in shop exports; accept integers and keep them as text.
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        None | Some(Value::Null) => return Err("missing \"id\"".to_owned()),
+        Some(other) => {
+            return Err(format!(
+                "field \"id\" must be a string, got {}",
+                json_type(other)
+            ))
+        }
+    };
+    let title = opt_string(row, "title")?.ok_or("missing \"title\"")?;
+    let price = match row.get("price") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(other) => {
+            return Err(format!(
+                "field \"price\" must be a number, got {}",
+                json_type(other)
+            ))
+        }
+    };
+    let available = match row.get("available") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(format!(
+                "field \"available\" must be a boolean, got {}",
+                json_type(other)
+            ))
+        }
+    };
+    let embedding = match row.get("embedding") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(values)) => Some(
+            values
+                .iter()
+                .map(|v| {
+                    v.as_f64()
+                        .map(|f| f as f32)
+                        .ok_or_else(|| "field \"embedding\" must hold numbers".to_owned())
+                })
+                .collect::<Result<Vec<f32>, String>>()?,
+        ),
+        Some(other) => {
+            return Err(format!(
+                "field \"embedding\" must be an array of numbers, got {}",
+                json_type(other)
+            ))
+        }
+    };
+    let item = Item {
+        id,
+        title,
+        description: opt_string(row, "description")?,
+        categories: string_list(row, "categories")?
+            .iter()
+            .map(|c| normalize_category(c))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        brand: opt_string(row, "brand")?.filter(|b| !b.trim().is_empty()),
+        price,
+        available,
+        tags: string_list(row, "tags")?,
+        embedding,
+    };
+    validate_item(&item)?;
+    Ok(item)
+}
+
+/// Checks the rules that do not depend on the JSON shape (also used by typed upserts).
+fn validate_item(item: &Item) -> Result<(), String> {
+    if item.id.trim().is_empty() {
+        return Err("empty id".to_owned());
+    }
+    if item.id.len() > MAX_ID_BYTES {
+        return Err(format!(
+            "id is {} bytes long, the limit is {MAX_ID_BYTES}",
+            item.id.len()
+        ));
+    }
+    if item.title.trim().is_empty() {
+        return Err("empty title".to_owned());
+    }
+    if let Some(price) = item.price {
+        if !price.is_finite() {
+            return Err(format!("price must be a finite number, got {price}"));
+        }
+        if price < 0.0 {
+            return Err(format!("price must not be negative, got {price}"));
+        }
+    }
+    if let Some(e) = &item.embedding {
+        if e.is_empty() {
+            return Err("embedding is empty".to_owned());
+        }
+        if e.iter().any(|v| !v.is_finite()) {
+            return Err("embedding holds a non-finite value".to_owned());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reasons(rows: Value) -> Vec<String> {
+        let (_, report) = Catalog::from_value(rows).expect("some rows load");
+        report.rejected.into_iter().map(|r| r.reason).collect()
+    }
+
+    fn good() -> Value {
+        json!({"id": "ok", "title": "Good row"})
+    }
+
+    #[test]
+    fn loads_valid_rows_with_dense_indices() {
+        let (cat, report) = Catalog::from_json(
+            r#"[{"id":"a","title":"Blue Mug","categories":["Home>Kitchen > Mugs"],"price":9.5},
+                {"id":"b","title":"Red Mug","available":false,"tags":"sale"}]"#,
+        )
+        .expect("valid");
+        assert_eq!(report.loaded, 2);
+        assert_eq!(cat.index_of("b"), Some(1));
+        assert_eq!(
+            cat.get(0).map(|i| i.categories.clone()),
+            Some(vec!["Home > Kitchen > Mugs".to_owned()])
+        );
+        assert!(!cat.by_id("b").expect("b").available);
+        assert_eq!(cat.by_id("b").expect("b").tags, vec!["sale"]);
+    }
+
+    #[test]
+    fn rejects_empty_id() {
+        let r = reasons(json!([good(), {"id": " ", "title": "x"}]));
+        assert_eq!(r, vec!["empty id"]);
+    }
+
+    #[test]
+    fn rejects_missing_id() {
+        assert_eq!(
+            reasons(json!([good(), {"title": "x"}])),
+            vec!["missing \"id\""]
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_id_keeping_the_first() {
+        let (cat, report) =
+            Catalog::from_value(json!([good(), {"id": "ok", "title": "Second"}])).expect("loads");
+        assert_eq!(report.rejected[0].index, 1);
+        assert_eq!(report.rejected[0].id.as_deref(), Some("ok"));
+        assert!(report.rejected[0].reason.contains("duplicate id"));
+        assert_eq!(cat.by_id("ok").expect("ok").title, "Good row");
+    }
+
+    #[test]
+    fn rejects_non_finite_and_negative_price() {
+        let mut item = Item::new("x", "X");
+        item.price = Some(f64::NAN);
+        let mut cat = Catalog::default();
+        assert!(matches!(
+            cat.upsert(item.clone()),
+            Err(CatalogError::InvalidItem { .. })
+        ));
+        item.price = Some(-1.0);
+        let err = cat.upsert(item).expect_err("negative");
+        assert!(err.to_string().contains("negative"));
+        // JSON cannot hold NaN; a huge literal overflows to infinity in serde_json? It errors at parse.
+        assert!(
+            reasons(json!([good(), {"id": "p", "title": "t", "price": "12"}]))[0]
+                .contains("\"price\" must be a number")
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_embedding_length() {
+        let r = reasons(json!([
+            {"id": "a", "title": "A", "embedding": [1.0, 0.0, 0.0]},
+            {"id": "b", "title": "B", "embedding": [1.0, 0.0]}
+        ]));
+        assert_eq!(r.len(), 1);
+        assert!(r[0].contains("embedding has 2 values"), "{r:?}");
+    }
+
+    #[test]
+    fn rejects_wrong_types() {
+        let r = reasons(json!([
+            good(),
+            {"id": "a", "title": 5},
+            {"id": "b", "title": "B", "categories": [1]},
+            {"id": "c", "title": "C", "available": "yes"},
+            {"id": "d", "title": "D", "embedding": ["x"]},
+            {"id": true, "title": "E"},
+            "not an object",
+            {"id": "f", "title": "F", "tags": {"a": 1}}
+        ]));
+        assert_eq!(r.len(), 7, "{r:?}");
+        assert!(r[0].contains("\"title\" must be a string"));
+        assert!(r[1].contains("\"categories\" must hold strings"));
+        assert!(r[2].contains("\"available\" must be a boolean"));
+        assert!(r[3].contains("\"embedding\" must hold numbers"));
+        assert!(r[4].contains("\"id\" must be a string"));
+        assert!(r[5].contains("must be an object"));
+        assert!(r[6].contains("\"tags\" must be an array"));
+    }
+
+    #[test]
+    fn no_valid_row_is_an_error() {
+        let err = Catalog::from_value(json!([{"id": ""}])).expect_err("nothing valid");
+        assert!(matches!(
+            err,
+            CatalogError::NoValidItems { rejected: 1, .. }
+        ));
+        assert!(matches!(
+            Catalog::from_json("[]"),
+            Err(CatalogError::NoValidItems { .. })
+        ));
+        assert!(matches!(
+            Catalog::from_json("{}"),
+            Err(CatalogError::NotAnArray(_))
+        ));
+        assert!(matches!(
+            Catalog::from_json("[{"),
+            Err(CatalogError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn upsert_and_remove_keep_indices_stable() {
+        let (mut cat, _) =
+            Catalog::from_value(json!([good(), {"id": "b", "title": "B"}])).expect("ok");
+        assert_eq!(cat.upsert(Item::new("b", "B2")), Ok((1, true)));
+        assert_eq!(cat.upsert(Item::new("c", "C")), Ok((2, false)));
+        assert_eq!(cat.remove("ok"), Ok(0));
+        assert_eq!(cat.len(), 2);
+        assert_eq!(cat.slots(), 3);
+        assert_eq!(cat.index_of("c"), Some(2));
+        assert!(cat.get(0).is_none());
+        assert!(matches!(
+            cat.remove("ok"),
+            Err(CatalogError::UnknownItem(_))
+        ));
+        assert_eq!(cat.upsert(Item::new("ok", "back")), Ok((3, false)));
+    }
+
+    #[test]
+    fn category_paths_include_ancestors() {
+        let mut item = Item::new("a", "A");
+        item.categories = vec!["Home > Kitchen > Mugs".into(), "Home > Gifts".into()];
+        assert_eq!(
+            item.category_paths(),
+            vec![
+                "Home",
+                "Home > Kitchen",
+                "Home > Kitchen > Mugs",
+                "Home > Gifts"
+            ]
+        );
+        assert!(item.in_category("Home>Kitchen"));
+        assert!(!item.in_category("Kitchen"));
+        assert!(!item.in_category("Home > Kit"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The persisted state of one shopper: a versioned, checksummed, compact binary format.
+//!
+//! Layout: magic `KNDS`, format version (u16 little-endian), CRC-32 of the payload (u32 LE),
+//! then the payload in postcard. A reader refuses bad magic, a newer version or a checksum
+//! mismatch with a clear error and never modifies anything, so the caller keeps the bytes
+//! (the browser module exposes them through `exportData()`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::History;
+use crate::profile::Profile;
+
+const MAGIC: &[u8; 4] = b"KNDS";
+/// Current snapshot format.
+pub const SNAPSHOT_VERSION: u16 = 1;
+const HEADER: usize = 10;
+
+/// Why a snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot is too short ({0} bytes) to be a kindred snapshot")]
+    TooShort(usize),
+    #[error("not a kindred snapshot (bad magic bytes)")]
+    BadMagic,
+    #[error("snapshot format {found} is newer than this version of kindred reads ({SNAPSHOT_VERSION}); the bytes are kept untouched")]
+    FutureVersion { found: u16 },
+    #[error("snapshot is corrupt (checksum mismatch); the bytes are kept untouched")]
+    Checksum,
+    #[error("snapshot is corrupt ({0}); the bytes are kept untouched")]
+    Decode(String),
+}
+
+/// What a snapshot holds: the shopper's history and profile. The catalog and shared model
+/// are not personal and are downloaded again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserState {
+    pub history: History,
+    pub profile: Profile,
+}
+
+/// Serializes the state with header and checksum.
+pub fn encode(state: &UserState) -> Vec<u8> {
+    // postcard only fails on writer errors or unsupported serde features, neither possible here.
+    let payload = postcard::to_stdvec(state).unwrap_or_default();
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Reads a snapshot written by [`encode`].
+pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
+    if bytes.len() < HEADER {
+        return Err(SnapshotError::TooShort(bytes.len()));
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version > SNAPSHOT_VERSION || version == 0 {
+        return Err(SnapshotError::FutureVersion { found: version });
+    }
+    let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
+    let payload = &bytes[HEADER..];
+    if crc32fast::hash(payload) != checksum {
+        return Err(SnapshotError::Checksum);
+    }
+    postcard::from_bytes(payload).map_err(|e| SnapshotError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> UserState {
+        UserState {
+            history: History::new(10),
+            profile: Profile::new(1000.0),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = encode(&state());
+        assert!(decode(&bytes).is_ok());
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_named() {
+        let good = encode(&state());
+        assert_eq!(decode(&good[..3]).err(), Some(SnapshotError::TooShort(3)));
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert_eq!(decode(&bad).err(), Some(SnapshotError::BadMagic));
+        let mut future = good.clone();
+        future[4] = 99;
+        assert_eq!(
+            decode(&future).err(),
+            Some(SnapshotError::FutureVersion { found: 99 })
+        );
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        assert_eq!(decode(&flipped).err(), Some(SnapshotError::Checksum));
+    }
+}

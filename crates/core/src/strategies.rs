@@ -1,0 +1,485 @@
+//! The recommender menu: candidate scoring for each [`Strategy`], the shared rule pipeline
+//! (exclusions, filters, boosts, minimum score, top-k, MMR, pins) and human-readable reasons.
+
+use std::collections::HashSet;
+
+use crate::engine::{Engine, EngineError};
+use crate::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
+
+/// Weights of the for-you blend: the shopper's own content profile, what other shoppers
+/// bought together with the shopper's items, and a small popularity prior that breaks ties
+/// toward items people actually buy.
+const FOR_YOU_CONTENT: f32 = 1.0;
+const FOR_YOU_COVISIT: f32 = 1.0;
+const FOR_YOU_POPULARITY: f32 = 0.1;
+/// Profile items used as anchors for co-occurrence and reasons.
+const ANCHORS: usize = 20;
+
+/// Why a candidate scored; turned into text only for the final list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Why {
+    /// Close to the shopper's profile (for-you) or to the anchor item (similar).
+    Content,
+    /// Co-occurs with the shopper's items (for-you) or with the anchor (bought-together).
+    CoOccurrence,
+    /// Content fallback for bought-together when shared data is missing.
+    ContentFallback,
+    Popular,
+    Trending,
+    RecentlyViewed,
+    BuyAgain,
+    /// No personal or shared signal at all: catalog order.
+    Catalog,
+}
+
+/// Scores for every catalog slot plus the dominant reason of each.
+struct Candidates {
+    scores: Vec<f32>,
+    why: Vec<Why>,
+}
+
+impl Candidates {
+    fn new(slots: usize, why: Why) -> Self {
+        Candidates {
+            scores: vec![0.0; slots],
+            why: vec![why; slots],
+        }
+    }
+}
+
+impl Engine {
+    pub(crate) fn run_strategy(
+        &self,
+        req: &RecommendRequest,
+        now: i64,
+    ) -> Result<Vec<Recommendation>, EngineError> {
+        let anchor = match req.item.as_deref() {
+            Some(id) if req.strategy.needs_item() => Some(self.catalog.require(id)?),
+            _ => None,
+        };
+        let candidates = match req.strategy {
+            Strategy::ForYou => self.for_you(now),
+            Strategy::Similar => self.similar(anchor.unwrap_or(0)),
+            Strategy::BoughtTogether => self.bought_together(anchor.unwrap_or(0)),
+            Strategy::Trending => self.trending(),
+            Strategy::RecentlyViewed => self.recently_viewed(now),
+            Strategy::BuyAgain => self.buy_again(now),
+        };
+        let ranked = self.apply_rules(req, anchor, &candidates);
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(scored, pinned)| {
+                let item = self.catalog.get(scored.item)?;
+                let mut reasons = if pinned {
+                    vec!["featured by the shop".to_owned()]
+                } else {
+                    vec![self.reason(
+                        candidates.why[scored.item as usize],
+                        scored.item,
+                        anchor,
+                        now,
+                    )]
+                };
+                if !pinned && req.boost.iter().any(|b| b.matches(item) && b.factor > 1.0) {
+                    reasons.push("promoted by the shop".to_owned());
+                }
+                Some(Recommendation {
+                    item: item.id.clone(),
+                    score: scored.score,
+                    reasons,
+                })
+            })
+            .collect())
+    }
+
+    /// Exclusions, filters, boosts, minimum score, top-k, MMR and pins, for every strategy.
+    /// Returns the final list with a flag for pinned entries.
+    fn apply_rules(
+        &self,
+        req: &RecommendRequest,
+        anchor: Option<u32>,
+        c: &Candidates,
+    ) -> Vec<(Scored, bool)> {
+        let (exclude_viewed, exclude_purchased) = req.exclusions();
+        let mut blocked: HashSet<u32> = req
+            .filter
+            .exclude
+            .iter()
+            .filter_map(|id| self.catalog.index_of(id))
+            .collect();
+        blocked.extend(anchor);
+        if exclude_viewed || exclude_purchased {
+            let (seen, bought) = self.seen_and_bought();
+            if exclude_viewed {
+                blocked.extend(seen);
+            }
+            if exclude_purchased {
+                blocked.extend(bought);
+            }
+        }
+        let honours_removed_interests =
+            matches!(req.strategy, Strategy::ForYou | Strategy::Trending);
+        let pool = if req.diversity > 0.0 {
+            (req.k * 4).clamp(40, 2000)
+        } else {
+            req.k
+        };
+        let mut top = TopK::new(pool);
+        for (i, &raw) in c.scores.iter().enumerate() {
+            if raw <= 0.0 || !raw.is_finite() {
+                continue;
+            }
+            let i = i as u32;
+            let Some(item) = self.catalog.get(i) else {
+                continue;
+            };
+            let mut score = raw;
+            for b in &req.boost {
+                if b.matches(item) {
+                    score *= b.factor;
+                }
+            }
+            if score < req.min_score {
+                continue;
+            }
+            let candidate = Scored { item: i, score };
+            // Cheap score test first; the rules below only run for would-be results.
+            if !top.would_accept(candidate)
+                || blocked.contains(&i)
+                || !req.filter.accepts(item)
+                || (honours_removed_interests && self.profile.is_excluded(item))
+            {
+                continue;
+            }
+            top.push(candidate);
+        }
+        let sorted = top.into_sorted();
+        let chosen = if req.diversity > 0.0 {
+            mmr(&sorted, req.k, req.diversity, |a, b| {
+                self.index.similarity(a, b)
+            })
+        } else {
+            sorted
+        };
+        let mut list: Vec<(Scored, bool)> = chosen.into_iter().map(|s| (s, false)).collect();
+        self.place_pins(req, &mut list);
+        list
+    }
+
+    fn place_pins(&self, req: &RecommendRequest, list: &mut Vec<(Scored, bool)>) {
+        if req.pin.is_empty() {
+            return;
+        }
+        let mut pins = req.pin.clone();
+        pins.sort_by_key(|p| p.position);
+        for pin in pins {
+            let Some(i) = self.catalog.index_of(&pin.item) else {
+                continue;
+            };
+            let Some(item) = self.catalog.get(i) else {
+                continue;
+            };
+            if !req.filter.accepts(item) {
+                continue;
+            }
+            list.retain(|(s, _)| s.item != i);
+            let at = (pin.position - 1).min(list.len());
+            list.insert(
+                at,
+                (
+                    Scored {
+                        item: i,
+                        score: 0.0,
+                    },
+                    true,
+                ),
+            );
+        }
+        list.truncate(req.k);
+        // A pinned entry takes the score of the entry below it (or the lowest unpinned score
+        // above it), so scores stay non-increasing down the list.
+        for p in (0..list.len()).rev() {
+            if list[p].1 {
+                let below = list.get(p + 1).map(|(s, _)| s.score);
+                let above = list[..p]
+                    .iter()
+                    .filter(|(_, pinned)| !pinned)
+                    .map(|(s, _)| s.score)
+                    .reduce(f32::min);
+                list[p].0.score = below.or(above).unwrap_or(1.0);
+            }
+        }
+    }
+
+    /// The shopper's strongest items as (slot, affinity), live items only.
+    fn anchors(&self, now: i64) -> Vec<(u32, f32)> {
+        self.profile
+            .top_items(now, ANCHORS)
+            .into_iter()
+            .filter_map(|(id, a)| self.catalog.index_of(&id).map(|i| (i, a as f32)))
+            .collect()
+    }
+
+    fn for_you(&self, now: i64) -> Candidates {
+        let slots = self.catalog.slots();
+        let anchors = self.anchors(now);
+        let user_text = self
+            .profile
+            .text_vector(self.index.vocabulary(), self.config.profile_terms);
+        if anchors.is_empty() && user_text.is_empty() {
+            return self.popular_or_catalog(false);
+        }
+        let mut content = vec![0.0f32; slots];
+        self.index.accumulate_text(&user_text, 1.0, &mut content);
+        if let Some(centroid) = self.index.embedding_centroid(&anchors) {
+            let mut emb = vec![0.0f32; slots];
+            self.index
+                .accumulate_embedding(centroid.view(), 1.0, &mut emb);
+            for (i, c) in content.iter_mut().enumerate() {
+                if self.index.embedding(i as u32).is_some() {
+                    *c = 0.5 * *c + 0.5 * emb[i].max(0.0);
+                }
+            }
+        }
+        let mut out = Candidates::new(slots, Why::Content);
+        let model = self.model.as_ref();
+        let mut covisit = vec![0.0f32; slots];
+        if let Some(m) = model {
+            let total: f32 = anchors
+                .iter()
+                .map(|a| a.1)
+                .sum::<f32>()
+                .max(f32::MIN_POSITIVE);
+            for &(a, affinity) in &anchors {
+                for &(j, s) in &m.neighbours[a as usize] {
+                    covisit[j as usize] += affinity / total * s;
+                }
+            }
+        }
+        for i in 0..slots {
+            let c = FOR_YOU_CONTENT * content[i];
+            let v = FOR_YOU_COVISIT * covisit[i];
+            let p = model.map_or(0.0, |m| FOR_YOU_POPULARITY * m.popularity[i]);
+            out.scores[i] = c + v + p;
+            out.why[i] = if v >= c && v >= p && v > 0.0 {
+                Why::CoOccurrence
+            } else if p > c {
+                Why::Popular
+            } else {
+                Why::Content
+            };
+        }
+        out
+    }
+
+    fn similar(&self, anchor: u32) -> Candidates {
+        let slots = self.catalog.slots();
+        let mut out = Candidates::new(slots, Why::Content);
+        self.index
+            .accumulate_text(self.index.vector(anchor), 1.0, &mut out.scores);
+        if let Some(e) = self.index.embedding(anchor) {
+            let mut emb = vec![0.0f32; slots];
+            self.index.accumulate_embedding(e, 1.0, &mut emb);
+            for (i, s) in out.scores.iter_mut().enumerate() {
+                if self.index.embedding(i as u32).is_some() {
+                    *s = 0.5 * *s + 0.5 * emb[i].max(0.0);
+                }
+            }
+        }
+        out
+    }
+
+    fn bought_together(&self, anchor: u32) -> Candidates {
+        let neighbours = self
+            .model
+            .as_ref()
+            .map_or(&[][..], |m| &m.neighbours[anchor as usize][..]);
+        // Content fallback ranks strictly below every co-occurrence neighbour.
+        let floor = neighbours.iter().map(|n| n.1).fold(1.0f32, f32::min) * 0.5;
+        let mut out = self.similar(anchor);
+        for (s, why) in out.scores.iter_mut().zip(out.why.iter_mut()) {
+            *s *= floor;
+            *why = Why::ContentFallback;
+        }
+        for &(j, score) in neighbours {
+            out.scores[j as usize] = score;
+            out.why[j as usize] = Why::CoOccurrence;
+        }
+        out
+    }
+
+    fn trending(&self) -> Candidates {
+        if let Some(m) = &self.model {
+            if m.trending.iter().any(|&t| t > 0.0) {
+                let mut out = Candidates::new(m.trending.len(), Why::Trending);
+                out.scores.clone_from(&m.trending);
+                return out;
+            }
+        }
+        self.popular_or_catalog(true)
+    }
+
+    /// Cold start: shared popularity (blended with trending) when a model exists, else the
+    /// catalog in its own order with tiny decreasing scores.
+    fn popular_or_catalog(&self, trending_only_missing: bool) -> Candidates {
+        let slots = self.catalog.slots();
+        if let Some(m) = &self.model {
+            if m.popularity.iter().any(|&p| p > 0.0) {
+                let mut out = Candidates::new(slots, Why::Popular);
+                for i in 0..slots {
+                    let t = if trending_only_missing {
+                        0.0
+                    } else {
+                        m.trending[i]
+                    };
+                    out.scores[i] = 0.8 * m.popularity[i] + 0.2 * t;
+                }
+                return out;
+            }
+        }
+        let mut out = Candidates::new(slots, Why::Catalog);
+        for (rank, (i, _)) in self.catalog.iter().enumerate() {
+            out.scores[i as usize] = 1e-3 / (1.0 + rank as f32 * 1e-3);
+        }
+        out
+    }
+
+    fn recently_viewed(&self, now: i64) -> Candidates {
+        let slots = self.catalog.slots();
+        let mut out = Candidates::new(slots, Why::RecentlyViewed);
+        let half_life = self.config.half_life_days * 86_400_000.0;
+        for (id, s) in self.history.all_stats() {
+            if let (Some(i), Some(last)) = (self.catalog.index_of(id), s.last_seen) {
+                let age = (now - last).max(0) as f64;
+                out.scores[i as usize] = ((-age / half_life).exp2() as f32).max(1e-9);
+            }
+        }
+        out
+    }
+
+    fn buy_again(&self, now: i64) -> Candidates {
+        let slots = self.catalog.slots();
+        let mut out = Candidates::new(slots, Why::BuyAgain);
+        // Repeat purchases follow a slower rhythm than browsing: decay over twice the half-life.
+        let half_life = 2.0 * self.config.half_life_days * 86_400_000.0;
+        for (id, s) in self.history.all_stats() {
+            if let (Some(i), Some(last), true) =
+                (self.catalog.index_of(id), s.last_purchase, s.purchases > 0)
+            {
+                let age = (now - last).max(0) as f64;
+                let frequency = 1.0 + f64::from(s.purchases).ln();
+                out.scores[i as usize] = ((frequency * (-age / half_life).exp2()) as f32).max(1e-9);
+            }
+        }
+        out
+    }
+
+    fn title(&self, i: u32) -> &str {
+        self.catalog
+            .get(i)
+            .map_or("an item", |it| it.title.as_str())
+    }
+
+    /// What the shopper did with an item, for reasons ("which you bought").
+    fn verb(&self, i: u32) -> &'static str {
+        let stats = self
+            .catalog
+            .get(i)
+            .and_then(|it| self.history.stats(&it.id));
+        match stats {
+            Some(s) if s.purchases > 0 => "bought",
+            Some(s) if s.in_cart => "put in your cart",
+            Some(s) if s.carts > 0 => "added to your cart",
+            _ => "viewed",
+        }
+    }
+
+    fn reason(&self, why: Why, i: u32, anchor: Option<u32>, now: i64) -> String {
+        match why {
+            Why::Content => match anchor {
+                Some(a) => {
+                    let terms =
+                        self.index
+                            .shared_terms(self.index.vector(a), self.index.vector(i), 3);
+                    if terms.is_empty() {
+                        format!("similar to {}", self.title(a))
+                    } else {
+                        format!("similar to {} (both: {})", self.title(a), terms.join(", "))
+                    }
+                }
+                None => {
+                    let best = self
+                        .anchors(now)
+                        .into_iter()
+                        .take(10)
+                        .map(|(a, _)| (a, self.index.similarity(a, i)))
+                        .filter(|&(a, s)| a != i && s > 0.0)
+                        .max_by(|x, y| x.1.total_cmp(&y.1));
+                    match best {
+                        Some((a, _)) => {
+                            format!("similar to {}, which you {}", self.title(a), self.verb(a))
+                        }
+                        None => "matches your interests".to_owned(),
+                    }
+                }
+            },
+            Why::CoOccurrence => match anchor {
+                Some(a) => format!("often bought together with {}", self.title(a)),
+                None => {
+                    let best = self.model.as_ref().and_then(|m| {
+                        self.anchors(now)
+                            .into_iter()
+                            .filter_map(|(a, aff)| {
+                                m.neighbours[a as usize]
+                                    .iter()
+                                    .find(|n| n.0 == i)
+                                    .map(|n| (a, aff * n.1))
+                            })
+                            .max_by(|x, y| x.1.total_cmp(&y.1))
+                    });
+                    match best {
+                        Some((a, _)) => format!(
+                            "often bought with {}, which you {}",
+                            self.title(a),
+                            self.verb(a)
+                        ),
+                        None => "often bought with items you like".to_owned(),
+                    }
+                }
+            },
+            Why::ContentFallback => {
+                format!(
+                    "similar to {} (no bought-together data yet)",
+                    self.title(anchor.unwrap_or(i))
+                )
+            }
+            Why::Popular => "popular with shoppers".to_owned(),
+            Why::Trending => "trending now".to_owned(),
+            Why::RecentlyViewed => {
+                let views = self
+                    .catalog
+                    .get(i)
+                    .and_then(|it| self.history.stats(&it.id))
+                    .map_or(0, |s| s.views + s.clicks);
+                if views > 1 {
+                    format!("you viewed this {views} times")
+                } else {
+                    "you viewed this recently".to_owned()
+                }
+            }
+            Why::BuyAgain => {
+                let n = self
+                    .catalog
+                    .get(i)
+                    .and_then(|it| self.history.stats(&it.id))
+                    .map_or(0, |s| s.purchases);
+                if n > 1 {
+                    format!("you bought this {n} times")
+                } else {
+                    "you bought this before".to_owned()
+                }
+            }
+            Why::Catalog => "from the catalog (no shopping data yet)".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Engine behaviour end to end: catalog, tracking, every strategy, rules, profile, snapshot.
+
+use kindred_core::history::EventKind::{self, *};
+use kindred_core::model::{ModelBuilder, Segment};
+use kindred_core::rules::{Boost, Pin};
+use kindred_core::{Engine, EngineError, EventInput, Item, RecommendRequest, Strategy};
+
+const NOW: i64 = 1_780_000_000_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+const CATALOG: &str = r#"[
+  {"id":"mug-blue","title":"Blue Ceramic Mug","categories":["Home > Kitchen > Mugs"],"brand":"Acme","price":12,"tags":["gift"]},
+  {"id":"mug-red","title":"Red Ceramic Mug","categories":["Home > Kitchen > Mugs"],"brand":"Acme","price":11},
+  {"id":"mug-travel","title":"Steel Travel Mug","categories":["Home > Kitchen > Mugs"],"brand":"Fjord","price":25},
+  {"id":"teapot","title":"Ceramic Teapot","categories":["Home > Kitchen"],"brand":"Acme","price":30},
+  {"id":"tea","title":"Green Tea Leaves","categories":["Food > Tea"],"brand":"Leafy","price":8},
+  {"id":"kettle","title":"Steel Kettle","categories":["Home > Kitchen"],"brand":"Fjord","price":45,"available":false},
+  {"id":"scarf","title":"Wool Scarf","categories":["Fashion > Accessories"],"brand":"Nord","price":40},
+  {"id":"hat","title":"Wool Hat","categories":["Fashion > Accessories"],"brand":"Nord","price":20},
+  {"id":"cup","title":"北京 陶瓷 茶杯","categories":["Home > Kitchen > Mugs"],"brand":"Acme","price":9},
+  {"id":"puzzle","title":"Wooden Puzzle","categories":["Toys"],"price":15}
+]"#;
+
+fn engine() -> Engine {
+    let mut e = Engine::default();
+    let report = e.load_catalog_json(CATALOG).expect("catalog loads");
+    assert_eq!(report.loaded, 10);
+    e
+}
+
+fn track(e: &mut Engine, kind: EventKind, item: &str, ts: i64) {
+    e.track(&EventInput::new(kind, item).at(ts), NOW)
+        .expect("tracks");
+}
+
+fn ids(recs: &[kindred_core::Recommendation]) -> Vec<&str> {
+    recs.iter().map(|r| r.item.as_str()).collect()
+}
+
+fn model() -> kindred_core::SharedModel {
+    let mut b = ModelBuilder::new(Default::default());
+    b.item("tea", 50.0)
+        .item("teapot", 30.0)
+        .item("scarf", 5.0)
+        .item("puzzle", 40.0);
+    b.baseline_item("tea", 50.0).baseline_item("teapot", 30.0);
+    b.pair("teapot", "tea", 20.0)
+        .pair("mug-blue", "tea", 10.0)
+        .pair("scarf", "hat", 6.0);
+    b.interest("category:Home", 10.0);
+    b.segments(
+        vec!["category:Home".into(), "category:Fashion".into()],
+        vec![
+            Segment {
+                label: "home cooks".into(),
+                share: 0.6,
+                centroid: vec![1.0, 0.0],
+            },
+            Segment {
+                label: "fashion fans".into(),
+                share: 0.4,
+                centroid: vec![0.0, 1.0],
+            },
+        ],
+    );
+    b.build(1, 20_000)
+}
+
+#[test]
+fn for_you_follows_the_profile_and_explains_itself() {
+    let mut e = engine();
+    track(&mut e, View, "mug-blue", NOW - HOUR);
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(3), NOW)
+        .expect("ok");
+    assert!(
+        !ids(&recs).contains(&"mug-blue"),
+        "viewed items are excluded by default"
+    );
+    assert_eq!(recs[0].item, "mug-red");
+    assert_eq!(
+        recs[0].reasons[0],
+        "similar to Blue Ceramic Mug, which you viewed"
+    );
+}
+
+#[test]
+fn for_you_uses_shared_co_occurrence() {
+    let mut e = engine();
+    e.set_model(model()).expect("valid model");
+    track(&mut e, Purchase, "teapot", NOW - HOUR);
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(3), NOW)
+        .expect("ok");
+    assert_eq!(recs[0].item, "tea", "{recs:?}");
+    assert_eq!(
+        recs[0].reasons[0],
+        "often bought with Ceramic Teapot, which you bought"
+    );
+}
+
+#[test]
+fn cold_start_uses_popularity_then_the_catalog() {
+    let mut e = engine();
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(2), NOW)
+        .expect("ok");
+    assert_eq!(ids(&recs), vec!["mug-blue", "mug-red"]);
+    assert!(recs[0].reasons[0].contains("no shopping data"));
+    e.set_model(model()).expect("valid");
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(2), NOW)
+        .expect("ok");
+    // Popularity blended with a little trending: the growing puzzle edges out steady tea.
+    assert_eq!(ids(&recs), vec!["puzzle", "tea"]);
+    assert_eq!(recs[0].reasons, vec!["popular with shoppers"]);
+}
+
+#[test]
+fn similar_ranks_by_content_and_handles_cjk() {
+    let e = engine();
+    let recs = e
+        .recommend(
+            &RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(3),
+            NOW,
+        )
+        .expect("ok");
+    assert!(!ids(&recs).contains(&"mug-blue"));
+    assert_eq!(recs[0].item, "mug-red");
+    assert!(
+        recs[0].reasons[0].starts_with("similar to Blue Ceramic Mug (both: "),
+        "{:?}",
+        recs[0].reasons
+    );
+    let err = e
+        .recommend(&RecommendRequest::for_item(Strategy::Similar, "nope"), NOW)
+        .expect_err("unknown");
+    assert_eq!(
+        err.to_string(),
+        "unknown item id \"nope\": load the catalog first, or check the id"
+    );
+}
+
+#[test]
+fn bought_together_prefers_shared_pairs_and_falls_back_to_content() {
+    let mut e = engine();
+    let recs = e
+        .recommend(
+            &RecommendRequest::for_item(Strategy::BoughtTogether, "teapot").with_k(2),
+            NOW,
+        )
+        .expect("ok");
+    assert!(
+        recs[0].reasons[0].contains("no bought-together data yet"),
+        "{recs:?}"
+    );
+    e.set_model(model()).expect("valid");
+    let recs = e
+        .recommend(
+            &RecommendRequest::for_item(Strategy::BoughtTogether, "teapot").with_k(3),
+            NOW,
+        )
+        .expect("ok");
+    assert_eq!(recs[0].item, "tea");
+    assert_eq!(
+        recs[0].reasons[0],
+        "often bought together with Ceramic Teapot"
+    );
+    assert!(
+        recs[1].score < recs[0].score && recs[1].reasons[0].contains("no bought-together data")
+    );
+}
+
+#[test]
+fn trending_recently_viewed_and_buy_again() {
+    let mut e = engine();
+    e.set_model(model()).expect("valid");
+    let trending = e
+        .recommend(&RecommendRequest::new(Strategy::Trending).with_k(3), NOW)
+        .expect("ok");
+    assert_eq!(
+        trending[0].item, "puzzle",
+        "grew from nothing: {trending:?}"
+    );
+    assert_eq!(trending[0].reasons, vec!["trending now"]);
+
+    track(&mut e, View, "hat", NOW - 3 * HOUR);
+    track(&mut e, View, "scarf", NOW - 2 * HOUR);
+    track(&mut e, View, "hat", NOW - HOUR);
+    let recent = e
+        .recommend(&RecommendRequest::new(Strategy::RecentlyViewed), NOW)
+        .expect("ok");
+    assert_eq!(ids(&recent), vec!["hat", "scarf"]);
+    assert_eq!(recent[0].reasons, vec!["you viewed this 2 times"]);
+
+    track(&mut e, Purchase, "tea", NOW - 30 * DAY);
+    track(&mut e, Purchase, "tea", NOW - 20 * DAY);
+    track(&mut e, Purchase, "tea", NOW - 10 * DAY);
+    track(&mut e, Purchase, "mug-red", NOW - 10 * DAY);
+    let again = e
+        .recommend(&RecommendRequest::new(Strategy::BuyAgain), NOW)
+        .expect("ok");
+    assert_eq!(ids(&again), vec!["tea", "mug-red"]);
+    assert_eq!(again[0].reasons, vec!["you bought this 3 times"]);
+}
+
+#[test]
+fn filters_boosts_pins_and_min_score() {
+    let e = engine();
+    let mut r = RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(5);
+    r.filter.max_price = Some(11.5);
+    assert!(e
+        .recommend(&r, NOW)
+        .expect("ok")
+        .iter()
+        .all(|x| ["mug-red", "cup", "tea"].contains(&x.item.as_str())));
+
+    let mut r = RecommendRequest::new(Strategy::Trending).with_k(20);
+    r.filter.available = Some(true);
+    r.filter.categories = vec!["Home>Kitchen".into()];
+    let got = e.recommend(&r, NOW).expect("ok");
+    assert!(!ids(&got).contains(&"kettle") && !got.is_empty());
+    assert!(ids(&got).iter().all(|id| e
+        .catalog()
+        .by_id(id)
+        .is_some_and(|i| i.in_category("Home > Kitchen"))));
+
+    let mut r = RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(3);
+    r.boost = vec![Boost {
+        item: None,
+        category: None,
+        brand: Some("Fjord".into()),
+        tag: None,
+        factor: 10.0,
+    }];
+    let boosted = e.recommend(&r, NOW).expect("ok");
+    assert_eq!(boosted[0].item, "mug-travel");
+    assert!(boosted[0]
+        .reasons
+        .contains(&"promoted by the shop".to_owned()));
+
+    r.boost.clear();
+    r.pin = vec![
+        Pin {
+            item: "puzzle".into(),
+            position: 2,
+        },
+        Pin {
+            item: "gone".into(),
+            position: 1,
+        },
+    ];
+    let pinned = e.recommend(&r, NOW).expect("ok");
+    assert_eq!(pinned[1].item, "puzzle");
+    assert_eq!(pinned[1].reasons, vec!["featured by the shop"]);
+    assert!(pinned.windows(2).all(|w| w[0].score >= w[1].score));
+
+    let mut r = RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(10);
+    r.min_score = 0.3;
+    assert!(e
+        .recommend(&r, NOW)
+        .expect("ok")
+        .iter()
+        .all(|x| x.score >= 0.3));
+}
+
+#[test]
+fn diversity_spreads_the_list() {
+    let mut e = engine();
+    track(&mut e, View, "mug-blue", NOW - HOUR);
+    track(&mut e, View, "scarf", NOW - HOUR);
+    let mut r = RecommendRequest::new(Strategy::ForYou).with_k(3);
+    let plain = e.recommend(&r, NOW).expect("ok");
+    r.diversity = 0.9;
+    let diverse = e.recommend(&r, NOW).expect("ok");
+    let categories = |recs: &[kindred_core::Recommendation]| {
+        let mut c: Vec<String> = recs
+            .iter()
+            .filter_map(|x| e.catalog().by_id(&x.item))
+            .map(|i| i.categories[0].clone())
+            .collect();
+        c.sort();
+        c.dedup();
+        c.len()
+    };
+    assert!(categories(&diverse) >= categories(&plain));
+    assert!(diverse.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[test]
+fn removed_interests_stay_removed_and_shape_for_you() {
+    let mut e = engine();
+    track(&mut e, Purchase, "scarf", NOW - HOUR);
+    track(&mut e, View, "mug-blue", NOW - HOUR);
+    let interests = e.interests(NOW, 10);
+    assert!(interests
+        .iter()
+        .any(|i| i.key == "category:Fashion > Accessories"));
+    assert!((interests.iter().map(|i| i.weight).sum::<f64>() - 1.0).abs() < 1e-9);
+    e.remove_interest("category:Fashion");
+    track(&mut e, View, "hat", NOW);
+    assert!(e
+        .interests(NOW, 10)
+        .iter()
+        .all(|i| i.key != "category:Fashion"));
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(10), NOW)
+        .expect("ok");
+    assert!(ids(&recs).iter().all(|id| !e
+        .catalog()
+        .by_id(id)
+        .is_some_and(|i| i.in_category("Fashion"))));
+}
+
+#[test]
+fn bad_events_are_refused_and_change_nothing() {
+    let mut e = engine();
+    let before = e.snapshot();
+    let err = e
+        .track(&EventInput::new(View, "sku-404"), NOW)
+        .expect_err("unknown");
+    assert!(matches!(err, EngineError::Catalog(_)));
+    assert!(err.to_string().contains("\"sku-404\""));
+    let err = e
+        .track(
+            &EventInput {
+                ms: None,
+                ..EventInput::new(Dwell, "hat")
+            },
+            NOW,
+        )
+        .expect_err("no ms");
+    assert_eq!(err.to_string(), "a \"dwell\" event needs the field \"ms\"");
+    assert_eq!(e.snapshot(), before);
+}
+
+#[test]
+fn future_timestamps_are_clamped() {
+    let mut e = engine();
+    track(&mut e, View, "hat", NOW + 365 * DAY);
+    assert_eq!(e.history().latest(), Some(NOW));
+    assert_eq!(e.history().clamped(), 1);
+}
+
+#[test]
+fn searches_shape_the_profile_and_stay_local() {
+    let mut e = engine();
+    e.track(&EventInput::search("wool"), NOW).expect("ok");
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(2), NOW)
+        .expect("ok");
+    let mut got = ids(&recs);
+    got.sort();
+    assert_eq!(got, vec!["hat", "scarf"]);
+    assert_eq!(
+        e.history()
+            .events()
+            .next()
+            .and_then(|ev| ev.query.clone())
+            .as_deref(),
+        Some("wool")
+    );
+}
+
+#[test]
+fn snapshot_round_trips_and_corruption_changes_nothing() {
+    let mut e = engine();
+    track(&mut e, View, "mug-blue", NOW - DAY);
+    track(&mut e, Purchase, "tea", NOW - HOUR);
+    e.remove_interest("brand:Leafy");
+    let bytes = e.snapshot();
+
+    let mut restored = engine();
+    restored.restore(&bytes).expect("restores");
+    assert_eq!(restored.snapshot(), bytes);
+    let req = RecommendRequest::new(Strategy::ForYou).with_k(5);
+    assert_eq!(
+        restored.recommend(&req, NOW).expect("ok"),
+        e.recommend(&req, NOW).expect("ok")
+    );
+
+    let mut corrupt = bytes.clone();
+    corrupt[20] ^= 0x55;
+    let before = restored.snapshot();
+    assert!(restored.restore(&corrupt).is_err());
+    assert_eq!(
+        restored.snapshot(),
+        before,
+        "a failed restore changes nothing"
+    );
+}
+
+#[test]
+fn catalog_changes_keep_history_and_work_incrementally() {
+    let mut e = engine();
+    track(&mut e, View, "mug-blue", NOW - HOUR);
+    e.upsert_item(Item::new("mug-green", "Green Ceramic Mug"))
+        .expect("upsert");
+    let recs = e
+        .recommend(
+            &RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(10),
+            NOW,
+        )
+        .expect("ok");
+    assert!(ids(&recs).contains(&"mug-green"));
+    e.remove_item("mug-red").expect("remove");
+    let recs = e
+        .recommend(
+            &RecommendRequest::for_item(Strategy::Similar, "mug-blue").with_k(10),
+            NOW,
+        )
+        .expect("ok");
+    assert!(!ids(&recs).contains(&"mug-red"));
+    assert!(
+        e.load_catalog_json("[]").is_err(),
+        "an empty catalog is refused"
+    );
+    assert_eq!(e.catalog().len(), 10, "and the old catalog stays");
+    assert_eq!(e.history().stats("mug-blue").map(|s| s.views), Some(1));
+}
+
+#[test]
+fn retention_deletes_old_behaviour() {
+    let mut e = engine();
+    track(&mut e, View, "hat", NOW - 200 * DAY);
+    track(&mut e, View, "scarf", NOW - DAY);
+    assert_eq!(e.expire(NOW), 1);
+    assert!(e.history().stats("hat").is_none());
+    assert!(e.history().stats("scarf").is_some());
+}
+
+#[test]
+fn segments_and_forget() {
+    let mut e = engine();
+    e.set_model(model()).expect("valid");
+    track(&mut e, Purchase, "scarf", NOW);
+    assert_eq!(e.segment(NOW).map(|s| s.0), Some("fashion fans".to_owned()));
+    e.forget();
+    assert!(e.history().is_empty());
+    assert!(e.interests(NOW, 10).is_empty());
+}
+
+#[test]
+fn requests_on_an_empty_engine_say_what_to_do() {
+    let e = Engine::default();
+    let err = e
+        .recommend(&RecommendRequest::default(), NOW)
+        .expect_err("no catalog");
+    assert!(err.to_string().contains("load the catalog"));
+}
