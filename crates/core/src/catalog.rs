@@ -63,10 +63,16 @@ impl Item {
 
     /// True when one of the item's categories is `path` or lies below it.
     pub fn in_category(&self, path: &str) -> bool {
-        let path = normalize_category(path);
-        self.categories
-            .iter()
-            .any(|c| c == &path || c.starts_with(&format!("{path} > ")))
+        self.in_normalized_category(&normalize_category(path))
+    }
+
+    /// Like [`Item::in_category`] for a path already in normalized form; allocation-free, for
+    /// filters that test every candidate.
+    pub fn in_normalized_category(&self, path: &str) -> bool {
+        self.categories.iter().any(|c| {
+            c.strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" > "))
+        })
     }
 }
 
@@ -291,15 +297,26 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-fn opt_string(row: &Value, field: &str) -> Result<Option<String>, String> {
+/// Reads an optional field with `get`; a value of another type is an error naming the field.
+fn typed<T>(
+    row: &Value,
+    field: &str,
+    expected: &str,
+    get: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, String> {
     match row.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!(
-            "field \"{field}\" must be a string, got {}",
-            json_type(other)
-        )),
+        Some(value) => get(value).map(Some).ok_or_else(|| {
+            format!(
+                "field \"{field}\" must be {expected}, got {}",
+                json_type(value)
+            )
+        }),
     }
+}
+
+fn opt_string(row: &Value, field: &str) -> Result<Option<String>, String> {
+    typed(row, field, "a string", |v| v.as_str().map(str::to_owned))
 }
 
 fn string_list(row: &Value, field: &str) -> Result<Vec<String>, String> {
@@ -340,26 +357,8 @@ fn parse_item(row: &Value) -> Result<Item, String> {
         }
     };
     let title = opt_string(row, "title")?.ok_or("missing \"title\"")?;
-    let price = match row.get("price") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(other) => {
-            return Err(format!(
-                "field \"price\" must be a number, got {}",
-                json_type(other)
-            ))
-        }
-    };
-    let available = match row.get("available") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            return Err(format!(
-                "field \"available\" must be a boolean, got {}",
-                json_type(other)
-            ))
-        }
-    };
+    let price = typed(row, "price", "a number", Value::as_f64)?;
+    let available = typed(row, "available", "a boolean", Value::as_bool)?.unwrap_or(true);
     let embedding = match row.get("embedding") {
         None | Some(Value::Null) => None,
         Some(Value::Array(values)) => Some(
@@ -535,6 +534,39 @@ mod tests {
         assert!(r[4].contains("\"id\" must be a string"));
         assert!(r[5].contains("must be an object"));
         assert!(r[6].contains("\"tags\" must be an array"));
+    }
+
+    #[test]
+    fn rejects_blank_title_and_oversized_id() {
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let r = reasons(json!([good(), {"id": "t", "title": "  "}, {"id": long, "title": "L"}]));
+        assert_eq!(r[0], "empty title");
+        assert_eq!(
+            r[1],
+            format!(
+                "id is {} bytes long, the limit is {MAX_ID_BYTES}",
+                MAX_ID_BYTES + 1
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_empty_and_non_finite_embeddings() {
+        let r = reasons(json!([good(), {"id": "e", "title": "E", "embedding": []}]));
+        assert_eq!(r, vec!["embedding is empty"]);
+        let mut item = Item::new("n", "N");
+        item.embedding = Some(vec![1.0, f32::INFINITY]);
+        let err = Catalog::default().upsert(item).expect_err("non-finite");
+        assert_eq!(
+            err.to_string(),
+            "invalid item \"n\": embedding holds a non-finite value"
+        );
+    }
+
+    #[test]
+    fn numeric_ids_are_kept_as_text() {
+        let (cat, _) = Catalog::from_value(json!([{"id": 42, "title": "Answer"}])).expect("ok");
+        assert_eq!(cat.index_of("42"), Some(0));
     }
 
     #[test]

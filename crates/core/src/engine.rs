@@ -385,9 +385,9 @@ impl Engine {
             .map(|(id, _)| id.clone())
             .collect();
         for id in &stale {
-            self.history.forget_item(id);
             self.profile.forget_item(id);
         }
+        self.history.forget_items(&stale);
         self.history.expire_before(cutoff);
         before - self.history.len()
     }
@@ -406,7 +406,7 @@ impl Engine {
 
     /// The shopper's top `n` interests, weights summing to 1.
     pub fn interests(&self, now: i64, n: usize) -> Vec<Interest> {
-        let mut interests = self.profile.interests(now, n + 8);
+        let mut interests = self.profile.interests(now, n.saturating_add(8));
         // Title terms as readable interests: the strongest profile terms.
         let vec = self.profile.text_vector(self.index.vocabulary(), 8);
         let term_scale = interests.first().map_or(1.0, |i| i.weight) * 0.5;

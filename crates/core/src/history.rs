@@ -375,10 +375,17 @@ impl History {
         sessions
     }
 
-    /// Forgets one item entirely (aggregates and raw events), e.g. when the shopper asks.
-    pub fn forget_item(&mut self, item: &str) {
-        self.stats.remove(item);
-        self.events.retain(|e| e.item.as_deref() != Some(item));
+    /// Forgets items entirely (aggregates and raw events) in one pass over the events.
+    pub fn forget_items(&mut self, items: &[String]) {
+        if items.is_empty() {
+            return;
+        }
+        for item in items {
+            self.stats.remove(item);
+        }
+        let forgotten: std::collections::HashSet<&str> = items.iter().map(String::as_str).collect();
+        self.events
+            .retain(|e| e.item.as_deref().is_none_or(|i| !forgotten.contains(i)));
     }
 }
 

@@ -76,7 +76,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Whether an item passes the filter. `excluded_ids` is pre-resolved by the caller.
+    /// Whether an item passes the filter (`exclude` is applied by the engine, which resolves
+    /// ids once per request). Category paths must be in normalized form, as
+    /// [`RecommendRequest::normalized`] leaves them; the engine normalizes every request.
     pub fn accepts(&self, item: &Item) -> bool {
         if let Some(a) = self.available {
             if item.available != a {
@@ -89,7 +91,12 @@ impl Filter {
                 return false;
             }
         }
-        if !self.categories.is_empty() && !self.categories.iter().any(|c| item.in_category(c)) {
+        if !self.categories.is_empty()
+            && !self
+                .categories
+                .iter()
+                .any(|c| item.in_normalized_category(c))
+        {
             return false;
         }
         if !self.brands.is_empty() && !item.brand.as_ref().is_some_and(|b| self.brands.contains(b))
@@ -122,7 +129,10 @@ pub struct Boost {
 impl Boost {
     pub fn matches(&self, item: &Item) -> bool {
         self.item.as_ref().is_none_or(|i| i == &item.id)
-            && self.category.as_ref().is_none_or(|c| item.in_category(c))
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|c| item.in_normalized_category(c))
             && self
                 .brand
                 .as_ref()
