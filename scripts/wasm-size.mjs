@@ -1,17 +1,14 @@
 // Prints raw, gzip and brotli sizes of the built browser module and fails (exit 1) when the
 // gzipped `_bg.wasm` exceeds the budget from PRODUCT.md.
 //
-// usage: node scripts/wasm-size.mjs [--info] [pkg-dir] [unoptimized-pkg-dir]
-// --info: print the sizes of a build that is not shipped (pkg-preview/) without the budget check.
+// usage: node scripts/wasm-size.mjs [pkg-dir] [unoptimized-pkg-dir]
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { constants, brotliCompressSync, gzipSync } from "node:zlib";
 
 const WASM_GZIP_BUDGET = 120 * 1024; // bytes
 
-const args = process.argv.slice(2);
-const infoOnly = args[0] === "--info";
-const [pkgDir = "pkg", unoptDir] = infoOnly ? args.slice(1) : args;
+const [pkgDir = "pkg", unoptDir] = process.argv.slice(2);
 
 const rows = [
   ["kindred_bg.wasm", join(pkgDir, "kindred_bg.wasm")],
@@ -50,14 +47,10 @@ for (const [label, s] of measured) {
 }
 
 const wasmGzip = measured[0][1].gzip;
-if (infoOnly) {
-  console.log(`info: ${pkgDir}/kindred_bg.wasm gzip ${wasmGzip} bytes (not shipped; no budget check)`);
-  process.exit(0);
-}
 if (wasmGzip > WASM_GZIP_BUDGET) {
   console.error(
-    `error: kindred_bg.wasm is ${wasmGzip} bytes gzipped, over the budget of ${WASM_GZIP_BUDGET} bytes (120 KB)`,
+    `error: ${pkgDir}/kindred_bg.wasm is ${wasmGzip} bytes gzipped, over the budget of ${WASM_GZIP_BUDGET} bytes (120 KB)`,
   );
   process.exit(1);
 }
-console.log(`ok: kindred_bg.wasm gzip ${wasmGzip} bytes <= budget ${WASM_GZIP_BUDGET} bytes`);
+console.log(`ok: ${pkgDir}/kindred_bg.wasm gzip ${wasmGzip} bytes <= budget ${WASM_GZIP_BUDGET} bytes`);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::{Catalog, CatalogError, Item, LoadReport};
-use crate::history::{Event, EventError, EventInput, EventKind, History, Session};
+use crate::history::{clamp_time, Event, EventError, EventInput, EventKind, History, Session};
 use crate::index::{ContentIndex, FieldWeights};
 use crate::model::{ModelError, SharedModel};
 use crate::profile::{Interest, Profile};
@@ -305,6 +305,7 @@ impl Engine {
     /// that names them; timestamps from the future are clamped to `now`.
     pub fn track(&mut self, input: &EventInput, now: i64) -> Result<(), EngineError> {
         input.validate()?;
+        let now = clamp_time(now);
         let mut ts = input.ts.map_or(now, |t| t as i64);
         if ts > now + self.config.future_tolerance_ms {
             ts = now;
@@ -376,6 +377,7 @@ impl Engine {
     /// Deletes raw events and item aggregates older than the retention period. Returns the
     /// number of raw events deleted.
     pub fn expire(&mut self, now: i64) -> usize {
+        let now = clamp_time(now);
         let cutoff = now - (self.config.retention_days * DAY_MS) as i64;
         let before = self.history.len();
         let stale: Vec<String> = self
@@ -406,6 +408,7 @@ impl Engine {
 
     /// The shopper's top `n` interests, weights summing to 1.
     pub fn interests(&self, now: i64, n: usize) -> Vec<Interest> {
+        let now = clamp_time(now);
         let mut interests = self.profile.interests(now, n.saturating_add(8));
         // Title terms as readable interests: the strongest profile terms.
         let vec = self.profile.text_vector(self.index.vocabulary(), 8);
@@ -447,6 +450,7 @@ impl Engine {
 
     /// The shared-model segment closest to the shopper's interests (cosine), if any.
     pub fn segment(&self, now: i64) -> Option<(String, f32)> {
+        let now = clamp_time(now);
         let m = self.model.as_ref()?;
         if m.centroids.nrows() == 0 {
             return None;
@@ -487,6 +491,7 @@ impl Engine {
             return Err(EngineError::NoCatalog);
         }
         let request = request.clone().normalized();
+        let now = clamp_time(now);
         self.run_strategy(&request, now)
     }
 

@@ -39,6 +39,15 @@ impl EventKind {
     }
 }
 
+/// Latest timestamp accepted, in ms since 1970 (about the year 33658): far beyond any real
+/// clock, small enough that time arithmetic can never overflow.
+pub const MAX_TIMESTAMP_MS: i64 = 1_000_000_000_000_000;
+
+/// Clamps a caller's clock into `0..=MAX_TIMESTAMP_MS`.
+pub fn clamp_time(ms: i64) -> i64 {
+    ms.clamp(0, MAX_TIMESTAMP_MS)
+}
+
 /// Longest search query kept, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -147,7 +156,7 @@ impl EventInput {
             }
         }
         if let Some(ts) = self.ts {
-            if !ts.is_finite() || !(0.0..=1e15).contains(&ts) {
+            if !ts.is_finite() || !(0.0..=MAX_TIMESTAMP_MS as f64).contains(&ts) {
                 return Err(EventError::BadNumber {
                     field: "ts",
                     value: ts,

@@ -242,3 +242,26 @@ proptest! {
         prop_assert!(recs.iter().all(|r| r.score.is_finite()));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Any clock a caller passes (negative, zero, far future) and any valid event time: no
+    /// panic, finite scores, and the stored time is never later than the clamped clock allows.
+    #[test]
+    fn any_clock_is_safe(now in any::<i64>(), ts in prop::option::of(0i64..1_000_000_000_000_000), kind in kinds()) {
+        let mut e = Engine::default();
+        e.load_catalog_json(&synthetic::catalog_json(20, 3, 0)).expect("valid");
+        let mut ev = EventInput::new(kind, "sku-1");
+        ev.ts = ts.map(|t| t as f64);
+        ev.ms = Some(1_000.0);
+        ev.value = Some(5.0);
+        e.track(&ev, now).expect("valid event");
+        for strategy in [kindred_core::Strategy::ForYou, kindred_core::Strategy::RecentlyViewed, kindred_core::Strategy::BuyAgain] {
+            let recs = e.recommend(&RecommendRequest::new(strategy), now).expect("ok");
+            prop_assert!(recs.iter().all(|r| r.score.is_finite() && r.score >= 0.0));
+        }
+        prop_assert!(e.interests(now, 5).iter().all(|i| i.weight.is_finite()));
+        e.expire(now);
+    }
+}
