@@ -6,7 +6,7 @@
 //! stored term counts, never re-tokenizing) once the catalog has drifted by [`REFIT_DRIFT`] of
 //! its size, the same fit/transform split scikit-learn uses.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::catalog::{Catalog, Item};
 use crate::sparse::SparseVec;
@@ -276,13 +276,6 @@ impl ContentIndex {
             }
         }
         any.then_some(centroid)
-    }
-
-    pub fn has_embeddings(&self) -> bool {
-        self.embeddings
-            .as_ref()
-            .is_some_and(|m| m.len_of(Axis(0)) > 0)
-            && self.has_embedding.iter().any(|&b| b)
     }
 
     /// Content similarity of two items in [−1, 1]: TF-IDF cosine, averaged with the embedding

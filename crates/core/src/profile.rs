@@ -239,11 +239,6 @@ impl Profile {
         self.removed.insert(key.to_owned());
     }
 
-    /// Undoes [`Profile::remove_interest`] for future events.
-    pub fn restore_interest(&mut self, key: &str) -> bool {
-        self.removed.remove(key)
-    }
-
     pub fn removed_interests(&self) -> &BTreeSet<String> {
         &self.removed
     }

@@ -227,7 +227,7 @@ impl Engine {
             .profile
             .text_vector(self.index.vocabulary(), self.config.profile_terms);
         if anchors.is_empty() && user_text.is_empty() {
-            return self.popular_or_catalog(false);
+            return self.popular_or_catalog();
         }
         let mut content = vec![0.0f32; slots];
         self.index.accumulate_text(&user_text, 1.0, &mut content);
@@ -316,23 +316,18 @@ impl Engine {
                 return out;
             }
         }
-        self.popular_or_catalog(true)
+        self.popular_or_catalog()
     }
 
     /// Cold start: shared popularity (blended with trending) when a model exists, else the
     /// catalog in its own order with tiny decreasing scores.
-    fn popular_or_catalog(&self, trending_only_missing: bool) -> Candidates {
+    fn popular_or_catalog(&self) -> Candidates {
         let slots = self.catalog.slots();
         if let Some(m) = &self.model {
             if m.popularity.iter().any(|&p| p > 0.0) {
                 let mut out = Candidates::new(slots, Why::Popular);
                 for i in 0..slots {
-                    let t = if trending_only_missing {
-                        0.0
-                    } else {
-                        m.trending[i]
-                    };
-                    out.scores[i] = 0.8 * m.popularity[i] + 0.2 * t;
+                    out.scores[i] = 0.8 * m.popularity[i] + 0.2 * m.trending[i];
                 }
                 return out;
             }

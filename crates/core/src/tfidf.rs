@@ -95,13 +95,14 @@ impl Tfidf {
         model
     }
 
-    /// Recomputes the idf table from the current document frequencies.
+    /// Recomputes the idf table from the current document frequencies. A term no document
+    /// holds any more gets the idf of a term in one document, like a term never seen.
     pub fn refit(&mut self) {
         self.fitted_docs = self.n_docs;
         self.fitted_idf = self
             .df
             .iter()
-            .map(|&df| smooth_idf(self.n_docs, df) as f32)
+            .map(|&df| smooth_idf(self.n_docs, df.max(1)) as f32)
             .collect();
     }
 
@@ -129,18 +130,10 @@ impl Tfidf {
 
     /// The fitted idf of a term; terms unseen at fit time count as appearing in one document.
     pub fn idf(&self, term: u32) -> f32 {
-        match self.fitted_idf.get(term as usize) {
-            Some(&idf) if self.df_at_fit_known(term) => idf,
-            _ => smooth_idf(self.fitted_docs.max(1), 1) as f32,
-        }
-    }
-
-    fn df_at_fit_known(&self, term: u32) -> bool {
-        // A term whose fitted idf was computed from df = 0 did not exist at fit time.
-        let idf_of_absent = smooth_idf(self.fitted_docs, 0) as f32;
         self.fitted_idf
             .get(term as usize)
-            .is_some_and(|&v| v != idf_of_absent)
+            .copied()
+            .unwrap_or_else(|| smooth_idf(self.fitted_docs, 1) as f32)
     }
 
     /// Number of documents currently registered.

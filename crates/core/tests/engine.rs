@@ -115,6 +115,15 @@ fn cold_start_uses_popularity_then_the_catalog() {
     // Popularity blended with a little trending: the growing puzzle edges out steady tea.
     assert_eq!(ids(&recs), vec!["puzzle", "tea"]);
     assert_eq!(recs[0].reasons, vec!["popular with shoppers"]);
+    e.clear_model();
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(1), NOW)
+        .expect("ok");
+    assert_eq!(
+        ids(&recs),
+        vec!["mug-blue"],
+        "back to catalog order without a model"
+    );
 }
 
 #[test]
@@ -448,4 +457,24 @@ fn requests_on_an_empty_engine_say_what_to_do() {
         .recommend(&RecommendRequest::default(), NOW)
         .expect_err("no catalog");
     assert!(err.to_string().contains("load the catalog"));
+}
+
+#[test]
+fn invalid_configuration_is_refused_with_the_field_named() {
+    use kindred_core::EngineConfig;
+    let bad = EngineConfig {
+        half_life_days: 0.0,
+        ..EngineConfig::default()
+    };
+    let err = Engine::with_config(bad).expect_err("zero half-life");
+    assert_eq!(
+        err.to_string(),
+        "invalid option \"halfLifeDays\": must be a positive number of days"
+    );
+    let bad = EngineConfig {
+        max_events: 0,
+        ..EngineConfig::default()
+    };
+    assert!(Engine::with_config(bad).is_err());
+    assert!(Engine::with_config(EngineConfig::default()).is_ok());
 }
