@@ -57,8 +57,14 @@ impl Engine {
             Some(id) if req.strategy.needs_item() => Some(self.catalog.require(id)?),
             _ => None,
         };
+        // The shopper's strongest items: for-you scores and explains with them (computed once).
+        let anchors = if req.strategy == Strategy::ForYou {
+            self.anchors(now)
+        } else {
+            Vec::new()
+        };
         let candidates = match req.strategy {
-            Strategy::ForYou => self.for_you(now),
+            Strategy::ForYou => self.for_you(&anchors),
             Strategy::Similar => self.similar(anchor.unwrap_or(0)),
             Strategy::BoughtTogether => self.bought_together(anchor.unwrap_or(0)),
             Strategy::Trending => self.trending(),
@@ -77,7 +83,7 @@ impl Engine {
                         candidates.why[scored.item as usize],
                         scored.item,
                         anchor,
-                        now,
+                        &anchors,
                     )]
                 };
                 if !pinned && req.boost.iter().any(|b| b.matches(item) && b.factor > 1.0) {
@@ -220,9 +226,8 @@ impl Engine {
             .collect()
     }
 
-    fn for_you(&self, now: i64) -> Candidates {
+    fn for_you(&self, anchors: &[(u32, f32)]) -> Candidates {
         let slots = self.catalog.slots();
-        let anchors = self.anchors(now);
         let user_text = self
             .profile
             .text_vector(self.index.vocabulary(), self.config.profile_terms);
@@ -231,7 +236,7 @@ impl Engine {
         }
         let mut content = vec![0.0f32; slots];
         self.index.accumulate_text(&user_text, 1.0, &mut content);
-        if let Some(centroid) = self.index.embedding_centroid(&anchors) {
+        if let Some(centroid) = self.index.embedding_centroid(anchors) {
             let mut emb = vec![0.0f32; slots];
             self.index
                 .accumulate_embedding(centroid.view(), 1.0, &mut emb);
@@ -250,7 +255,7 @@ impl Engine {
                 .map(|a| a.1)
                 .sum::<f32>()
                 .max(f32::MIN_POSITIVE);
-            for &(a, affinity) in &anchors {
+            for &(a, affinity) in anchors {
                 for &(j, s) in &m.neighbours[a as usize] {
                     covisit[j as usize] += affinity / total * s;
                 }
@@ -389,7 +394,7 @@ impl Engine {
         }
     }
 
-    fn reason(&self, why: Why, i: u32, anchor: Option<u32>, now: i64) -> String {
+    fn reason(&self, why: Why, i: u32, anchor: Option<u32>, anchors: &[(u32, f32)]) -> String {
         match why {
             Why::Content => match anchor {
                 Some(a) => {
@@ -403,11 +408,10 @@ impl Engine {
                     }
                 }
                 None => {
-                    let best = self
-                        .anchors(now)
-                        .into_iter()
+                    let best = anchors
+                        .iter()
                         .take(10)
-                        .map(|(a, _)| (a, self.index.similarity(a, i)))
+                        .map(|&(a, _)| (a, self.index.similarity(a, i)))
                         .filter(|&(a, s)| a != i && s > 0.0)
                         .max_by(|x, y| x.1.total_cmp(&y.1));
                     match best {
@@ -422,9 +426,9 @@ impl Engine {
                 Some(a) => format!("often bought together with {}", self.title(a)),
                 None => {
                     let best = self.model.as_ref().and_then(|m| {
-                        self.anchors(now)
-                            .into_iter()
-                            .filter_map(|(a, aff)| {
+                        anchors
+                            .iter()
+                            .filter_map(|&(a, aff)| {
                                 m.neighbours[a as usize]
                                     .iter()
                                     .find(|n| n.0 == i)
