@@ -455,14 +455,17 @@ impl Engine {
         if m.centroids.nrows() == 0 {
             return None;
         }
-        let interests = self.profile.interests(now, usize::MAX);
+        let interests: std::collections::HashMap<String, f64> = self
+            .profile
+            .interests(now, usize::MAX)
+            .into_iter()
+            .map(|i| (i.key, i.weight))
+            .collect();
         let axis = &m.model.segment_axis;
-        let user = Array1::from_iter(axis.iter().map(|k| {
-            interests
-                .iter()
-                .find(|i| &i.key == k)
-                .map_or(0.0, |i| i.weight as f32)
-        }));
+        let user = Array1::from_iter(
+            axis.iter()
+                .map(|k| interests.get(k).map_or(0.0, |&w| w as f32)),
+        );
         let un = user.dot(&user).sqrt();
         if un == 0.0 {
             return None;

@@ -64,7 +64,7 @@ impl ContentIndex {
             ..ContentIndex::default()
         };
         let slots = catalog.slots();
-        index.counts = vec![Vec::new(); slots];
+        index.counts = vec![TermCounts::default(); slots];
         index.has_embedding = vec![false; slots];
         index.live = vec![false; slots];
         if let Some(dim) = catalog.embedding_dim() {
@@ -85,7 +85,7 @@ impl ContentIndex {
         let s = slot as usize;
         self.remove(slot);
         if s >= self.counts.len() {
-            self.counts.resize(s + 1, Vec::new());
+            self.counts.resize(s + 1, TermCounts::default());
             self.vectors.resize(s + 1, SparseVec::default());
             self.has_embedding.resize(s + 1, false);
             self.live.resize(s + 1, false);
@@ -162,7 +162,7 @@ impl ContentIndex {
         if let Some(d) = &item.description {
             add(d, w.description, &mut self.vocab);
         }
-        counts
+        TermCounts::from_pairs(counts)
     }
 
     fn set_embedding(&mut self, slot: u32, embedding: Option<&[f32]>) {

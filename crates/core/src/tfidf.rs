@@ -60,8 +60,9 @@ impl Vocabulary {
     }
 }
 
-/// Weighted term counts of one document, keyed by vocabulary id (unsorted, may repeat).
-pub type TermCounts = Vec<(u32, f32)>;
+/// Weighted term counts of one document, keyed by vocabulary id: merged and sorted once (with
+/// [`SparseVec::from_pairs`]) so fitting and every later refit read them as they are.
+pub type TermCounts = SparseVec;
 
 /// Document frequencies and the fitted idf table.
 #[derive(Debug, Clone, Default)]
@@ -109,7 +110,7 @@ impl Tfidf {
     /// Registers a document's terms in the document frequencies (idf stays as fitted).
     pub fn add_document(&mut self, doc: &TermCounts) {
         self.n_docs += 1;
-        for term in distinct_terms(doc) {
+        for term in counted_terms(doc) {
             let t = term as usize;
             if t >= self.df.len() {
                 self.df.resize(t + 1, 0);
@@ -121,7 +122,7 @@ impl Tfidf {
     /// Removes a document previously added with [`Tfidf::add_document`].
     pub fn remove_document(&mut self, doc: &TermCounts) {
         self.n_docs = self.n_docs.saturating_sub(1);
-        for term in distinct_terms(doc) {
+        for term in counted_terms(doc) {
             if let Some(df) = self.df.get_mut(term as usize) {
                 *df = df.saturating_sub(1);
             }
@@ -148,8 +149,7 @@ impl Tfidf {
 
     /// `tf * idf`, l2-normalized. An empty document gives an empty vector.
     pub fn transform(&self, doc: &TermCounts) -> SparseVec {
-        let counts = SparseVec::from_pairs(doc.clone());
-        let weighted: Vec<f64> = counts
+        let weighted: Vec<f64> = doc
             .iter()
             .map(|(t, tf)| f64::from(tf) * f64::from(self.idf(t)))
             .collect();
@@ -158,21 +158,15 @@ impl Tfidf {
             return SparseVec::default();
         }
         SparseVec {
-            indices: counts.indices,
+            indices: doc.indices.clone(),
             values: weighted.iter().map(|v| (v / norm) as f32).collect(),
         }
     }
 }
 
-fn distinct_terms(doc: &TermCounts) -> Vec<u32> {
-    let mut terms: Vec<u32> = doc
-        .iter()
-        .filter(|&&(_, w)| w > 0.0)
-        .map(|&(t, _)| t)
-        .collect();
-    terms.sort_unstable();
-    terms.dedup();
-    terms
+/// The terms a document counts toward document frequency (those with a positive weight).
+fn counted_terms(doc: &TermCounts) -> impl Iterator<Item = u32> + '_ {
+    doc.iter().filter(|&(_, w)| w > 0.0).map(|(t, _)| t)
 }
 
 /// The equivalent of scikit-learn's `TfidfVectorizer().fit_transform(texts)`: every text is one
@@ -182,10 +176,12 @@ pub fn fit_transform_texts(texts: &[&str]) -> (Vocabulary, Vec<SparseVec>) {
     let docs: Vec<TermCounts> = texts
         .iter()
         .map(|t| {
-            text::tokenize(t)
-                .iter()
-                .map(|tok| (vocab.get_or_insert(tok), 1.0))
-                .collect()
+            SparseVec::from_pairs(
+                text::tokenize(t)
+                    .iter()
+                    .map(|tok| (vocab.get_or_insert(tok), 1.0))
+                    .collect(),
+            )
         })
         .collect();
     let model = Tfidf::fit(&docs, vocab.len());
@@ -215,7 +211,7 @@ mod tests {
     fn unseen_terms_get_rare_idf() {
         let mut vocab = Vocabulary::default();
         let a = vocab.get_or_insert("a");
-        let docs = vec![vec![(a, 1.0)], vec![(a, 1.0)]];
+        let docs = vec![SparseVec::from_pairs(vec![(a, 1.0)]); 2];
         let model = Tfidf::fit(&docs, vocab.len());
         let b = vocab.get_or_insert("b");
         assert!(model.idf(b) > model.idf(a));
