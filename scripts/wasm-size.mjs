@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { constants, brotliCompressSync, gzipSync } from "node:zlib";
 
-const WASM_GZIP_BUDGET = 120 * 1024; // bytes
+const WASM_GZIP_BUDGET = Number(process.env.KINDRED_WASM_BUDGET ?? 120 * 1024); // bytes
 
 const [pkgDir = "pkg", unoptDir] = process.argv.slice(2);
 

@@ -1,17 +1,22 @@
 //! The kindred browser module: a thin wasm-bindgen layer over `kindred-core`.
 //!
-//! Everything here only converts between JavaScript and the engine; the algorithms live in
-//! `crates/core`. The shipped surface is a placeholder (`version`, `tokenize`); the
-//! `engine-preview` feature adds `Engine`, which runs the whole core engine in wasm and is
-//! tested in Node. The full `Kindred` API (IndexedDB persistence, the shared model, typings)
-//! arrives with the browser-module issue.
+//! - [`Kindred`] (`kindred.rs`): the class shop developers use; persistence and tab merging.
+//! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
+//! - `convert.rs`: JS <-> core conversions and the host functions (clock, timers, `fetch`).
+//!
+//! Algorithms live in `crates/core`; this crate converts and persists. Option and result
+//! shapes are typed in `kindred.d.ts`, appended to the generated typings.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-#[cfg(feature = "engine-preview")]
-mod preview;
-#[cfg(feature = "engine-preview")]
-pub use preview::Engine;
+mod convert;
+mod kindred;
+mod storage;
+
+pub use kindred::Kindred;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("kindred.d.ts");
 
 /// The version of the kindred module, for example `"0.1.0"`.
 ///

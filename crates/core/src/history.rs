@@ -197,7 +197,10 @@ pub struct Event {
 }
 
 /// Everything ranking needs about one item, kept for every item ever touched.
+// camelCase for JS readers (`exportData()`, `explain()`); postcard ignores field names, so
+// snapshots are unaffected.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemStats {
     pub views: u32,
     pub clicks: u32,

@@ -6,11 +6,14 @@
 //! - [`history`], [`profile`]: local behaviour and the decayed interest profile.
 //! - [`model`]: the shared model clients download; [`rules`], [`strategies`]: recommenders.
 //! - [`engine`]: one shopper's engine; [`snapshot`]: its persisted state.
+//! - [`explain`]: why an item is recommended; [`export`]: everything stored about the shopper.
 //! - [`synthetic`]: deterministic synthetic catalogs for tests, benchmarks and demos.
 #![forbid(unsafe_code)]
 
 pub mod catalog;
 pub mod engine;
+pub mod explain;
+pub mod export;
 pub mod history;
 pub mod index;
 pub mod model;

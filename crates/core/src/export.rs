@@ -1,0 +1,69 @@
+//! Everything stored about the shopper, in a readable shape: `k.exportData()` in the browser
+//! (the GDPR-style "download my data"). Nothing here is sent anywhere.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::history::{clamp_time, ItemStats};
+use crate::profile::Interest;
+
+/// One raw event as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportedEvent {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Search text never leaves the device; it is shown here because it is stored here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Milliseconds since 1970.
+    pub ts: i64,
+    /// Dwell milliseconds or the rating; 0 for other kinds.
+    pub amount: f32,
+}
+
+/// The shopper's stored state, complete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopperData {
+    /// Raw events, oldest first (at most `maxEvents`, none older than `retentionDays`).
+    pub events: Vec<ExportedEvent>,
+    /// Per-item totals, kept for every item touched within the retention period.
+    pub items: BTreeMap<String, ItemStats>,
+    /// Events folded into the per-item totals after the raw log was full.
+    pub folded_events: u64,
+    /// Every interest with a positive weight (weights sum to 1).
+    pub interests: Vec<Interest>,
+    pub removed_interests: Vec<String>,
+}
+
+impl Engine {
+    /// The shopper's stored state as of `now` (interest weights are decayed to `now`).
+    pub fn export_data(&self, now: i64) -> ShopperData {
+        let now = clamp_time(now);
+        ShopperData {
+            events: self
+                .history
+                .events()
+                .map(|e| ExportedEvent {
+                    kind: e.kind.name(),
+                    item: e.item.clone(),
+                    query: e.query.clone(),
+                    ts: e.ts,
+                    amount: e.amount,
+                })
+                .collect(),
+            items: self
+                .history
+                .all_stats()
+                .map(|(id, s)| (id.clone(), s.clone()))
+                .collect(),
+            folded_events: self.history.folded(),
+            interests: self.profile.interests(now, usize::MAX),
+            removed_interests: self.profile.removed_interests().iter().cloned().collect(),
+        }
+    }
+}

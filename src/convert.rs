@@ -1,0 +1,140 @@
+//! Conversions between JS values and core types, and the small JS host functions the module
+//! needs (clock, timers, `fetch`) bound once so they work in windows, workers and Node alike.
+
+use js_sys::{Function, Promise};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis.setTimeout`, which every JS host has (web-sys only binds it on `Window`).
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub(crate) fn set_timeout(callback: &Function, ms: i32) -> JsValue;
+
+    /// `globalThis.fetch` (windows, workers and Node 18+).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    pub(crate) fn fetch_with_init(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = globalThis, js_name = addEventListener, catch)]
+    pub(crate) fn add_global_listener(event: &str, callback: &Function) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_namespace = globalThis, js_name = removeEventListener, catch)]
+    pub(crate) fn remove_global_listener(event: &str, callback: &Function) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    pub(crate) fn console_error(message: &str, detail: &JsValue);
+}
+
+/// Milliseconds since 1970, as `Date.now()`.
+pub(crate) fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Reads a JS value into a core type; the error names what was being read (`invalid event:
+/// missing field \`type\``).
+pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        JsError::new(&format!("invalid {what}: {message}"))
+    })
+}
+
+/// Like [`from_js`] for a JS object, first refusing properties not in `known`, so a typo
+/// (`{ stratgy: "similar" }`) is an error rather than silently ignored (serde-wasm-bindgen
+/// reads structs by field name and never sees extra properties).
+pub(crate) fn from_js_object<T: DeserializeOwned>(
+    value: JsValue,
+    what: &str,
+    known: &[&str],
+) -> Result<T, JsError> {
+    if value.is_object() && !js_sys::Array::is_array(&value) {
+        let object: &js_sys::Object = value.unchecked_ref();
+        for key in js_sys::Object::keys(object).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(JsError::new(&format!(
+                    "invalid {what}: unknown field `{key}`, expected one of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    from_js(value, what)
+}
+
+/// Writes a core value as plain JS data (objects, not `Map`s, so results print and serialize).
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_missing_as_null(true);
+    value
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&format!("could not convert a result to JS: {e}")))
+}
+
+/// Turns a thrown JS value (an `Error`, a `DOMException`, anything) into readable text.
+pub(crate) fn describe(error: &JsValue) -> String {
+    if let Some(e) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    let name = js_sys::Reflect::get(error, &"name".into()).ok();
+    let message = js_sys::Reflect::get(error, &"message".into()).ok();
+    match (
+        name.and_then(|n| n.as_string()),
+        message.and_then(|m| m.as_string()),
+    ) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        (None, Some(m)) => m,
+        _ => error.as_string().unwrap_or_else(|| "unknown error".into()),
+    }
+}
+
+/// The `name` of a `DOMException` (`"QuotaExceededError"`), if it is one.
+pub(crate) fn error_name(error: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(error, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+}
+
+/// Standard base64 (RFC 4648, padded): how `exportData()` shows quarantined bytes in JSON.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+}

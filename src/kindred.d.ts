@@ -1,0 +1,253 @@
+/** Options of `Kindred.create`. Every field is optional; defaults are in brackets. */
+export interface KindredOptions {
+  /** Names this site's storage (IndexedDB database `kindred:<site>`), 1-64 characters ["default"]. */
+  site?: string;
+  /** Where the shopper's state lives ["indexeddb"]; "memory" keeps it for this page only. */
+  storage?: "indexeddb" | "memory";
+  /** Milliseconds to batch tracked events before saving [500]. */
+  flushDelayMs?: number;
+  /** Raw events and per-item totals older than this are deleted [90]. */
+  retentionDays?: number;
+  /** Raw events kept before the oldest are folded into per-item totals [5000]. */
+  maxEvents?: number;
+  /** Half-life of interest decay in days [14]. */
+  halfLifeDays?: number;
+  /** Inactivity that ends a session, in minutes [30]. */
+  sessionGapMinutes?: number;
+  /** How much each kind of event says about interest. */
+  eventWeights?: Partial<EventWeights>;
+}
+
+export interface EventWeights {
+  view: number;
+  click: number;
+  cart: number;
+  removeCart: number;
+  purchase: number;
+  search: number;
+  dwellPerMinute: number;
+  dwellCap: number;
+  ratePerStar: number;
+}
+
+/** A catalog row. Unknown fields are ignored; invalid rows are skipped and reported. */
+export interface CatalogItem {
+  id: string | number;
+  title: string;
+  description?: string;
+  /** Category paths, e.g. "Home > Kitchen > Mugs", or arrays of path segments. */
+  categories?: string | string[] | string[][];
+  brand?: string;
+  price?: number;
+  available?: boolean;
+  tags?: string[];
+  embedding?: number[];
+}
+
+export interface RejectedRow {
+  index: number;
+  id: string | null;
+  reason: string;
+}
+
+export interface LoadReport {
+  loaded: number;
+  rejected: RejectedRow[];
+}
+
+export type EventType =
+  | "view"
+  | "click"
+  | "cart"
+  | "remove_cart"
+  | "purchase"
+  | "search"
+  | "dwell"
+  | "rate";
+
+/** What the shopper did. `item` is required except for `search`, which needs `query`. */
+export interface TrackEvent {
+  type: EventType;
+  item?: string;
+  /** Search text; it never leaves the device. */
+  query?: string;
+  /** Dwell time in milliseconds (`dwell`). */
+  ms?: number;
+  /** Rating 1-5 (`rate`). */
+  value?: number;
+  /** Milliseconds since 1970 [now]; timestamps in the future are clamped. */
+  ts?: number;
+}
+
+export type Strategy =
+  | "for-you"
+  | "similar"
+  | "bought-together"
+  | "trending"
+  | "recently-viewed"
+  | "buy-again";
+
+export interface Filter {
+  available?: boolean;
+  categories?: string[];
+  brands?: string[];
+  tags?: string[];
+  minPrice?: number;
+  maxPrice?: number;
+  /** Item ids never to recommend. */
+  exclude?: string[];
+}
+
+/** Multiplies the score of items matching every given field by `factor`. */
+export interface Boost {
+  item?: string;
+  category?: string;
+  brand?: string;
+  tag?: string;
+  factor: number;
+}
+
+/** Places `item` at the 1-based `position`. */
+export interface Pin {
+  item: string;
+  position: number;
+}
+
+export interface RecommendOptions {
+  strategy?: Strategy;
+  /** The anchor item for `similar` and `bought-together`. */
+  item?: string;
+  /** Number of results, 1-500 [10]. */
+  k?: number;
+  excludeViewed?: boolean;
+  excludePurchased?: boolean;
+  filter?: Filter;
+  boost?: Boost[];
+  pin?: Pin[];
+  /** 0 (relevance only) to 1 (novelty only) [0]. */
+  diversity?: number;
+  minScore?: number;
+}
+
+export interface Recommendation {
+  item: string;
+  score: number;
+  /** Human-readable reasons, most important first. */
+  reasons: string[];
+}
+
+export interface Interest {
+  /** Stable key, e.g. "category:Home > Kitchen"; pass it to `removeInterest`. */
+  key: string;
+  kind: "category" | "brand" | "tag" | "price" | "term";
+  label: string;
+  /** Share of the listed interests' total weight. */
+  weight: number;
+}
+
+export interface Profile {
+  interests: Interest[];
+  removedInterests: string[];
+  /** The closest shared-model segment, when a model with segments is loaded. */
+  segment: { label: string; similarity: number } | null;
+  /** Raw events stored. */
+  events: number;
+  /** Items the shopper has touched. */
+  items: number;
+}
+
+export interface ItemActivity {
+  views: number;
+  clicks: number;
+  carts: number;
+  purchases: number;
+  lastSeen: number | null;
+  lastPurchase: number | null;
+  inCart: boolean;
+  lastRating: number | null;
+}
+
+export interface Explanation {
+  item: string;
+  title: string;
+  activity: ItemActivity | null;
+  matchedInterests: { key: string; weight: number }[];
+  /** Removed interests this item carries (it is kept out of for-you and trending). */
+  hiddenBy: string[];
+  popularity: number | null;
+  trending: number | null;
+  forYou: { rank: number | null; score: number | null; reasons: string[] };
+}
+
+export interface ExportedEvent {
+  type: EventType;
+  item?: string;
+  query?: string;
+  ts: number;
+  amount: number;
+}
+
+export interface QuarantinedData {
+  reason: string;
+  at: number;
+  /** The unreadable bytes, base64-encoded. */
+  bytesBase64: string | null;
+  /** Unreadable stored data that was not bytes, as JSON text. */
+  rawJson: string | null;
+}
+
+/** Everything stored about the shopper. */
+export interface ExportedData {
+  site: string;
+  exportedAt: number;
+  storage: "indexeddb" | "memory";
+  events: ExportedEvent[];
+  items: Record<string, ItemActivity>;
+  foldedEvents: number;
+  interests: Interest[];
+  removedInterests: string[];
+  quarantined: QuarantinedData[];
+}
+
+/** The shared model published by the kindred server (`GET /v1/model`). */
+export interface SharedModel {
+  format: number;
+  version: number;
+  built_epoch: number;
+  popularity: Record<string, number>;
+  trending: Record<string, number>;
+  neighbours: Record<string, { item: string; score: number }[]>;
+  interests: Record<string, number>;
+  segment_axis: string[];
+  segments: { label: string; share: number; centroid: number[] }[];
+}
+
+export interface ModelStatus {
+  status: "fetched" | "not-modified" | "offline" | "installed";
+  version: number;
+}
+
+export interface Warning {
+  code:
+    | "storage-unavailable"
+    | "storage-failed"
+    | "quota-exceeded"
+    | "state-unreadable"
+    | "model-offline"
+    | "model-cache-invalid";
+  message: string;
+}
+
+export interface Update {
+  reason: "catalog" | "model" | "merge" | "interest" | "forget";
+}
+
+export interface Status {
+  site: string;
+  storage: "indexeddb" | "memory";
+  memoryReason: string | null;
+  pendingWrites: number;
+  warnings: Warning[];
+  catalogSize: number;
+  model: { version: number; url: string | null; etag: string | null } | null;
+}

@@ -1,0 +1,432 @@
+//! The browser module in headless Chromium (`wasm-pack test --headless --chrome`, run by
+//! `npm test` through scripts/test-browser): every export, IndexedDB persistence across
+//! re-creation, two instances of one site merging, error shapes, the memory fallback and
+//! recovery from corrupt stored data.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Promise, Reflect};
+use kindred::Kindred;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export async function idb_put(dbName, key, value) {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(dbName, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("kv");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(value, key);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+export async function idb_get(dbName, key) {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(dbName, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("kv");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const value = await new Promise((resolve, reject) => {
+    const req = db.transaction("kv").objectStore("kv").get(key);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  db.close();
+  return value;
+}
+export function hide_indexeddb() {
+  const own = Object.getOwnPropertyDescriptor(globalThis, "indexedDB");
+  Object.defineProperty(globalThis, "indexedDB", { value: undefined, configurable: true });
+  return () => {
+    delete globalThis.indexedDB;
+    if (own) Object.defineProperty(globalThis, "indexedDB", own);
+  };
+}
+export function fail_puts_with_quota() {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function () {
+    throw new DOMException("simulated: quota exceeded", "QuotaExceededError");
+  };
+  return () => { IDBObjectStore.prototype.put = put; };
+}
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+"#)]
+extern "C" {
+    async fn idb_put(db: &str, key: &str, value: JsValue);
+    async fn idb_get(db: &str, key: &str) -> JsValue;
+    fn hide_indexeddb() -> Function;
+    fn fail_puts_with_quota() -> Function;
+    async fn sleep(ms: u32);
+}
+
+fn js(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).expect("test JSON")
+}
+
+#[track_caller]
+fn get(value: &JsValue, key: &str) -> JsValue {
+    assert!(value.is_object(), "reading {key:?} of {value:?}");
+    Reflect::get(value, &key.into()).expect("property")
+}
+
+fn len(value: &JsValue) -> u32 {
+    value.unchecked_ref::<Array>().length()
+}
+
+async fn wait(promise: Promise) -> JsValue {
+    JsFuture::from(promise).await.expect("promise resolves")
+}
+
+/// The message of a thrown `Error` (and proof that it is one).
+fn message_of(error: JsValue) -> String {
+    let error: js_sys::Error = error.dyn_into().expect("an Error object, not a bare value");
+    error.message().into()
+}
+
+const CATALOG: &str = r#"[
+  {"id": "mug", "title": "Blue Ceramic Mug", "categories": ["Home > Kitchen"], "brand": "Acme", "price": 12},
+  {"id": "cup", "title": "Blue Espresso Cup", "categories": ["Home > Kitchen"], "brand": "Acme", "price": 9},
+  {"id": "kettle", "title": "Steel Kettle", "categories": ["Home > Kitchen"], "price": 40},
+  {"id": "lego", "title": "Brick Castle", "categories": ["Toys > Building"], "price": 60},
+  {"id": "puzzle", "title": "Castle Puzzle", "categories": ["Toys > Puzzles"], "price": 15}
+]"#;
+
+async fn create(site: &str) -> Kindred {
+    let options = js(&format!(r#"{{"site": "{site}", "flushDelayMs": 20}}"#));
+    let k = Kindred::create(options).await.expect("create");
+    wait(k.load_catalog(js(CATALOG))).await;
+    k
+}
+
+fn db_name(site: &str) -> String {
+    format!("kindred:{site}")
+}
+
+#[wasm_bindgen_test]
+async fn every_export_answers() {
+    let k = create("exports").await;
+    assert_eq!(get(&k.status(), "storage"), "indexeddb");
+    k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
+    k.track(js(r#"{"type": "cart", "item": "mug"}"#)).unwrap();
+    k.track(js(r#"{"type": "search", "query": "castle"}"#))
+        .unwrap();
+    let recs = k
+        .recommend(js(r#"{"strategy": "for-you", "k": 3}"#))
+        .unwrap();
+    assert!(len(&recs) > 0 && len(&recs) <= 3);
+    let first = Array::from(&recs).get(0);
+    assert!(get(&first, "item").is_string());
+    assert!(len(&get(&first, "reasons")) > 0);
+    let similar = k.similar("mug", Some(2)).unwrap();
+    assert_eq!(get(&Array::from(&similar).get(0), "item"), "cup");
+    let profile = k.profile(None).unwrap();
+    assert!(len(&get(&profile, "interests")) > 0);
+    let explanation = k.explain("cup").unwrap();
+    assert_eq!(get(&explanation, "item"), "cup");
+    assert!(get(&get(&explanation, "forYou"), "rank").as_f64().is_some());
+    k.remove_interest("category:Toys").unwrap();
+    assert_eq!(len(&get(&k.profile(None).unwrap(), "removedInterests")), 1);
+    let data = k.export_data().unwrap();
+    assert_eq!(len(&get(&data, "events")), 3);
+    assert_eq!(get(&data, "site"), "exports");
+    // Export is plain data: it survives a JSON round trip unchanged.
+    let text = js_sys::JSON::stringify(&data).unwrap();
+    assert!(String::from(text).contains("\"castle\""));
+    let updates = Array::new();
+    let sink = updates.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+        sink.push(&d);
+    });
+    k.on(
+        "update",
+        listener.as_ref().unchecked_ref::<Function>().clone(),
+    )
+    .unwrap();
+    let model = js(
+        r#"{"format": 1, "version": 7, "built_epoch": 20000, "popularity": {"lego": 1.0},
+            "trending": {"kettle": 1.0}, "neighbours": {"mug": [{"item": "kettle", "score": 0.9}]},
+            "interests": {}, "segment_axis": [], "segments": []}"#,
+    );
+    let status = wait(k.load_model(model)).await;
+    assert_eq!(get(&status, "status"), "installed");
+    assert_eq!(get(&status, "version").as_f64(), Some(7.0));
+    let trending = k
+        .recommend(js(r#"{"strategy": "trending", "k": 1}"#))
+        .unwrap();
+    assert_eq!(get(&Array::from(&trending).get(0), "item"), "kettle");
+    assert_eq!(get(&updates.get(0), "reason"), "model");
+    wait(k.flush()).await;
+    wait(k.forget()).await;
+    assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 0);
+    assert_eq!(get(&updates.get(updates.length() - 1), "reason"), "forget");
+    wait(k.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn state_survives_re_creation() {
+    let k = create("persist").await;
+    k.track(js(r#"{"type": "purchase", "item": "lego"}"#))
+        .unwrap();
+    k.track(js(r#"{"type": "view", "item": "puzzle"}"#))
+        .unwrap();
+    k.remove_interest("brand:Acme").unwrap();
+    wait(k.close()).await;
+
+    let again = create("persist").await;
+    let data = again.export_data().unwrap();
+    assert_eq!(len(&get(&data, "events")), 2);
+    assert_eq!(len(&get(&data, "removedInterests")), 1);
+    let buy_again = again
+        .recommend(js(r#"{"strategy": "buy-again", "k": 5}"#))
+        .unwrap();
+    assert_eq!(get(&Array::from(&buy_again).get(0), "item"), "lego");
+    wait(again.forget()).await;
+    wait(again.close()).await;
+
+    let after_forget = create("persist").await;
+    assert_eq!(len(&get(&after_forget.export_data().unwrap(), "events")), 0);
+    wait(after_forget.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn two_instances_of_one_site_lose_no_event() {
+    let a = create("tabs").await;
+    let b = create("tabs").await;
+    for i in 0..20 {
+        let item = ["mug", "cup", "kettle", "lego", "puzzle"][i % 5];
+        a.track(js(&format!(r#"{{"type": "view", "item": "{item}"}}"#)))
+            .unwrap();
+        b.track(js(&format!(r#"{{"type": "click", "item": "{item}"}}"#)))
+            .unwrap();
+        if i % 7 == 0 {
+            // Interleave saves so each side writes over state the other has changed.
+            wait(a.flush()).await;
+        }
+    }
+    wait(b.flush()).await;
+    wait(a.flush()).await;
+    wait(a.close()).await;
+    wait(b.close()).await;
+    let c = create("tabs").await;
+    let events = get(&c.export_data().unwrap(), "events");
+    assert_eq!(len(&events), 40, "both instances' events are stored");
+    wait(c.forget()).await;
+    wait(c.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn another_instance_sees_changes_live() {
+    let a = create("live").await;
+    let b = create("live").await;
+    a.track(js(r#"{"type": "purchase", "item": "kettle"}"#))
+        .unwrap();
+    wait(a.flush()).await;
+    // The BroadcastChannel message and b's read are asynchronous.
+    for _ in 0..50 {
+        if len(&get(&b.export_data().unwrap(), "events")) == 1 {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(len(&get(&b.export_data().unwrap(), "events")), 1);
+    wait(a.forget()).await;
+    for _ in 0..50 {
+        if len(&get(&b.export_data().unwrap(), "events")) == 0 {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(
+        len(&get(&b.export_data().unwrap(), "events")),
+        0,
+        "forget reaches the other instance"
+    );
+    wait(a.close()).await;
+    wait(b.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_throws_errors_that_name_the_problem() {
+    let k = create("errors").await;
+    k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
+    let cases: Vec<(Result<(), JsError>, &str)> = vec![
+        (
+            k.track(js(r#"{"type": "view", "item": "nope"}"#)),
+            "unknown item id \"nope\"",
+        ),
+        (
+            k.track(js(r#"{"type": "vieww", "item": "mug"}"#)),
+            "unknown variant `vieww`",
+        ),
+        (
+            k.track(js(r#"{"type": "view", "itme": "mug"}"#)),
+            "unknown field `itme`",
+        ),
+        (
+            k.recommend(js(r#"{"strategy": "similar"}"#)).map(drop),
+            "item",
+        ),
+        (k.recommend(js(r#"{"k": 0}"#)).map(drop), "\"k\""),
+        (k.explain("nope").map(drop), "unknown item id \"nope\""),
+        (k.remove_interest("   "), "invalid interest key"),
+    ];
+    for (result, expected) in cases {
+        let error = result.expect_err(expected);
+        let message = message_of(error.into());
+        assert!(
+            message.contains(expected),
+            "{message:?} should mention {expected:?}"
+        );
+    }
+    let rejected = JsFuture::from(k.load_catalog(js(r#"[{"id": "x"}]"#)))
+        .await
+        .expect_err("no valid row");
+    assert!(message_of(rejected).contains("no valid"));
+    let bad_options = Kindred::create(js(r#"{"stie": "x"}"#))
+        .await
+        .expect_err("typo in options");
+    assert!(message_of(bad_options.into()).contains("unknown field `stie`"));
+    // Nothing was lost: the one good event is still there, and the catalog still answers.
+    assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 1);
+    assert_eq!(get(&k.status(), "catalogSize").as_f64(), Some(5.0));
+    wait(k.forget()).await;
+    wait(k.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn without_indexeddb_it_works_in_memory_and_says_so() {
+    let restore = hide_indexeddb();
+    let created = Kindred::create(js(r#"{"site": "hidden"}"#)).await;
+    restore.call0(&JsValue::NULL).unwrap();
+    let k = created.expect("create never fails for storage");
+    let status = k.status();
+    assert_eq!(get(&status, "storage"), "memory");
+    let warnings = get(&status, "warnings");
+    assert_eq!(
+        get(&Array::from(&warnings).get(0), "code"),
+        "storage-unavailable"
+    );
+    wait(k.load_catalog(js(CATALOG))).await;
+    k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
+    assert!(len(&k.recommend(js(r#"{"k": 2}"#)).unwrap()) > 0);
+    // A listener added later still hears the warning.
+    let heard = Array::new();
+    let sink = heard.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+        sink.push(&d);
+    });
+    k.on(
+        "warning",
+        listener.as_ref().unchecked_ref::<Function>().clone(),
+    )
+    .unwrap();
+    assert_eq!(heard.length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn quota_errors_fall_back_to_memory_without_throwing() {
+    let k = create("quota").await;
+    let restore = fail_puts_with_quota();
+    k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
+    wait(k.flush()).await;
+    restore.call0(&JsValue::NULL).unwrap();
+    let status = k.status();
+    assert_eq!(get(&status, "storage"), "memory");
+    let warnings = Array::from(&get(&status, "warnings"));
+    assert_eq!(get(&warnings.get(0), "code"), "quota-exceeded");
+    // Tracking goes on, in memory, without throwing.
+    k.track(js(r#"{"type": "view", "item": "cup"}"#)).unwrap();
+    assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 2);
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_state_is_quarantined_and_replaced() {
+    let site = "corrupt";
+    let garbage = js_sys::Uint8Array::from(&b"KNDS\x01\x00garbage-bytes"[..]);
+    let record = js(r#"{"gen": 3}"#);
+    Reflect::set(&record, &"bytes".into(), &garbage).unwrap();
+    idb_put(&db_name(site), "state", record).await;
+    let warnings = Array::new();
+    let k = Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
+        .await
+        .expect("recovers");
+    let sink = warnings.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+        sink.push(&d);
+    });
+    k.on(
+        "warning",
+        listener.as_ref().unchecked_ref::<Function>().clone(),
+    )
+    .unwrap();
+    assert_eq!(get(&warnings.get(0), "code"), "state-unreadable");
+    let quarantined = Array::from(&get(&k.export_data().unwrap(), "quarantined"));
+    assert_eq!(quarantined.length(), 1);
+    // The old bytes are handed back untouched (base64 of the garbage above).
+    assert_eq!(
+        get(&quarantined.get(0), "bytesBase64"),
+        "S05EUwEAZ2FyYmFnZS1ieXRlcw=="
+    );
+    // The engine works and its state is saved over the bad record.
+    wait(k.load_catalog(js(CATALOG))).await;
+    k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
+    wait(k.close()).await;
+    let stored = idb_get(&db_name(site), "state").await;
+    assert!(get(&stored, "gen").as_f64().unwrap() > 3.0);
+    let again = create(site).await;
+    assert_eq!(len(&get(&again.export_data().unwrap(), "events")), 1);
+    assert_eq!(len(&get(&again.export_data().unwrap(), "quarantined")), 1);
+    wait(again.forget()).await;
+    assert_eq!(len(&get(&again.export_data().unwrap(), "quarantined")), 0);
+    wait(again.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_state_from_a_newer_version_is_kept_not_read() {
+    let site = "future";
+    // A valid header with format version 999.
+    let future = js_sys::Uint8Array::from(&b"KNDS\xe7\x03\0\0\0\0payload"[..]);
+    let record = js(r#"{"gen": 1}"#);
+    Reflect::set(&record, &"bytes".into(), &future).unwrap();
+    idb_put(&db_name(site), "state", record).await;
+    let k = Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
+        .await
+        .expect("recovers");
+    let warning = Array::from(&get(&k.status(), "warnings")).get(0);
+    assert_eq!(get(&warning, "code"), "state-unreadable");
+    assert!(get(&warning, "message")
+        .as_string()
+        .unwrap()
+        .contains("newer"));
+    wait(k.forget()).await;
+    wait(k.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn retention_deletes_old_events() {
+    let k = create("retention").await;
+    let now = js_sys::Date::now();
+    let old = now - 100.0 * 86_400_000.0;
+    k.track(js(&format!(
+        r#"{{"type": "view", "item": "mug", "ts": {old}}}"#
+    )))
+    .unwrap();
+    k.track(js(r#"{"type": "view", "item": "cup"}"#)).unwrap();
+    wait(k.close()).await;
+    let again = create("retention").await;
+    let events = Array::from(&get(&again.export_data().unwrap(), "events"));
+    assert_eq!(events.length(), 1, "the 100-day-old event is gone");
+    assert_eq!(get(&events.get(0), "item"), "cup");
+    wait(again.forget()).await;
+    wait(again.close()).await;
+}
