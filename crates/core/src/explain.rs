@@ -22,7 +22,8 @@ pub struct MatchedInterest {
 /// Where the item lands in the shopper's for-you ranking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForYouPlacement {
-    /// 1-based rank among all items (seen and bought ones included), if within [`MAX_K`].
+    /// 1-based rank in the shopper's for-you list as shown (default exclusions: items the
+    /// shopper viewed or bought are not listed), if within [`MAX_K`].
     pub rank: Option<usize>,
     pub score: Option<f32>,
     pub reasons: Vec<String>,
@@ -71,9 +72,7 @@ impl Engine {
         }
         matched_interests.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let model = self.model();
-        let mut request = RecommendRequest::new(Strategy::ForYou).with_k(MAX_K);
-        request.exclude_viewed = Some(false);
-        request.exclude_purchased = Some(false);
+        let request = RecommendRequest::new(Strategy::ForYou).with_k(MAX_K);
         let ranked = self.recommend(&request, now)?;
         let for_you = match ranked.into_iter().enumerate().find(|(_, r)| r.item == id) {
             Some((i, r)) => ForYouPlacement {

@@ -1,0 +1,154 @@
+// Loads the release, wasm-opt'd browser module that `npm run build` writes to pkg/ and calls it.
+//
+// Instantiating the optimized module is the point: Debian's binaryen 108 once produced modules
+// that fail to instantiate, so a build that "succeeds" is not enough.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { test } from "node:test";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const pkg = (file) => `${root}pkg/${file}`;
+const unoptimized = `${root}pkg-noopt/kindred_bg.wasm`;
+
+function requireBuilt(path) {
+  assert.ok(
+    existsSync(path),
+    `${path} is missing: run \`npm run build\` (scripts/build-wasm) before the module tests`,
+  );
+}
+
+async function loadModule(dir = "pkg") {
+  const file = (name) => `${root}${dir}/${name}`;
+  requireBuilt(file("kindred.js"));
+  requireBuilt(file("kindred_bg.wasm"));
+  const kindred = await import(pathToFileURL(file("kindred.js")).href);
+  kindred.initSync({ module: readFileSync(file("kindred_bg.wasm")) });
+  return kindred;
+}
+
+test("the built wasm was optimized by wasm-opt", () => {
+  requireBuilt(pkg("kindred_bg.wasm"));
+  requireBuilt(unoptimized);
+  const optimized = readFileSync(pkg("kindred_bg.wasm")).length;
+  const plain = readFileSync(unoptimized).length;
+  assert.ok(
+    optimized < plain,
+    `pkg/kindred_bg.wasm (${optimized} bytes) is not smaller than the build without wasm-opt ` +
+      `(${plain} bytes): wasm-pack skipped wasm-opt; is node_modules/.bin/wasm-opt there (npm ci)?`,
+  );
+});
+
+test("the optimized module instantiates and reports the package version", async () => {
+  const kindred = await loadModule();
+  const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+  assert.equal(kindred.version(), version);
+});
+
+test("tokenize runs the core tokenizer inside wasm", async () => {
+  const kindred = await loadModule();
+  const tokens = kindred.tokenize("Blue Mug 北京大学");
+  assert.ok(Array.isArray(tokens), `tokenize returned ${typeof tokens}, not an array`);
+  assert.deepEqual(tokens.slice(0, 2), ["blue", "mug"]);
+  // How CJK text is split is the tokenizer's business (core's tests pin it); here it must
+  // come back as non-empty pieces of the input, none of them lost to an encoding bug.
+  const cjk = tokens.slice(2);
+  assert.ok(cjk.length > 0, `no token for the CJK text: ${JSON.stringify(tokens)}`);
+  for (const token of cjk) {
+    assert.ok("北京大学".includes(token), `unexpected token ${JSON.stringify(token)}`);
+  }
+  assert.deepEqual(kindred.tokenize(""), []);
+});
+
+test("Kindred runs in Node from the optimized package, in memory, and says why", async () => {
+  const { Kindred } = await loadModule();
+  const k = await Kindred.create({ site: "node-test" });
+  const status = k.status();
+  assert.equal(status.storage, "memory", "Node has no IndexedDB");
+  assert.equal(status.warnings[0].code, "storage-unavailable");
+  const report = await k.loadCatalog([
+    { id: "mug", title: "Blue Mug", categories: ["Home > Kitchen"] },
+    { id: "cup", title: "Blue Cup", categories: ["Home > Kitchen"] },
+    { id: "hat", title: "Wool Hat" },
+    { id: "", title: "no id" },
+  ]);
+  assert.equal(report.loaded, 3);
+  assert.deepEqual(report.rejected, [{ index: 3, id: "", reason: "empty id" }]);
+  k.track({ type: "view", item: "mug" });
+  const recs = k.recommend({ strategy: "for-you", k: 2 });
+  assert.equal(recs[0].item, "cup");
+  assert.deepEqual(recs[0].reasons, ["similar to Blue Mug, which you viewed"]);
+  assert.ok(recs.every((r) => r.item !== "mug"), "viewed item excluded");
+  const explanation = k.explain("cup");
+  assert.equal(explanation.activity, null, "never touched: null, not undefined");
+  assert.equal(explanation.forYou.rank, 1);
+});
+
+test("bad input throws a real Error with a message and changes nothing", async () => {
+  const { Kindred } = await loadModule();
+  const k = await Kindred.create({ storage: "memory" });
+  await assert.rejects(k.loadCatalog([]), (e) => e instanceof Error && /no valid item/.test(e.message));
+  await assert.rejects(k.loadCatalog({}), (e) => e instanceof Error && /must be a JSON array/.test(e.message));
+  await k.loadCatalog([{ id: "a", title: "Alpha" }]);
+  assert.throws(
+    () => k.track({ type: "view", item: "zzz" }),
+    (e) => e instanceof Error && e.message.includes('unknown item id "zzz"'),
+  );
+  assert.throws(
+    () => k.track({ type: "teleport", item: "a" }),
+    (e) => e instanceof Error && e.message.startsWith("invalid event: unknown variant `teleport`"),
+  );
+  assert.throws(
+    () => k.recommend({ strategy: "similar" }),
+    (e) => e instanceof Error && e.message === 'strategy "similar" needs an "item" to start from',
+  );
+  assert.throws(
+    () => k.recommend({ stratgy: "similar" }),
+    (e) => e instanceof Error && e.message.includes("unknown field `stratgy`"),
+  );
+  assert.throws(() => k.on("change", () => {}), (e) => e instanceof Error && /unknown event/.test(e.message));
+  await assert.rejects(
+    Kindred.create({ site: "" }),
+    (e) => e instanceof Error && e.message.includes('invalid option "site"'),
+  );
+  const recent = k.recommend({ strategy: "recently-viewed" });
+  assert.deepEqual(recent, [], "the failed track stored nothing");
+  assert.equal(k.status().catalogSize, 1, "the failed catalog loads kept the good one");
+});
+
+test("loadModel fetches with ETag revalidation and keeps the last model when offline", async () => {
+  const { Kindred } = await loadModule();
+  const { createServer } = await import("node:http");
+  const model = {
+    format: 1, version: 3, built_epoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },
+    neighbours: {}, interests: {}, segment_axis: [], segments: [],
+  };
+  const seen = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url, ifNoneMatch: req.headers["if-none-match"], cookie: req.headers.cookie });
+    if (req.headers["if-none-match"] === '"v3"') {
+      res.writeHead(304).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json", etag: '"v3"' }).end(JSON.stringify(model));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/v1/model`;
+  const k = await Kindred.create({ storage: "memory" });
+  await k.loadCatalog([{ id: "hat", title: "Wool Hat" }, { id: "cap", title: "Cotton Cap" }]);
+  try {
+    assert.deepEqual(await k.loadModel(url), { status: "fetched", version: 3 });
+    assert.deepEqual(await k.loadModel(url), { status: "not-modified", version: 3 });
+    assert.equal(seen[1].ifNoneMatch, '"v3"');
+    assert.ok(seen.every((r) => r.cookie === undefined), "no credentials");
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  const warnings = [];
+  k.on("warning", (w) => warnings.push(w));
+  assert.deepEqual(await k.loadModel(url), { status: "offline", version: 3 });
+  assert.equal(warnings[0].code, "model-offline");
+  assert.equal(k.recommend({ strategy: "trending", k: 1 })[0].item, "hat", "the cached model still answers");
+  const fresh = await Kindred.create({ storage: "memory" });
+  await assert.rejects(fresh.loadModel(url), (e) => e instanceof Error && e.message.includes(url));
+});

@@ -1,0 +1,50 @@
+// Runs every ```js example of the README's "Using the npm package" section against the built,
+// optimized package, so the documentation cannot drift from the API.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const readme = readFileSync(join(root, "README.md"), "utf8");
+const section = readme.split("## Using the npm package")[1]?.split("\n## ")[0] ?? "";
+const examples = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+const shim = pathToFileURL(join(root, "tests/support/kindred-node.mjs")).href;
+
+test("the README has npm examples", () => {
+  assert.ok(examples.length >= 3, `found ${examples.length} js examples in the npm section`);
+});
+
+/** Runs one example as a module and returns what it logged. */
+async function run(code, index) {
+  const dir = mkdtempSync(join(tmpdir(), "kindred-readme-"));
+  const file = join(dir, `example-${index}.mjs`);
+  writeFileSync(file, code.replaceAll('from "kindred"', `from ${JSON.stringify(shim)}`));
+  const logged = [];
+  const { log, warn } = console;
+  console.log = (...args) => logged.push(args);
+  console.warn = (...args) => logged.push(args);
+  try {
+    await import(pathToFileURL(file).href);
+  } finally {
+    console.log = log;
+    console.warn = warn;
+  }
+  return logged;
+}
+
+examples.forEach((code, index) => {
+  test(`README npm example ${index + 1} runs`, async () => {
+    const logged = await run(code, index);
+    if (index === 0) {
+      assert.equal(logged[0][0].item, "cup", "the example's comment shows the real first result");
+      assert.deepEqual(logged[0][0].reasons, ["similar to Blue Ceramic Mug, which you viewed"]);
+    }
+    if (index === 2) {
+      assert.ok(logged.some((l) => l[0] === "storage-unavailable"), "Node reports the memory fallback");
+      assert.ok(logged.some((l) => l[0] === "memory"));
+    }
+  });
+});
