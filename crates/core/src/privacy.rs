@@ -266,20 +266,27 @@ fn clip_counters(
         .collect()
 }
 
-/// A report drawn for an epoch and not yet sent.
+/// A report drawn for an epoch and not yet sent. It is kept as its wire bytes, so the bytes
+/// shown, persisted and sent are the same by construction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreparedReport {
     pub epoch: u32,
     /// What sending it will charge to the ledger.
     pub epsilon: f64,
-    pub report: Report,
+    /// The exact bytes that will be sent (JSON, wire format v1).
+    pub json: String,
 }
 
 impl PreparedReport {
     /// The exact bytes that will be sent.
     pub fn json(&self) -> String {
-        self.report.to_json()
+        self.json.clone()
+    }
+
+    /// The report itself (parsed from the bytes).
+    pub fn report(&self) -> Option<Report> {
+        serde_json::from_str(&self.json).ok()
     }
 }
 
@@ -302,10 +309,8 @@ pub struct PrivacyOverview {
     pub mode: Mode,
     pub ledger: LedgerSummary,
     pub last_reported_epoch: Option<u32>,
-    /// The next report, exactly as it will be sent (`None`: nothing to send).
+    /// The next report with its exact bytes (`None`: nothing to send).
     pub next_report: Option<PreparedReport>,
-    /// [`PreparedReport::json`] of `next_report`.
-    pub next_report_json: Option<String>,
 }
 
 impl PrivacyState {
@@ -466,7 +471,7 @@ impl Engine {
                 let prepared = PreparedReport {
                     epoch,
                     epsilon: config.epsilon_per_day,
-                    report,
+                    json: report.to_json(),
                 };
                 self.privacy.pending = Some(prepared.clone());
                 return Ok(Some(prepared));
@@ -505,7 +510,6 @@ impl Engine {
                 .ledger
                 .summary(epoch_of(now), &self.config.privacy.budget()),
             last_reported_epoch: self.privacy.last_reported,
-            next_report_json: next.as_ref().map(PreparedReport::json),
             next_report: next,
         })
     }
