@@ -158,8 +158,12 @@ pub struct AggregationConfig {
     pub noise: bool,
     /// LDP: items with the largest estimates whose pairs are candidates (default 50).
     pub ldp_pair_items: usize,
-    /// LDP: release estimates at least this many standard deviations above zero (default 2).
-    pub ldp_min_sigmas: f64,
+    /// LDP: when set, release only estimates at least this many standard deviations above
+    /// zero. Default none: every candidate's estimate is released, negative ones included,
+    /// because only unfiltered estimates stay unbiased when epochs are summed (filtering or
+    /// clipping each epoch favours noise over small true counts); the model ignores keys
+    /// whose merged total is not positive.
+    pub ldp_min_sigmas: Option<f64>,
 }
 
 impl Default for AggregationConfig {
@@ -173,7 +177,7 @@ impl Default for AggregationConfig {
             ldp: limits.ldp,
             noise: true,
             ldp_pair_items: 50,
-            ldp_min_sigmas: 2.0,
+            ldp_min_sigmas: None,
         }
     }
 }
@@ -204,7 +208,10 @@ impl AggregationConfig {
         if !(self.ldp.epsilon.is_finite() && self.ldp.epsilon > 0.0 && self.ldp.set_size > 0) {
             return bad("ldp", "needs a positive epsilon and set size");
         }
-        if !(self.ldp_min_sigmas.is_finite() && self.ldp_min_sigmas >= 0.0) {
+        if self
+            .ldp_min_sigmas
+            .is_some_and(|z| !(z.is_finite() && z >= 0.0))
+        {
             return bad("ldpMinSigmas", "must be a number >= 0");
         }
         Ok(())
@@ -252,6 +259,8 @@ pub struct Suppressed {
 }
 
 /// One epoch's released counts: safe to publish (differentially private, k-thresholded).
+/// Values from threshold reports are noised counts `>= k`; values from LDP reports are
+/// unbiased estimates and may be negative (sum epochs before judging them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleasedCounts {
     pub epoch: u32,
@@ -360,8 +369,8 @@ fn ldp_rows(counts: &EpochCounts, family: Family) -> Vec<(u16, u32, u64)> {
         .collect()
 }
 
-/// LDP estimates for every candidate of `family`, `(key, estimate)` for those at least
-/// `ldp_min_sigmas` standard deviations above zero.
+/// Unbiased LDP estimates for every candidate of `family` (filtered by `ldp_min_sigmas` when
+/// set), `(key, estimate)`.
 pub fn estimate(
     counts: &EpochCounts,
     config: &AggregationConfig,
@@ -370,13 +379,15 @@ pub fn estimate(
 ) -> Vec<(String, f64)> {
     let olh: Olh = config.ldp.olh(family);
     let n = counts.ldp_reports() as f64;
-    let floor = config.ldp_min_sigmas * olh.std_dev(n);
+    let floor = config
+        .ldp_min_sigmas
+        .map_or(f64::NEG_INFINITY, |z| z * olh.std_dev(n));
     let sup = support(candidates, &ldp_rows(counts, family), olh.g);
     candidates
         .iter()
         .zip(sup)
         .map(|(c, s)| (c.clone(), olh.estimate(s, n)))
-        .filter(|(_, e)| *e > 0.0 && *e >= floor)
+        .filter(|(_, e)| *e >= floor)
         .collect()
 }
 
@@ -414,12 +425,11 @@ fn release_ldp(
         .iter()
         .flat_map(|s| [strategy_key(s.name(), false), strategy_key(s.name(), true)])
         .collect();
-    // Strategy outcomes are reported whatever their size: clip at 0 instead of a floor.
     let olh = config.ldp.olh(Family::Strategies);
     let n = counts.ldp_reports() as f64;
     let sup = support(&outcome_keys, &ldp_rows(counts, Family::Strategies), olh.g);
     for (key, s) in outcome_keys.iter().zip(sup) {
-        let est = olh.estimate(s, n).max(0.0);
+        let est = olh.estimate(s, n);
         let (name, outcome) = key.rsplit_once(':').unwrap_or((key, "shown"));
         let t = out.strategies.entry(name.to_owned()).or_default();
         if outcome == "clicked" {

@@ -82,9 +82,11 @@ impl PrivacyConfig {
         }
     }
 
+    /// The LDP parameters reports carry. Epsilon is rounded to a multiple of 10^-6 (the
+    /// ledger's unit) so that it has few digits and survives the JSON round trip exactly.
     pub fn ldp(&self) -> LdpParams {
         LdpParams {
-            epsilon: self.epsilon_per_day,
+            epsilon: (self.epsilon_per_day * 1e6).round() / 1e6,
             set_size: self.ldp_set_size,
         }
     }
@@ -152,7 +154,9 @@ impl Contribution {
     }
 
     /// The report for `epoch`: each family sampled uniformly to its cap (threshold mode) or
-    /// randomized (ldp mode). `None` in mode `off`.
+    /// randomized (ldp mode). `None` in mode `off`. Keys a report cannot carry (see
+    /// [`key_problem`]), non-canonical pairs and unknown strategy names are dropped first, so
+    /// every report built here passes [`Report::validate`].
     pub fn build_report(
         &self,
         epoch: u32,
@@ -169,30 +173,43 @@ impl Contribution {
             strategies: BTreeMap::new(),
             ldp: None,
         };
-        let pair_keys = || -> Vec<[String; 2]> {
-            self.pairs
-                .iter()
-                .map(|(a, b)| [a.clone(), b.clone()])
-                .collect()
-        };
+        let valid = |k: &String| key_problem(k).is_none();
+        let items: Vec<String> = self.items.iter().filter(|k| valid(k)).cloned().collect();
+        let interests: Vec<String> = self
+            .interests
+            .iter()
+            .filter(|k| valid(k))
+            .cloned()
+            .collect();
+        let pairs: Vec<[String; 2]> = self
+            .pairs
+            .iter()
+            .filter(|(a, b)| valid(a) && valid(b) && a < b)
+            .map(|(a, b)| [a.clone(), b.clone()])
+            .collect();
+        let strategies: BTreeMap<String, StrategyCounts> = self
+            .strategies
+            .iter()
+            .filter(|(k, _)| Strategy::from_name(k).is_some())
+            .map(|(k, c)| (k.clone(), *c))
+            .collect();
         let caps = config.caps;
         match config.mode {
             Mode::Off => return Ok(None),
             Mode::Threshold => {
-                report.items = sample(keys(&self.items), caps.items, rng)?;
-                report.pairs = sample(pair_keys(), caps.pairs, rng)?;
-                report.interests = sample(keys(&self.interests), caps.interests, rng)?;
-                report.strategies = clip_counters(&self.strategies, &caps);
+                report.items = sample(items, caps.items, rng)?;
+                report.pairs = sample(pairs, caps.pairs, rng)?;
+                report.interests = sample(interests, caps.interests, rng)?;
+                report.strategies = clip_counters(&strategies, &caps);
             }
             Mode::Ldp => {
                 let params = config.ldp();
-                let pairs: Vec<String> = self
-                    .pairs
+                let pairs: Vec<String> = pairs
                     .iter()
-                    .map(|(a, b)| crate::report::pair_key(a, b))
+                    .map(|[a, b]| crate::report::pair_key(a, b))
                     .collect();
                 let mut outcomes = Vec::new();
-                for (name, c) in &self.strategies {
+                for (name, c) in &strategies {
                     if c.impressions > 0 {
                         outcomes.push(strategy_key(name, false));
                     }
@@ -209,19 +226,15 @@ impl Contribution {
                 report.ldp = Some(LdpReport {
                     eps: params.epsilon,
                     l: params.set_size,
-                    items: encode(Family::Items, keys(&self.items))?,
+                    items: encode(Family::Items, items)?,
                     pairs: encode(Family::Pairs, pairs)?,
-                    interests: encode(Family::Interests, keys(&self.interests))?,
+                    interests: encode(Family::Interests, interests)?,
                     strategies: encode(Family::Strategies, outcomes)?,
                 });
             }
         }
         Ok(Some(report))
     }
-}
-
-fn keys(set: &BTreeSet<String>) -> Vec<String> {
-    set.iter().cloned().collect()
 }
 
 /// Uniform sample of at most `cap` elements, in sorted order.
