@@ -13,7 +13,10 @@ use serde_json::Value;
 use crate::catalog::{Catalog, CatalogError, Item, LoadReport};
 use crate::history::{clamp_time, Event, EventError, EventInput, EventKind, History, Session};
 use crate::index::{ContentIndex, FieldWeights};
+use crate::ledger::LedgerError;
 use crate::model::{ModelError, SharedModel};
+use crate::noise::RandomError;
+use crate::privacy::{PrivacyConfig, PrivacyState};
 use crate::profile::{Interest, Profile};
 use crate::rules::{RecommendRequest, Recommendation, RequestError};
 use crate::snapshot::{self, SnapshotError, UserState};
@@ -72,6 +75,8 @@ pub struct EngineConfig {
     /// Strongest profile terms used to score content (default 64).
     pub profile_terms: usize,
     pub event_weights: EventWeights,
+    /// What leaves the device and the privacy budget (see [`PrivacyConfig`]).
+    pub privacy: PrivacyConfig,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +89,7 @@ impl Default for EngineConfig {
             retention_days: 90.0,
             profile_terms: 64,
             event_weights: EventWeights::default(),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -108,6 +114,14 @@ pub enum EngineError {
         field: &'static str,
         problem: String,
     },
+    #[error(transparent)]
+    Budget(LedgerError),
+    #[error(transparent)]
+    Random(RandomError),
+    #[error("no report for day {0} is pending: call prepare_report first")]
+    NoPendingReport(u32),
+    #[error("\"strategy\" is only for click events, not \"{0}\"")]
+    StrategyOnNonClick(&'static str),
 }
 
 /// The shared model with item ids resolved to catalog indices.
@@ -170,6 +184,7 @@ pub struct Engine {
     pub(crate) history: History,
     pub(crate) profile: Profile,
     pub(crate) model: Option<ResolvedModel>,
+    pub(crate) privacy: PrivacyState,
 }
 
 impl Default for Engine {
@@ -187,6 +202,7 @@ impl Engine {
             history: History::new(config.max_events),
             profile: Profile::new(config.half_life_days * DAY_MS),
             model: None,
+            privacy: PrivacyState::default(),
         }
     }
 
@@ -210,6 +226,7 @@ impl Engine {
         if !(config.session_gap_minutes.is_finite() && config.session_gap_minutes > 0.0) {
             return bad("sessionGapMinutes", "must be a positive number of minutes");
         }
+        config.privacy.validate()?;
         Ok(Engine::new(config))
     }
 
@@ -305,6 +322,9 @@ impl Engine {
     /// that names them; timestamps from the future are clamped to `now`.
     pub fn track(&mut self, input: &EventInput, now: i64) -> Result<(), EngineError> {
         input.validate()?;
+        if input.strategy.is_some() && input.kind != EventKind::Click {
+            return Err(EngineError::StrategyOnNonClick(input.kind.name()));
+        }
         let now = clamp_time(now);
         let mut ts = input.ts.map_or(now, |t| t as i64);
         if ts > now + self.config.future_tolerance_ms {
@@ -334,6 +354,9 @@ impl Engine {
         }
         let id = input.item.as_deref().unwrap_or("");
         let slot = self.catalog.require(id)?;
+        if let Some(strategy) = input.strategy {
+            self.note_click(strategy, ts, now);
+        }
         let (weight, amount) = match input.kind {
             EventKind::View => (w.view, 0.0),
             EventKind::Click => (w.click, 0.0),
@@ -500,11 +523,13 @@ impl Engine {
 
     // ----- persistence -----
 
-    /// The shopper's state (history and profile) as versioned, checksummed bytes.
+    /// The shopper's state (history, profile, privacy ledger and report state) as versioned,
+    /// checksummed bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         snapshot::encode(&UserState {
             history: self.history.clone(),
             profile: self.profile.clone(),
+            privacy: self.privacy.clone(),
         })
     }
 
@@ -514,13 +539,18 @@ impl Engine {
         self.history = state.history;
         self.history.set_max_events(self.config.max_events);
         self.profile = state.profile;
+        self.restore_report_state(state.privacy);
         Ok(())
     }
 
-    /// Forgets everything about the shopper (history, profile, removed interests).
+    /// Forgets everything about the shopper (history, profile, removed interests, the pending
+    /// report and recommendation counters). The privacy ledger and the last reported day are
+    /// kept: they hold no behaviour, and resetting them would let forget-then-report exceed
+    /// the budget.
     pub fn forget(&mut self) {
         self.history = History::new(self.config.max_events);
         self.profile = Profile::new(self.config.half_life_days * DAY_MS);
+        self.forget_report_state();
     }
 
     /// Item ids the shopper viewed (or clicked, carted) and bought, resolved to indices.

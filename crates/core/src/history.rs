@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::Strategy;
+
 /// What the shopper did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,6 +74,10 @@ pub struct EventInput {
     /// Milliseconds since the Unix epoch; defaults to now.
     #[serde(default)]
     pub ts: Option<f64>,
+    /// For `click` on a recommendation: the strategy that recommended the item (click
+    /// attribution, counted per day for the strategy comparison in reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
 }
 
 impl EventInput {
@@ -83,6 +89,7 @@ impl EventInput {
             ms: None,
             value: None,
             ts: None,
+            strategy: None,
         }
     }
 
@@ -94,7 +101,14 @@ impl EventInput {
             ms: None,
             value: None,
             ts: None,
+            strategy: None,
         }
+    }
+
+    /// Attributes a click to the strategy that recommended the item.
+    pub fn from_strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = Some(strategy);
+        self
     }
 
     pub fn at(mut self, ts_ms: i64) -> Self {

@@ -7,17 +7,26 @@
 //! - [`model`]: the shared model clients download; [`rules`], [`strategies`]: recommenders.
 //! - [`engine`]: one shopper's engine; [`snapshot`]: its persisted state.
 //! - [`explain`]: why an item is recommended; [`export`]: everything stored about the shopper.
+//! - [`report`]: the wire format of what leaves the device; [`privacy`]: building reports on
+//!   the device; [`ledger`]: the epsilon budget; [`ldp`]: local DP; [`noise`]: randomness and
+//!   noise; [`aggregate`]: counting, thresholds, noise and estimators on the server side.
 //! - [`synthetic`]: deterministic synthetic catalogs for tests, benchmarks and demos.
 #![forbid(unsafe_code)]
 
+pub mod aggregate;
 pub mod catalog;
 pub mod engine;
 pub mod explain;
 pub mod export;
 pub mod history;
 pub mod index;
+pub mod ldp;
+pub mod ledger;
 pub mod model;
+pub mod noise;
+pub mod privacy;
 pub mod profile;
+pub mod report;
 pub mod rules;
 pub mod snapshot;
 pub mod sparse;
@@ -29,8 +38,12 @@ pub mod tfidf;
 pub use catalog::{Catalog, CatalogError, Item, LoadReport, RejectedRow};
 pub use engine::{Engine, EngineConfig, EngineError, EventWeights};
 pub use history::{EventInput, EventKind};
+pub use ledger::{Ledger, LedgerSummary};
 pub use model::{ModelBuilder, SharedModel};
+pub use noise::{OsRandom, RandomSource};
+pub use privacy::{epoch_of, PreparedReport, PrivacyConfig, PrivacyOverview};
 pub use profile::Interest;
+pub use report::{Mode, Report, ReportError, ReportLimits};
 pub use rules::{RecommendRequest, Recommendation, Strategy};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.

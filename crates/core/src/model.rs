@@ -147,6 +147,7 @@ impl Default for BuilderConfig {
 pub struct ModelBuilder {
     config: BuilderConfig,
     items: HashMap<String, f64>,
+    recent: HashMap<String, f64>,
     baseline: HashMap<String, f64>,
     baseline_days: f64,
     recent_days: f64,
@@ -170,6 +171,15 @@ impl ModelBuilder {
     pub fn item(&mut self, id: &str, count: f64) -> &mut Self {
         if count.is_finite() && count > 0.0 {
             *self.items.entry(id.to_owned()).or_default() += count;
+        }
+        self
+    }
+
+    /// Counts of an item over the recent window, when popularity uses other (e.g. decayed)
+    /// counts: trending then compares these with the baseline instead of [`ModelBuilder::item`].
+    pub fn recent_item(&mut self, id: &str, count: f64) -> &mut Self {
+        if count.is_finite() && count > 0.0 {
+            *self.recent.entry(id.to_owned()).or_default() += count;
         }
         self
     }
@@ -243,8 +253,12 @@ impl ModelBuilder {
 
     fn trending(&self) -> BTreeMap<String, f32> {
         let prior = self.config.trending_prior;
-        let growth: Vec<(String, f64)> = self
-            .items
+        let recent = if self.recent.is_empty() {
+            &self.items
+        } else {
+            &self.recent
+        };
+        let growth: Vec<(String, f64)> = recent
             .iter()
             .filter(|(_, &c)| c >= self.config.min_trending_count)
             .map(|(k, &c)| {

@@ -31,6 +31,21 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// Every strategy, in a fixed order.
+    pub const ALL: [Strategy; 6] = [
+        Strategy::ForYou,
+        Strategy::Similar,
+        Strategy::BoughtTogether,
+        Strategy::Trending,
+        Strategy::RecentlyViewed,
+        Strategy::BuyAgain,
+    ];
+
+    /// The strategy called `name` (`"for-you"`, ...).
+    pub fn from_name(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Strategy::ForYou => "for-you",

@@ -4,15 +4,20 @@
 //! then the payload in postcard. A reader refuses bad magic, a newer version or a checksum
 //! mismatch with a clear error and never modifies anything, so the caller keeps the bytes
 //! (the browser module exposes them through `exportData()`).
+//!
+//! Versions: 1 held history and profile; 2 (current) adds the privacy state (ledger, last
+//! reported day, pending report, recommendation counters). Version 1 snapshots still restore,
+//! with an empty privacy state.
 
 use serde::{Deserialize, Serialize};
 
 use crate::history::History;
+use crate::privacy::PrivacyState;
 use crate::profile::Profile;
 
 const MAGIC: &[u8; 4] = b"KNDS";
 /// Current snapshot format.
-pub const SNAPSHOT_VERSION: u16 = 1;
+pub const SNAPSHOT_VERSION: u16 = 2;
 const HEADER: usize = 10;
 
 /// Why a snapshot could not be read.
@@ -30,12 +35,20 @@ pub enum SnapshotError {
     Decode(String),
 }
 
-/// What a snapshot holds: the shopper's history and profile. The catalog and shared model
-/// are not personal and are downloaded again.
+/// What a snapshot holds: the shopper's history, profile and privacy state. The catalog and
+/// shared model are not personal and are downloaded again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserState {
     pub history: History,
     pub profile: Profile,
+    pub privacy: PrivacyState,
+}
+
+/// Format 1 (postcard is not self-describing, so each format has its own struct).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct UserStateV1 {
+    history: History,
+    profile: Profile,
 }
 
 /// Serializes the state with header and checksum.
@@ -67,7 +80,16 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     if crc32fast::hash(payload) != checksum {
         return Err(SnapshotError::Checksum);
     }
-    postcard::from_bytes(payload).map_err(|e| SnapshotError::Decode(e.to_string()))
+    let bad = |e: postcard::Error| SnapshotError::Decode(e.to_string());
+    if version == 1 {
+        let v1: UserStateV1 = postcard::from_bytes(payload).map_err(bad)?;
+        return Ok(UserState {
+            history: v1.history,
+            profile: v1.profile,
+            privacy: PrivacyState::default(),
+        });
+    }
+    postcard::from_bytes(payload).map_err(bad)
 }
 
 #[cfg(test)]
@@ -78,7 +100,38 @@ mod tests {
         UserState {
             history: History::new(10),
             profile: Profile::new(1000.0),
+            privacy: PrivacyState::default(),
         }
+    }
+
+    /// Bytes as version 1 wrote them (header with version 1, payload without privacy state).
+    fn encode_v1(v1: &UserStateV1) -> Vec<u8> {
+        let payload = postcard::to_stdvec(v1).expect("encodes");
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    #[test]
+    fn version_1_snapshots_restore_with_an_empty_privacy_state() {
+        let mut history = History::new(10);
+        history.record(crate::history::Event {
+            kind: crate::history::EventKind::View,
+            item: Some("mug".into()),
+            query: None,
+            ts: 5,
+            amount: 0.0,
+        });
+        let bytes = encode_v1(&UserStateV1 {
+            history,
+            profile: Profile::new(1000.0),
+        });
+        let state = decode(&bytes).expect("version 1 still reads");
+        assert_eq!(state.history.len(), 1);
+        assert_eq!(state.privacy, PrivacyState::default());
     }
 
     #[test]

@@ -1,0 +1,688 @@
+//! The aggregator, shared by the server and the simulator: count keys across reports per
+//! epoch, release each epoch once (threshold + noise, or LDP estimates), merge epochs with time
+//! decay and build the shared model.
+//!
+//! The server stores counters, never reports: [`Report::increments`] gives the rows to add,
+//! [`EpochCounts::from_increments`] reads them back.
+//!
+//! **Release each epoch exactly once** and keep the [`ReleasedCounts`]: releasing the same
+//! epoch again with fresh noise would compose (every release spends the budget again, and
+//! averaging releases removes the noise). Models are built from stored releases.
+//!
+//! Threshold mode, per family `f` with budget `ε_f = ε · share_f` and contribution bound
+//! `Δ_f` (the family's cap: one report changes at most `Δ_f` key counts, each by 1, so the L1
+//! sensitivity is `Δ_f`): each key's count `c` gets discrete Laplace noise of scale `Δ_f / ε_f`
+//! and the key is released when `c >= k` **and** `c + noise >= τ_f`. The first condition
+//! is the product's promise (a key appears only when at least `k` distinct reports hold
+//! it: no key of one shopper is ever released); the second makes the boundary fuzzy and, with
+//! [`AggregationConfig::presence_delta`], raises `τ_f` far enough above `k` that presence is
+//! `(ε, δ)`-DP too. Strategy counters (a fixed, public set of keys) are all released with
+//! noise of scale `(impressions cap + clicks cap) / ε_strategies`, no threshold.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ldp::{support, Olh};
+use crate::model::{BuilderConfig, ModelBuilder, SharedModel};
+use crate::noise::{DiscreteLaplace, RandomError, RandomSource};
+use crate::report::{
+    pair_key, parse_ldp_counter_key, split_pair_key, strategy_key, Caps, Counter, Family,
+    Increment, LdpParams, Report, ReportLimits,
+};
+use crate::rules::Strategy;
+
+/// Why counts could not be aggregated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AggregateError {
+    #[error("report for day {found} cannot be added to the counts of day {expected}")]
+    EpochMismatch { expected: u32, found: u32 },
+    #[error("invalid aggregation option \"{field}\": {problem}")]
+    Config {
+        field: &'static str,
+        problem: &'static str,
+    },
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Counters of one epoch: `(counter, key) -> count`. Mergeable and serializable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochCounts {
+    pub epoch: u32,
+    counts: BTreeMap<Counter, BTreeMap<String, u64>>,
+}
+
+impl EpochCounts {
+    pub fn new(epoch: u32) -> Self {
+        EpochCounts {
+            epoch,
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a validated report (each key at most once, which validation guarantees).
+    pub fn add(&mut self, report: &Report) -> Result<(), AggregateError> {
+        if report.epoch != self.epoch {
+            return Err(AggregateError::EpochMismatch {
+                expected: self.epoch,
+                found: report.epoch,
+            });
+        }
+        report.increments().iter().for_each(|i| self.apply(i));
+        Ok(())
+    }
+
+    pub fn apply(&mut self, inc: &Increment) {
+        let c = self
+            .counts
+            .entry(inc.counter)
+            .or_default()
+            .entry(inc.key.clone())
+            .or_default();
+        *c = c.saturating_add(inc.delta);
+    }
+
+    /// Counts from stored rows.
+    pub fn from_increments(epoch: u32, rows: impl IntoIterator<Item = Increment>) -> Self {
+        let mut counts = EpochCounts::new(epoch);
+        rows.into_iter().for_each(|i| counts.apply(&i));
+        counts
+    }
+
+    /// The counts as rows (one per counter and key), for storage.
+    pub fn increments(&self) -> Vec<Increment> {
+        self.counts
+            .iter()
+            .flat_map(|(&counter, keys)| {
+                keys.iter().map(move |(key, &delta)| Increment {
+                    counter,
+                    key: key.clone(),
+                    delta,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds another epoch's counts (e.g. from another server shard).
+    pub fn merge(&mut self, other: &EpochCounts) {
+        other.increments().iter().for_each(|i| self.apply(i));
+    }
+
+    pub fn get(&self, counter: Counter, key: &str) -> u64 {
+        self.counts
+            .get(&counter)
+            .and_then(|m| m.get(key))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Keys of one counter with their counts.
+    pub fn keys(&self, counter: Counter) -> impl Iterator<Item = (&String, u64)> {
+        self.counts
+            .get(&counter)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, &v)| (k, v)))
+    }
+
+    /// Threshold-mode reports counted.
+    pub fn reports(&self) -> u64 {
+        self.get(Counter::Reports, "")
+    }
+
+    /// LDP reports counted.
+    pub fn ldp_reports(&self) -> u64 {
+        self.get(Counter::LdpReports, "")
+    }
+}
+
+/// Aggregation settings. They must match the clients' settings (caps, LDP parameters) and
+/// epsilon: the server publishes them with the model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AggregationConfig {
+    /// Epsilon of one report, split over the families (default 1, the clients' default).
+    pub epsilon: f64,
+    /// Minimum distinct reports holding a key before it is released (default 10).
+    pub k: u64,
+    /// When set, the noised threshold is raised above `k` so that a key's presence is
+    /// `(ε, δ)`-DP with this δ per report; needs many more reports per key (see
+    /// [`AggregationConfig::threshold`]). Default none: presence is k-anonymous.
+    pub presence_delta: Option<f64>,
+    /// Contribution bounds (the clients' caps).
+    pub caps: Caps,
+    /// The LDP parameters reports must use.
+    pub ldp: LdpParams,
+    /// Add noise (default true). False only for tests and the simulator's noiseless
+    /// baseline: a release without noise is not differentially private.
+    pub noise: bool,
+    /// LDP: items with the largest estimates whose pairs are candidates (default 50).
+    pub ldp_pair_items: usize,
+    /// LDP: when set, release only estimates at least this many standard deviations above
+    /// zero. Default none: every candidate's estimate is released, negative ones included,
+    /// because only unfiltered estimates stay unbiased when epochs are summed (filtering or
+    /// clipping each epoch favours noise over small true counts); the model ignores keys
+    /// whose merged total is not positive.
+    pub ldp_min_sigmas: Option<f64>,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        let limits = ReportLimits::default();
+        AggregationConfig {
+            epsilon: 1.0,
+            k: 10,
+            presence_delta: None,
+            caps: limits.caps,
+            ldp: limits.ldp,
+            noise: true,
+            ldp_pair_items: 50,
+            ldp_min_sigmas: None,
+        }
+    }
+}
+
+impl AggregationConfig {
+    /// What reports must respect.
+    pub fn limits(&self) -> ReportLimits {
+        ReportLimits {
+            caps: self.caps,
+            ldp: self.ldp,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), AggregateError> {
+        let bad = |field, problem| Err(AggregateError::Config { field, problem });
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return bad("epsilon", "must be a positive number");
+        }
+        if self.k == 0 {
+            return bad("k", "must be at least 1");
+        }
+        if self
+            .presence_delta
+            .is_some_and(|d| !(d.is_finite() && d > 0.0 && d < 1.0))
+        {
+            return bad("presenceDelta", "must be a number in (0, 1)");
+        }
+        if !(self.ldp.epsilon.is_finite() && self.ldp.epsilon > 0.0 && self.ldp.set_size > 0) {
+            return bad("ldp", "needs a positive epsilon and set size");
+        }
+        if self
+            .ldp_min_sigmas
+            .is_some_and(|z| !(z.is_finite() && z >= 0.0))
+        {
+            return bad("ldpMinSigmas", "must be a number >= 0");
+        }
+        Ok(())
+    }
+
+    /// The noise of a family in threshold mode.
+    pub fn noise_of(&self, family: Family) -> DiscreteLaplace {
+        DiscreteLaplace::new(
+            self.epsilon * family.epsilon_share(),
+            f64::from(self.caps.of(family).max(1)),
+        )
+    }
+
+    /// The noised threshold `τ_f` of a family: `k`, or with `presence_delta = δ`,
+    /// `k + m` for the smallest `m` with `Δ_f · P(noise >= m) <= δ` (a key that one report
+    /// lifts to `k` is then released with probability at most `δ / Δ_f`).
+    pub fn threshold(&self, family: Family) -> u64 {
+        let Some(delta) = self.presence_delta else {
+            return self.k;
+        };
+        let noise = self.noise_of(family);
+        let per_key = delta / f64::from(self.caps.of(family).max(1));
+        // P(Z >= m) = q^m / (1 + q)  =>  m = ln(per_key (1 + q)) / ln q, rounded up.
+        let m = ((per_key * (1.0 + noise.q())).ln() / noise.q().ln()).ceil();
+        self.k.saturating_add(m.max(0.0) as u64)
+    }
+}
+
+/// Released totals of one strategy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StrategyTotals {
+    /// Threshold reports: recommendation lists shown (noised). LDP reports: estimated
+    /// clients who were shown the strategy.
+    pub impressions: f64,
+    /// Threshold reports: clicks (noised). LDP reports: estimated clients who clicked.
+    pub clicks: f64,
+}
+
+/// Keys the threshold held back, per family (for the dashboard).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppressed {
+    pub items: u64,
+    pub pairs: u64,
+    pub interests: u64,
+}
+
+/// One epoch's released counts: safe to publish (differentially private, k-thresholded).
+/// Values from threshold reports are noised counts `>= k`; values from LDP reports are
+/// unbiased estimates and may be negative (sum epochs before judging them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReleasedCounts {
+    pub epoch: u32,
+    /// Threshold reports received: the number of participating devices, not noised.
+    pub reports: u64,
+    /// LDP reports received.
+    pub ldp_reports: u64,
+    pub items: BTreeMap<String, f64>,
+    /// Keyed by [`pair_key`].
+    pub pairs: BTreeMap<String, f64>,
+    pub interests: BTreeMap<String, f64>,
+    pub strategies: BTreeMap<String, StrategyTotals>,
+    pub suppressed: Suppressed,
+}
+
+/// Candidate keys for LDP estimation (the catalog's ids and interest keys); pairs are
+/// formed from the items with the largest estimates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Candidates {
+    pub items: Vec<String>,
+    pub interests: Vec<String>,
+}
+
+impl Candidates {
+    /// Every item id and interest key of a catalog.
+    pub fn from_catalog(catalog: &crate::catalog::Catalog) -> Self {
+        let mut interests = std::collections::BTreeSet::new();
+        let mut items = Vec::new();
+        for (_, item) in catalog.iter() {
+            items.push(item.id.clone());
+            interests.extend(crate::profile::interest_keys(item));
+        }
+        Candidates {
+            items,
+            interests: interests.into_iter().collect(),
+        }
+    }
+}
+
+/// Releases one epoch: threshold + noise for threshold reports, estimates over `candidates`
+/// for LDP reports, summed when an epoch has both.
+pub fn release(
+    counts: &EpochCounts,
+    config: &AggregationConfig,
+    candidates: &Candidates,
+    rng: &mut dyn RandomSource,
+) -> Result<ReleasedCounts, AggregateError> {
+    config.validate()?;
+    let mut out = ReleasedCounts {
+        epoch: counts.epoch,
+        reports: counts.reports(),
+        ldp_reports: counts.ldp_reports(),
+        ..ReleasedCounts::default()
+    };
+    for (family, counter) in [
+        (Family::Items, Counter::Items),
+        (Family::Pairs, Counter::Pairs),
+        (Family::Interests, Counter::Interests),
+    ] {
+        let noise = config.noise_of(family);
+        let tau = config.threshold(family) as i64;
+        let mut released = BTreeMap::new();
+        let mut suppressed = 0;
+        for (key, c) in counts.keys(counter) {
+            let z = if config.noise { noise.sample(rng)? } else { 0 };
+            let noised = (c as i64).saturating_add(z);
+            if c >= config.k && noised >= tau {
+                released.insert(key.clone(), noised as f64);
+            } else {
+                suppressed += 1;
+            }
+        }
+        match family {
+            Family::Items => (out.items, out.suppressed.items) = (released, suppressed),
+            Family::Pairs => (out.pairs, out.suppressed.pairs) = (released, suppressed),
+            _ => (out.interests, out.suppressed.interests) = (released, suppressed),
+        }
+    }
+    if out.reports > 0 {
+        let noise = config.noise_of(Family::Strategies);
+        for s in Strategy::ALL {
+            let mut draw = |counter| -> Result<f64, RandomError> {
+                let z = if config.noise { noise.sample(rng)? } else { 0 };
+                Ok((counts.get(counter, s.name()) as i64)
+                    .saturating_add(z)
+                    .max(0) as f64)
+            };
+            let totals = StrategyTotals {
+                impressions: draw(Counter::Impressions)?,
+                clicks: draw(Counter::Clicks)?,
+            };
+            out.strategies.insert(s.name().to_owned(), totals);
+        }
+    }
+    if out.ldp_reports > 0 {
+        release_ldp(counts, config, candidates, &mut out);
+    }
+    Ok(out)
+}
+
+/// `(seed, bucket, count)` rows of one LDP counter.
+fn ldp_rows(counts: &EpochCounts, family: Family) -> Vec<(u16, u32, u64)> {
+    counts
+        .keys(Counter::ldp(family))
+        .filter_map(|(k, c)| parse_ldp_counter_key(k).map(|(s, y)| (s, y, c)))
+        .collect()
+}
+
+/// Unbiased LDP estimates for every candidate of `family` (filtered by `ldp_min_sigmas` when
+/// set), `(key, estimate)`.
+pub fn estimate(
+    counts: &EpochCounts,
+    config: &AggregationConfig,
+    family: Family,
+    candidates: &[String],
+) -> Vec<(String, f64)> {
+    let olh: Olh = config.ldp.olh(family);
+    let n = counts.ldp_reports() as f64;
+    let floor = config
+        .ldp_min_sigmas
+        .map_or(f64::NEG_INFINITY, |z| z * olh.std_dev(n));
+    let sup = support(candidates, &ldp_rows(counts, family), olh.g);
+    candidates
+        .iter()
+        .zip(sup)
+        .map(|(c, s)| (c.clone(), olh.estimate(s, n)))
+        .filter(|(_, e)| *e >= floor)
+        .collect()
+}
+
+fn release_ldp(
+    counts: &EpochCounts,
+    config: &AggregationConfig,
+    candidates: &Candidates,
+    out: &mut ReleasedCounts,
+) {
+    let add = |map: &mut BTreeMap<String, f64>, found: Vec<(String, f64)>| {
+        for (k, v) in found {
+            *map.entry(k).or_default() += v;
+        }
+    };
+    let items = estimate(counts, config, Family::Items, &candidates.items);
+    let mut top: Vec<&(String, f64)> = items.iter().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(config.ldp_pair_items);
+    let mut ids: Vec<&str> = top.iter().map(|(k, _)| k.as_str()).collect();
+    ids.sort_unstable();
+    let mut pair_candidates = Vec::new();
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            pair_candidates.push(pair_key(a, b));
+        }
+    }
+    let pairs = estimate(counts, config, Family::Pairs, &pair_candidates);
+    add(&mut out.items, items);
+    add(&mut out.pairs, pairs);
+    add(
+        &mut out.interests,
+        estimate(counts, config, Family::Interests, &candidates.interests),
+    );
+    let outcome_keys: Vec<String> = Strategy::ALL
+        .iter()
+        .flat_map(|s| [strategy_key(s.name(), false), strategy_key(s.name(), true)])
+        .collect();
+    let olh = config.ldp.olh(Family::Strategies);
+    let n = counts.ldp_reports() as f64;
+    let sup = support(&outcome_keys, &ldp_rows(counts, Family::Strategies), olh.g);
+    for (key, s) in outcome_keys.iter().zip(sup) {
+        let est = olh.estimate(s, n);
+        let (name, outcome) = key.rsplit_once(':').unwrap_or((key, "shown"));
+        let t = out.strategies.entry(name.to_owned()).or_default();
+        if outcome == "clicked" {
+            t.clicks += est;
+        } else {
+            t.impressions += est;
+        }
+    }
+}
+
+/// Released counts merged over epochs with exponential time decay.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecayedTotals {
+    pub items: BTreeMap<String, f64>,
+    pub pairs: BTreeMap<String, f64>,
+    pub interests: BTreeMap<String, f64>,
+    pub strategies: BTreeMap<String, StrategyTotals>,
+}
+
+/// Sums releases weighted by `0.5^(age / half_life_days)` (age in epochs before `now_epoch`;
+/// releases from the future weigh 1).
+pub fn merge_epochs(
+    released: &[ReleasedCounts],
+    now_epoch: u32,
+    half_life_days: f64,
+) -> DecayedTotals {
+    let mut t = DecayedTotals::default();
+    let hl = half_life_days.max(1e-9);
+    for r in released {
+        let age = f64::from(now_epoch.saturating_sub(r.epoch));
+        let w = (-age / hl).exp2();
+        for (src, dst) in [
+            (&r.items, &mut t.items),
+            (&r.pairs, &mut t.pairs),
+            (&r.interests, &mut t.interests),
+        ] {
+            for (k, v) in src {
+                *dst.entry(k.clone()).or_default() += v * w;
+            }
+        }
+        for (k, s) in &r.strategies {
+            let d = t.strategies.entry(k.clone()).or_default();
+            d.impressions += s.impressions * w;
+            d.clicks += s.clicks * w;
+        }
+    }
+    t
+}
+
+/// How the shared model is built from releases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelConfig {
+    /// Half-life of popularity, co-occurrence and interests in days (default 14).
+    pub half_life_days: f64,
+    /// Trending compares the last `recent_days` (default 3) ...
+    pub recent_days: u32,
+    /// ... with the `baseline_days` before them (default 28), per day.
+    pub baseline_days: u32,
+    pub builder: BuilderConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            half_life_days: 14.0,
+            recent_days: 3,
+            baseline_days: 28,
+            builder: BuilderConfig::default(),
+        }
+    }
+}
+
+/// Builds the shared model from stored releases: popularity from decayed item counts,
+/// trending from the recent window against the baseline, co-occurrence neighbours from decayed
+/// pair counts (Ochiai-normalized and shrunk by [`ModelBuilder`], so popular items do not
+/// dominate), and the interest distribution.
+pub fn build_model(
+    released: &[ReleasedCounts],
+    now_epoch: u32,
+    config: &ModelConfig,
+    version: u64,
+) -> SharedModel {
+    let totals = merge_epochs(released, now_epoch, config.half_life_days);
+    let mut b = ModelBuilder::new(config.builder);
+    for (k, v) in &totals.items {
+        b.item(k, *v);
+    }
+    for (k, v) in &totals.pairs {
+        if let Some((x, y)) = split_pair_key(k) {
+            b.pair(x, y, *v);
+        }
+    }
+    for (k, v) in &totals.interests {
+        b.interest(k, *v);
+    }
+    let recent_from = now_epoch.saturating_sub(config.recent_days.max(1) - 1);
+    let baseline_from = recent_from.saturating_sub(config.baseline_days.max(1));
+    let mut recent: HashMap<&str, f64> = HashMap::new();
+    for r in released.iter().filter(|r| r.epoch <= now_epoch) {
+        for (k, v) in &r.items {
+            if r.epoch >= recent_from {
+                *recent.entry(k).or_default() += v;
+            } else if r.epoch >= baseline_from {
+                b.baseline_item(k, *v);
+            }
+        }
+    }
+    for (k, v) in recent {
+        b.recent_item(k, v);
+    }
+    b.windows(
+        f64::from(config.recent_days.max(1)),
+        f64::from(config.baseline_days.max(1)),
+    );
+    b.build(version, now_epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Mode, REPORT_VERSION};
+    use crate::synthetic::SplitMix64;
+
+    fn threshold_report(epoch: u32, items: &[&str]) -> Report {
+        Report {
+            v: REPORT_VERSION,
+            epoch,
+            mode: Mode::Threshold,
+            items: items.iter().map(|s| s.to_string()).collect(),
+            pairs: Vec::new(),
+            interests: Vec::new(),
+            strategies: BTreeMap::new(),
+            ldp: None,
+        }
+    }
+
+    fn counts(epoch: u32, reports: &[(&[&str], usize)]) -> EpochCounts {
+        let mut c = EpochCounts::new(epoch);
+        for (items, times) in reports {
+            for _ in 0..*times {
+                c.add(&threshold_report(epoch, items)).expect("same epoch");
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn counts_round_trip_through_rows_and_merge() {
+        let c = counts(5, &[(&["a", "b"], 3), (&["a"], 2)]);
+        assert_eq!(c.get(Counter::Items, "a"), 5);
+        assert_eq!(c.reports(), 5);
+        let back = EpochCounts::from_increments(5, c.increments());
+        assert_eq!(back, c);
+        let mut m = c.clone();
+        m.merge(&c);
+        assert_eq!(m.get(Counter::Items, "b"), 6);
+        let json = serde_json::to_string(&c).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<EpochCounts>(&json).expect("parses"),
+            c
+        );
+        assert!(matches!(
+            m.add(&threshold_report(6, &["a"])),
+            Err(AggregateError::EpochMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn without_noise_the_threshold_is_exact() {
+        let c = counts(1, &[(&["a", "b"], 9), (&["a"], 1), (&["c"], 1)]);
+        let cfg = AggregationConfig {
+            noise: false,
+            ..AggregationConfig::default()
+        };
+        let r = release(&c, &cfg, &Candidates::default(), &mut SplitMix64::new(1))
+            .expect("valid config");
+        assert_eq!(r.items.get("a"), Some(&10.0));
+        assert_eq!(r.items.len(), 1, "b (9) and c (1) are below k = 10");
+        assert_eq!(r.suppressed.items, 2);
+        assert_eq!(r.reports, 11);
+    }
+
+    #[test]
+    fn noise_never_releases_below_k_and_stays_near_the_truth() {
+        let c = counts(1, &[(&["a"], 500), (&["b"], 9)]);
+        let cfg = AggregationConfig::default();
+        let noise = cfg.noise_of(Family::Items);
+        let mut rng = SplitMix64::new(3);
+        let mut sum = 0.0;
+        for _ in 0..200 {
+            let r = release(&c, &cfg, &Candidates::default(), &mut rng).expect("valid");
+            assert!(!r.items.contains_key("b"));
+            if let Some(v) = r.items.get("a") {
+                assert!((v - 500.0).abs() < 10.0 * noise.variance().sqrt());
+                sum += v;
+            }
+        }
+        let mean = sum / 200.0;
+        assert!(
+            (mean - 500.0).abs() < 4.0 * (noise.variance() / 200.0).sqrt(),
+            "{mean}"
+        );
+    }
+
+    #[test]
+    fn presence_delta_raises_the_threshold() {
+        let cfg = AggregationConfig {
+            presence_delta: Some(1e-6),
+            ..AggregationConfig::default()
+        };
+        let tau = cfg.threshold(Family::Items);
+        let noise = cfg.noise_of(Family::Items);
+        let m = (tau - cfg.k) as i64;
+        assert!(16.0 * noise.tail(m) <= 1e-6);
+        assert!(16.0 * noise.tail(m - 1) > 1e-6);
+        assert_eq!(AggregationConfig::default().threshold(Family::Items), 10);
+    }
+
+    #[test]
+    fn decay_halves_weight_every_half_life() {
+        let mut a = ReleasedCounts {
+            epoch: 10,
+            ..ReleasedCounts::default()
+        };
+        a.items.insert("x".into(), 8.0);
+        let mut b = a.clone();
+        b.epoch = 3;
+        let t = merge_epochs(&[a, b], 10, 7.0);
+        assert!((t.items["x"] - 12.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn model_has_trending_from_the_recent_window() {
+        let mut releases = Vec::new();
+        for epoch in 60..100u32 {
+            let mut r = ReleasedCounts {
+                epoch,
+                ..ReleasedCounts::default()
+            };
+            r.items.insert("steady".into(), 50.0);
+            if epoch >= 98 {
+                r.items.insert("rising".into(), 40.0);
+            }
+            r.pairs.insert(pair_key("rising", "steady"), 20.0);
+            r.interests.insert("brand:Acme".into(), 5.0);
+            releases.push(r);
+        }
+        let m = build_model(&releases, 99, &ModelConfig::default(), 3);
+        assert_eq!(m.popularity["steady"], 1.0);
+        assert!(m.trending.contains_key("rising"));
+        assert!(!m.trending.contains_key("steady"));
+        assert_eq!(m.neighbours["rising"][0].item, "steady");
+        assert_eq!(m.interests["brand:Acme"], 1.0);
+        assert!(m.validate().is_ok());
+    }
+}

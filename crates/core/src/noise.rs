@@ -1,0 +1,239 @@
+//! Randomness for privacy: a small [`RandomSource`] trait, the operating system's
+//! cryptographic generator ([`OsRandom`]) and the exact samplers the privacy mechanisms use
+//! (uniform indices, Bernoulli trials, the discrete Laplace distribution).
+//!
+//! Privacy noise and randomized response must come from a cryptographic source: a predictable
+//! generator would let the server subtract the noise. [`OsRandom`] reads `getrandom`. Tests and
+//! the simulator inject a seeded source instead ([`SplitMix64`], which is *not* cryptographic
+//! and must never be used for real reports).
+//!
+//! **WebAssembly.** kindred-core depends on `getrandom` 0.4 without any wasm feature. On
+//! `wasm32-unknown-unknown` getrandom has no default backend, so the crate that builds the
+//! browser module (the root package `kindred`) must enable getrandom's `wasm_js` feature
+//! (`crypto.getRandomValues`) for `target_arch = "wasm32"`. Since getrandom 0.3.4 the feature
+//! alone selects the backend: no `--cfg getrandom_backend` rustflag is needed.
+
+use crate::synthetic::SplitMix64;
+
+/// The randomness source failed; nothing was produced, so nothing leaves the device.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the system random number generator failed ({0}); no report was built")]
+pub struct RandomError(pub String);
+
+/// A source of uniformly random bytes. Samplers are provided methods, so every mechanism
+/// draws through one object-safe trait (`&mut dyn RandomSource`: one copy of each sampler in
+/// the wasm binary).
+pub trait RandomSource {
+    /// Fills `buf` with uniformly random bytes.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError>;
+
+    /// A uniform 64-bit value.
+    fn next_u64(&mut self) -> Result<u64, RandomError> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Uniform in `[0, 1)` with 53 random bits (every value a multiple of 2^-53).
+    fn unit(&mut self) -> Result<f64, RandomError> {
+        Ok((self.next_u64()? >> 11) as f64 * (1.0 / (1u64 << 53) as f64))
+    }
+
+    /// Uniform in `0..n` without modulo bias (Lemire's multiply-and-reject); 0 when `n == 0`.
+    fn below(&mut self, n: u64) -> Result<u64, RandomError> {
+        if n == 0 {
+            return Ok(0);
+        }
+        let reject_under = n.wrapping_neg() % n;
+        loop {
+            let m = u128::from(self.next_u64()?) * u128::from(n);
+            if (m as u64) >= reject_under {
+                return Ok((m >> 64) as u64);
+            }
+        }
+    }
+
+    /// True with probability `p` (clamped to `[0, 1]`).
+    fn bernoulli(&mut self, p: f64) -> Result<bool, RandomError> {
+        Ok(self.unit()? < p)
+    }
+}
+
+/// The operating system's cryptographic generator (`getrandom`; `crypto.getRandomValues` in
+/// the browser when the root crate enables getrandom's `wasm_js` feature).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
+/// Seeded and reproducible: for tests and the simulator only, never for real reports.
+impl RandomSource for SplitMix64 {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = SplitMix64::next_u64(self).to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+
+    fn next_u64(&mut self) -> Result<u64, RandomError> {
+        Ok(SplitMix64::next_u64(self))
+    }
+}
+
+/// Picks `min(k, n)` distinct indices of `0..n` uniformly at random (partial Fisher–Yates),
+/// returned in increasing order so callers keep a deterministic output order.
+pub fn sample_indices(
+    n: usize,
+    k: usize,
+    rng: &mut dyn RandomSource,
+) -> Result<Vec<usize>, RandomError> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    if k < n {
+        for i in 0..k {
+            let j = i + rng.below((n - i) as u64)? as usize;
+            idx.swap(i, j);
+        }
+        idx.truncate(k);
+        idx.sort_unstable();
+    }
+    Ok(idx)
+}
+
+/// The discrete Laplace distribution (two-sided geometric) with `P(z) ∝ q^|z|`,
+/// `q = exp(-epsilon / sensitivity)`: adding it to an integer count whose value one report can
+/// change by at most `sensitivity` (L1) makes the count `epsilon`-differentially private.
+///
+/// Why discrete: the output is an integer, so there are no floating-point low-order bits
+/// that reveal the true value (Mironov 2012's attack on textbook floating-point Laplace). The
+/// sample is the difference of two geometric variables, each drawn by inversion from a uniform
+/// with 53 random bits (`floor(ln U / ln q)`, `U` in (0, 1]); the only inexactness is the
+/// rounding of the logarithms, far below the resolution that matters here. (Canonne, Kamath and
+/// Steinke 2020 give a sampler exact in rational arithmetic; it needs big-integer code that
+/// would not fit the wasm size budget.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiscreteLaplace {
+    q: f64,
+    ln_q: f64,
+}
+
+impl DiscreteLaplace {
+    /// Noise for a count with L1 `sensitivity` at privacy `epsilon` (both > 0, finite).
+    pub fn new(epsilon: f64, sensitivity: f64) -> Self {
+        let ln_q = -(epsilon / sensitivity.max(f64::MIN_POSITIVE));
+        DiscreteLaplace {
+            q: ln_q.exp(),
+            ln_q,
+        }
+    }
+
+    /// The ratio `q` between the probabilities of neighbouring values.
+    pub fn q(&self) -> f64 {
+        self.q
+    }
+
+    /// Variance `2q / (1 - q)^2`.
+    pub fn variance(&self) -> f64 {
+        2.0 * self.q / ((1.0 - self.q) * (1.0 - self.q))
+    }
+
+    /// `P(Z >= m)`: `q^m / (1 + q)` for `m >= 0`, `1 - q^(1-m) / (1 + q)` for `m < 0`.
+    pub fn tail(&self, m: i64) -> f64 {
+        if m >= 0 {
+            (self.ln_q * m as f64).exp() / (1.0 + self.q)
+        } else {
+            1.0 - (self.ln_q * (1 - m) as f64).exp() / (1.0 + self.q)
+        }
+    }
+
+    pub fn sample(&self, rng: &mut dyn RandomSource) -> Result<i64, RandomError> {
+        Ok(self.geometric(rng)? - self.geometric(rng)?)
+    }
+
+    /// `P(X = k) = (1 - q) q^k` for `k >= 0`.
+    fn geometric(&self, rng: &mut dyn RandomSource) -> Result<i64, RandomError> {
+        if self.q <= 0.0 {
+            return Ok(0);
+        }
+        let u = 1.0 - rng.unit()?; // (0, 1]
+        Ok((u.ln() / self.ln_q).floor() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_is_in_range_and_roughly_uniform() {
+        let rng: &mut dyn RandomSource = &mut SplitMix64::new(1);
+        let mut counts = [0u32; 7];
+        for _ in 0..70_000 {
+            let v = rng.below(7).expect("seeded") as usize;
+            counts[v] += 1;
+        }
+        for c in counts {
+            assert!((9_500..10_500).contains(&c), "{counts:?}");
+        }
+        assert_eq!(rng.below(0).expect("seeded"), 0);
+    }
+
+    #[test]
+    fn unit_is_in_half_open_interval() {
+        let rng: &mut dyn RandomSource = &mut SplitMix64::new(2);
+        for _ in 0..10_000 {
+            let u = rng.unit().expect("seeded");
+            assert!((0.0..1.0).contains(&u));
+        }
+    }
+
+    #[test]
+    fn sample_indices_are_distinct_sorted_and_uniform() {
+        let mut rng = SplitMix64::new(3);
+        let mut hits = [0u32; 10];
+        for _ in 0..20_000 {
+            let s = sample_indices(10, 3, &mut rng).expect("seeded");
+            assert_eq!(s.len(), 3);
+            assert!(s.windows(2).all(|w| w[0] < w[1]));
+            s.iter().for_each(|&i| hits[i] += 1);
+        }
+        // Each index is chosen with probability 3/10: 6000 expected.
+        for h in hits {
+            assert!((5_700..6_300).contains(&h), "{hits:?}");
+        }
+        assert_eq!(sample_indices(2, 5, &mut rng).expect("seeded"), vec![0, 1]);
+    }
+
+    #[test]
+    fn discrete_laplace_has_zero_mean_and_its_variance() {
+        let noise = DiscreteLaplace::new(0.5, 4.0); // scale 8
+        let mut rng = SplitMix64::new(4);
+        let n = 200_000;
+        let samples: Vec<f64> = (0..n)
+            .map(|_| noise.sample(&mut rng).expect("seeded") as f64)
+            .collect();
+        let mean = samples.iter().sum::<f64>() / n as f64;
+        let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        let se = (noise.variance() / n as f64).sqrt();
+        assert!(mean.abs() < 4.0 * se, "mean {mean}, se {se}");
+        assert!(
+            (var / noise.variance() - 1.0).abs() < 0.03,
+            "var {var} vs {}",
+            noise.variance()
+        );
+        // Tail: P(Z >= 8) = q^8 / (1 + q).
+        let hits = samples.iter().filter(|&&x| x >= 8.0).count() as f64 / n as f64;
+        assert!((hits - noise.tail(8)).abs() < 0.005, "{hits}");
+    }
+
+    #[test]
+    fn os_random_produces_bytes() {
+        let mut a = [0u8; 32];
+        OsRandom.fill(&mut a).expect("the OS has a generator");
+        assert_ne!(a, [0u8; 32]);
+    }
+}

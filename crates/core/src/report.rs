@@ -1,0 +1,801 @@
+//! The report: what leaves the device, at most once per client per epoch (UTC day).
+//!
+//! Wire format v1 is JSON. A report has no user id, no cookie, no timestamp finer than the
+//! epoch, no event order and no free text. Its content is bounded sets of keys (each key at
+//! most once) and clipped counters:
+//!
+//! ```json
+//! {"v":1,"epoch":20600,"mode":"threshold",
+//!  "items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],
+//!  "strategies":{"for-you":{"impressions":3,"clicks":1}}}
+//! ```
+//!
+//! In `ldp` mode each family is one randomized `(seed, bucket)` value instead (see
+//! [`crate::ldp`]), and the budget and padding length travel with it so the aggregator can
+//! check they match its estimator:
+//!
+//! ```json
+//! {"v":1,"epoch":20600,"mode":"ldp","ldp":{"eps":1.0,"l":4,
+//!  "items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},
+//!  "strategies":{"s":1234,"y":1}}}
+//! ```
+//!
+//! Serialization is deterministic (sets sorted, maps ordered, fixed field order), so "the
+//! exact bytes of the next report" is well defined. Empty families are omitted.
+//! [`Report::from_json`] is strict: unknown fields, duplicate fields, duplicate strategy names
+//! and wrong types are errors, and [`Report::validate`] checks every bound. The server keeps
+//! counters, not reports: [`Report::increments`] turns a report into counter increments.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::ldp::Olh;
+use crate::rules::Strategy;
+
+/// Wire format version.
+pub const REPORT_VERSION: u32 = 1;
+/// Longest key in bytes (the catalog's longest id).
+pub const MAX_KEY_BYTES: usize = crate::catalog::MAX_ID_BYTES;
+/// Largest accepted report, in bytes of JSON (a report at the largest caps is well below).
+pub const MAX_REPORT_BYTES: usize = 64 * 1024;
+/// Separator inside a pair's counter key (`"a\u{1f}b"`): a control character, which keys
+/// may not contain, so the encoding is unambiguous whatever the item ids look like.
+pub const PAIR_SEPARATOR: char = '\u{1f}';
+
+/// Where reports go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Keys in the clear; the aggregator releases a key only when at least `k` reports hold
+    /// it, with noise calibrated to the contribution bound (central DP).
+    #[default]
+    Threshold,
+    /// Every family randomized on the device (local DP).
+    Ldp,
+    /// Nothing is sent. Never appears in a report.
+    Off,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Threshold => "threshold",
+            Mode::Ldp => "ldp",
+            Mode::Off => "off",
+        }
+    }
+}
+
+/// The key families of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Items,
+    Pairs,
+    Interests,
+    Strategies,
+}
+
+impl Family {
+    pub const ALL: [Family; 4] = [
+        Family::Items,
+        Family::Pairs,
+        Family::Interests,
+        Family::Strategies,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Items => "items",
+            Family::Pairs => "pairs",
+            Family::Interests => "interests",
+            Family::Strategies => "strategies",
+        }
+    }
+
+    /// Share of a report's epsilon spent on this family (sequential composition: the shares
+    /// sum to 1). Items carry the most signal (popularity, trending, the co-occurrence
+    /// normalization), pairs the next (bought-together), interests and strategy counters
+    /// the least.
+    pub fn epsilon_share(self) -> f64 {
+        match self {
+            Family::Items => 0.5,
+            Family::Pairs => 0.25,
+            Family::Interests => 0.15,
+            Family::Strategies => 0.1,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Contribution bounds of one report. Used by the device (sampling), the server
+/// (validation) and the aggregator (noise calibration), so the three always agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Caps {
+    /// Items interacted with (L, default 16).
+    pub items: u32,
+    /// Co-occurring pairs (P, default 16).
+    pub pairs: u32,
+    /// Interest keys (T, default 8).
+    pub interests: u32,
+    /// Recommendation lists shown, summed over strategies (default 16).
+    pub impressions: u32,
+    /// Clicks on recommendations, summed over strategies (default 4).
+    pub clicks: u32,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            items: 16,
+            pairs: 16,
+            interests: 8,
+            impressions: 16,
+            clicks: 4,
+        }
+    }
+}
+
+impl Caps {
+    /// The cap of a key family (strategies: the L1 bound of the counters).
+    pub fn of(&self, family: Family) -> u32 {
+        match family {
+            Family::Items => self.items,
+            Family::Pairs => self.pairs,
+            Family::Interests => self.interests,
+            Family::Strategies => self.impressions.saturating_add(self.clicks),
+        }
+    }
+}
+
+/// Local-DP parameters: the report's epsilon and the Padding-and-Sampling length.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LdpParams {
+    pub epsilon: f64,
+    pub set_size: u32,
+}
+
+impl LdpParams {
+    /// The OLH parameters of one family.
+    pub fn olh(&self, family: Family) -> Olh {
+        Olh::new(self.epsilon * family.epsilon_share(), self.set_size)
+    }
+}
+
+/// What the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportLimits {
+    pub caps: Caps,
+    /// The LDP parameters the aggregator estimates with; LDP reports must match them.
+    pub ldp: LdpParams,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        ReportLimits {
+            caps: Caps::default(),
+            ldp: LdpParams {
+                epsilon: 1.0,
+                set_size: 4,
+            },
+        }
+    }
+}
+
+/// Counters of one strategy in one epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyCounts {
+    /// Recommendation lists of this strategy shown.
+    pub impressions: u32,
+    /// Clicks attributed to this strategy.
+    pub clicks: u32,
+}
+
+/// One randomized LDP value: hash seed `s` and perturbed bucket `y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdpValue {
+    pub s: u16,
+    pub y: u32,
+}
+
+/// The LDP body of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdpReport {
+    /// The report's epsilon (split over the families by [`Family::epsilon_share`]).
+    pub eps: f64,
+    /// Padding-and-Sampling length.
+    pub l: u32,
+    pub items: LdpValue,
+    pub pairs: LdpValue,
+    pub interests: LdpValue,
+    /// Over the keys `"<strategy>:shown"` and `"<strategy>:clicked"`.
+    pub strategies: LdpValue,
+}
+
+impl LdpReport {
+    pub fn value(&self, family: Family) -> LdpValue {
+        match family {
+            Family::Items => self.items,
+            Family::Pairs => self.pairs,
+            Family::Interests => self.interests,
+            Family::Strategies => self.strategies,
+        }
+    }
+}
+
+/// A report, wire format v1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Always [`REPORT_VERSION`].
+    pub v: u32,
+    /// UTC day number (days since 1970-01-01) the report covers.
+    pub epoch: u32,
+    /// `threshold` or `ldp`.
+    pub mode: Mode,
+    /// Threshold mode: item ids interacted with, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// Threshold mode: `[a, b]` with `a < b`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<[String; 2]>,
+    /// Threshold mode: interest keys, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interests: Vec<String>,
+    /// Threshold mode: counters per strategy name.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_map"
+    )]
+    pub strategies: BTreeMap<String, StrategyCounts>,
+    /// LDP mode: the randomized families.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldp: Option<LdpReport>,
+}
+
+/// Why a report was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReportError {
+    #[error("report is {0} bytes, larger than the {MAX_REPORT_BYTES} bytes a report may have")]
+    TooLarge(usize),
+    #[error("report is not valid wire format v1 JSON: {0}")]
+    Json(String),
+    #[error("report version {0} is not supported: this server reads version {REPORT_VERSION}")]
+    Version(u32),
+    #[error("report mode \"off\" cannot be sent: use \"threshold\" or \"ldp\"")]
+    ModeOff,
+    #[error("a \"{mode}\" report must not have \"{field}\"")]
+    WrongField {
+        mode: &'static str,
+        field: &'static str,
+    },
+    #[error("an \"ldp\" report needs the field \"ldp\"")]
+    MissingLdp,
+    #[error("too many {family}: {found}, the cap is {cap}")]
+    TooMany {
+        family: Family,
+        found: usize,
+        cap: u32,
+    },
+    #[error("duplicate {family} key \"{key}\": a key counts at most once per report")]
+    Duplicate { family: Family, key: String },
+    #[error("invalid {family} key \"{key}\": {problem}")]
+    BadKey {
+        family: Family,
+        key: String,
+        problem: &'static str,
+    },
+    #[error("pair [\"{0}\", \"{1}\"] is not canonical: the first id must sort strictly before the second")]
+    PairOrder(String, String),
+    #[error("unknown strategy \"{0}\" in strategies")]
+    UnknownStrategy(String),
+    #[error("{what} sum to {found}, above the bound of {bound} per report")]
+    CounterBound {
+        what: &'static str,
+        found: u64,
+        bound: u32,
+    },
+    #[error("ldp parameter \"{name}\" is {found}, this server estimates with {expected}")]
+    LdpParams {
+        name: &'static str,
+        found: f64,
+        expected: f64,
+    },
+    #[error("ldp value of {family} is bucket {y}, it must be below {g}")]
+    LdpBucket { family: Family, y: u32, g: u32 },
+}
+
+/// Keys in error messages are cut to this many characters.
+const SHOWN_KEY_CHARS: usize = 64;
+
+fn shown(key: &str) -> String {
+    key.chars().take(SHOWN_KEY_CHARS).collect()
+}
+
+/// Why a key cannot be reported, if it cannot.
+pub fn key_problem(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        Some("keys must not be empty")
+    } else if key.len() > MAX_KEY_BYTES {
+        Some("keys must be at most 256 bytes")
+    } else if key.chars().any(char::is_control) {
+        Some("keys must not contain control characters")
+    } else {
+        None
+    }
+}
+
+/// The counter key of a pair (`a < b`): `"a\u{1f}b"`.
+pub fn pair_key(a: &str, b: &str) -> String {
+    let mut k = String::with_capacity(a.len() + b.len() + 1);
+    k.push_str(a);
+    k.push(PAIR_SEPARATOR);
+    k.push_str(b);
+    k
+}
+
+/// The two ids of a pair counter key.
+pub fn split_pair_key(key: &str) -> Option<(&str, &str)> {
+    key.split_once(PAIR_SEPARATOR)
+}
+
+/// The LDP key of a strategy outcome: `"for-you:shown"`, `"for-you:clicked"`.
+pub fn strategy_key(strategy: &str, clicked: bool) -> String {
+    format!("{strategy}:{}", if clicked { "clicked" } else { "shown" })
+}
+
+impl Report {
+    /// Parses and validates a report: the server's entry point.
+    pub fn from_json(json: &str, limits: &ReportLimits) -> Result<Report, ReportError> {
+        if json.len() > MAX_REPORT_BYTES {
+            return Err(ReportError::TooLarge(json.len()));
+        }
+        // Read the version first, so a future format gets a clear error, not a field error.
+        #[derive(Deserialize)]
+        struct Probe {
+            v: Option<u32>,
+        }
+        let probe: Probe =
+            serde_json::from_str(json).map_err(|e| ReportError::Json(e.to_string()))?;
+        match probe.v {
+            Some(REPORT_VERSION) => {}
+            Some(v) => return Err(ReportError::Version(v)),
+            None => return Err(ReportError::Json("missing field `v`".into())),
+        }
+        let report: Report =
+            serde_json::from_str(json).map_err(|e| ReportError::Json(e.to_string()))?;
+        report.validate(limits)?;
+        Ok(report)
+    }
+
+    /// The wire bytes: deterministic for a given report.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings, integers and finite floats cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks version, mode, caps, keys, duplicates, pair order, counter bounds and LDP
+    /// parameters.
+    pub fn validate(&self, limits: &ReportLimits) -> Result<(), ReportError> {
+        if self.v != REPORT_VERSION {
+            return Err(ReportError::Version(self.v));
+        }
+        match self.mode {
+            Mode::Off => Err(ReportError::ModeOff),
+            Mode::Threshold => self.validate_threshold(&limits.caps),
+            Mode::Ldp => self.validate_ldp(&limits.ldp),
+        }
+    }
+
+    fn validate_threshold(&self, caps: &Caps) -> Result<(), ReportError> {
+        if self.ldp.is_some() {
+            return Err(ReportError::WrongField {
+                mode: "threshold",
+                field: "ldp",
+            });
+        }
+        check_keys(Family::Items, &self.items, caps.items)?;
+        check_keys(Family::Interests, &self.interests, caps.interests)?;
+        if self.pairs.len() > caps.pairs as usize {
+            return Err(ReportError::TooMany {
+                family: Family::Pairs,
+                found: self.pairs.len(),
+                cap: caps.pairs,
+            });
+        }
+        for [a, b] in &self.pairs {
+            for k in [a, b] {
+                if let Some(problem) = key_problem(k) {
+                    return Err(ReportError::BadKey {
+                        family: Family::Pairs,
+                        key: shown(k),
+                        problem,
+                    });
+                }
+            }
+            if a >= b {
+                return Err(ReportError::PairOrder(shown(a), shown(b)));
+            }
+        }
+        let mut pairs: Vec<&[String; 2]> = self.pairs.iter().collect();
+        pairs.sort_unstable();
+        if let Some(w) = pairs.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ReportError::Duplicate {
+                family: Family::Pairs,
+                key: format!("{}|{}", shown(&w[0][0]), shown(&w[0][1])),
+            });
+        }
+        let (mut impressions, mut clicks) = (0u64, 0u64);
+        for (name, c) in &self.strategies {
+            if Strategy::from_name(name).is_none() {
+                return Err(ReportError::UnknownStrategy(shown(name)));
+            }
+            impressions += u64::from(c.impressions);
+            clicks += u64::from(c.clicks);
+        }
+        for (what, found, bound) in [
+            ("impressions", impressions, caps.impressions),
+            ("clicks", clicks, caps.clicks),
+        ] {
+            if found > u64::from(bound) {
+                return Err(ReportError::CounterBound { what, found, bound });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_ldp(&self, params: &LdpParams) -> Result<(), ReportError> {
+        for (field, empty) in [
+            ("items", self.items.is_empty()),
+            ("pairs", self.pairs.is_empty()),
+            ("interests", self.interests.is_empty()),
+            ("strategies", self.strategies.is_empty()),
+        ] {
+            if !empty {
+                return Err(ReportError::WrongField { mode: "ldp", field });
+            }
+        }
+        let ldp = self.ldp.as_ref().ok_or(ReportError::MissingLdp)?;
+        if ldp.eps != params.epsilon {
+            return Err(ReportError::LdpParams {
+                name: "eps",
+                found: ldp.eps,
+                expected: params.epsilon,
+            });
+        }
+        if ldp.l != params.set_size {
+            return Err(ReportError::LdpParams {
+                name: "l",
+                found: f64::from(ldp.l),
+                expected: f64::from(params.set_size),
+            });
+        }
+        for family in Family::ALL {
+            let g = params.olh(family).g;
+            let y = ldp.value(family).y;
+            if y >= g {
+                return Err(ReportError::LdpBucket { family, y, g });
+            }
+        }
+        Ok(())
+    }
+
+    /// The counter increments this report adds (the server stores counters, not reports).
+    /// Call on a validated report.
+    pub fn increments(&self) -> Vec<Increment> {
+        let inc = |counter, key: String, delta| Increment {
+            counter,
+            key,
+            delta,
+        };
+        let mut out = Vec::new();
+        match &self.ldp {
+            None => {
+                out.push(inc(Counter::Reports, String::new(), 1));
+                out.extend(self.items.iter().map(|k| inc(Counter::Items, k.clone(), 1)));
+                out.extend(
+                    self.pairs
+                        .iter()
+                        .map(|[a, b]| inc(Counter::Pairs, pair_key(a, b), 1)),
+                );
+                out.extend(
+                    self.interests
+                        .iter()
+                        .map(|k| inc(Counter::Interests, k.clone(), 1)),
+                );
+                for (name, c) in &self.strategies {
+                    if c.impressions > 0 {
+                        out.push(inc(
+                            Counter::Impressions,
+                            name.clone(),
+                            u64::from(c.impressions),
+                        ));
+                    }
+                    if c.clicks > 0 {
+                        out.push(inc(Counter::Clicks, name.clone(), u64::from(c.clicks)));
+                    }
+                }
+            }
+            Some(ldp) => {
+                out.push(inc(Counter::LdpReports, String::new(), 1));
+                for family in Family::ALL {
+                    let v = ldp.value(family);
+                    out.push(inc(Counter::ldp(family), ldp_counter_key(v.s, v.y), 1));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn check_keys(family: Family, keys: &[String], cap: u32) -> Result<(), ReportError> {
+    if keys.len() > cap as usize {
+        return Err(ReportError::TooMany {
+            family,
+            found: keys.len(),
+            cap,
+        });
+    }
+    if let Some((k, problem)) = keys.iter().find_map(|k| key_problem(k).map(|p| (k, p))) {
+        return Err(ReportError::BadKey {
+            family,
+            key: shown(k),
+            problem,
+        });
+    }
+    let mut sorted: Vec<&String> = keys.iter().collect();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(ReportError::Duplicate {
+            family,
+            key: shown(w[0]),
+        });
+    }
+    Ok(())
+}
+
+/// The counter key of an LDP value: `"<seed>.<bucket>"`.
+pub fn ldp_counter_key(seed: u16, y: u32) -> String {
+    format!("{seed}.{y}")
+}
+
+/// Reads an LDP counter key back.
+pub fn parse_ldp_counter_key(key: &str) -> Option<(u16, u32)> {
+    let (s, y) = key.split_once('.')?;
+    Some((s.parse().ok()?, y.parse().ok()?))
+}
+
+/// A counter the aggregator keeps per epoch and key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counter {
+    /// Threshold reports received (key `""`).
+    Reports,
+    Items,
+    /// Key: [`pair_key`].
+    Pairs,
+    Interests,
+    /// Key: strategy name; delta: lists shown.
+    Impressions,
+    /// Key: strategy name; delta: clicks.
+    Clicks,
+    /// LDP reports received (key `""`).
+    LdpReports,
+    /// Key: [`ldp_counter_key`] for each LDP family.
+    LdpItems,
+    LdpPairs,
+    LdpInterests,
+    LdpStrategies,
+}
+
+impl Counter {
+    /// The LDP counter of a family.
+    pub fn ldp(family: Family) -> Counter {
+        match family {
+            Family::Items => Counter::LdpItems,
+            Family::Pairs => Counter::LdpPairs,
+            Family::Interests => Counter::LdpInterests,
+            Family::Strategies => Counter::LdpStrategies,
+        }
+    }
+}
+
+/// One counter increment: `(counter, key) += delta`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Increment {
+    pub counter: Counter,
+    pub key: String,
+    pub delta: u64,
+}
+
+/// Deserializes a map, refusing duplicate keys (serde_json would keep the last silently).
+fn unique_map<'de, D>(deserializer: D) -> Result<BTreeMap<String, StrategyCounts>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct UniqueMap;
+    impl<'de> Visitor<'de> for UniqueMap {
+        type Value = BTreeMap<String, StrategyCounts>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map from strategy name to {impressions, clicks}")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((k, v)) = map.next_entry::<String, StrategyCounts>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate strategy \"{}\"",
+                        shown(&k)
+                    )));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(UniqueMap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ReportLimits {
+        ReportLimits::default()
+    }
+
+    const GOOD: &str = r#"{"v":1,"epoch":20600,"mode":"threshold","items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],"strategies":{"for-you":{"impressions":3,"clicks":1}}}"#;
+    const GOOD_LDP: &str = r#"{"v":1,"epoch":20600,"mode":"ldp","ldp":{"eps":1.0,"l":4,"items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},"strategies":{"s":1234,"y":1}}}"#;
+
+    #[test]
+    fn good_reports_parse_and_serialize_to_the_same_bytes() {
+        for json in [GOOD, GOOD_LDP] {
+            let r = Report::from_json(json, &limits()).expect("valid");
+            assert_eq!(r.to_json(), json);
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_a_named_reason() {
+        let long = "x".repeat(300);
+        let many: Vec<String> = (0..17).map(|i| format!("\"i{i:02}\"")).collect();
+        let many = format!(
+            r#"{{"v":1,"epoch":1,"mode":"threshold","items":[{}]}}"#,
+            many.join(",")
+        );
+        let long_key = format!(r#"{{"v":1,"epoch":1,"mode":"threshold","items":["{long}"]}}"#);
+        let huge = format!(r#"{{"v":1,"pad":"{}"}}"#, "x".repeat(MAX_REPORT_BYTES));
+        let ldp = |from: &str, to: &str| GOOD_LDP.replace(from, to);
+        let cases: Vec<(String, &str)> = vec![
+            ("{".to_owned(), "not valid wire format v1 JSON"),
+            ("[]".to_owned(), "not valid wire format v1 JSON"),
+            (r#"{"epoch":1,"mode":"threshold"}"#.to_owned(), "missing field `v`"),
+            (r#"{"v":2,"epoch":1,"mode":"threshold"}"#.to_owned(), "version 2 is not supported"),
+            (r#"{"v":"1","epoch":1,"mode":"threshold"}"#.to_owned(), "invalid type"),
+            (r#"{"v":1,"epoch":1,"mode":"threshold","user":"u1"}"#.to_owned(), "unknown field `user`"),
+            (r#"{"v":1,"epoch":1,"mode":"threshold","ts":5}"#.to_owned(), "unknown field `ts`"),
+            (r#"{"v":1,"epoch":1,"mode":"off"}"#.to_owned(), "mode \"off\""),
+            (r#"{"v":1,"epoch":1,"mode":"secret"}"#.to_owned(), "unknown variant `secret`"),
+            (r#"{"v":1,"epoch":-1,"mode":"threshold"}"#.to_owned(), "invalid value"),
+            (r#"{"v":1,"epoch":1,"mode":"threshold","items":"mug"}"#.to_owned(), "invalid type"),
+            (r#"{"v":1,"epoch":1,"mode":"threshold","items":[1]}"#.to_owned(), "invalid type"),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","items":["a"],"items":["b"]}"#.to_owned(),
+                "duplicate field `items`",
+            ),
+            (many.clone(), "too many items: 17, the cap is 16"),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","items":["mug","mug"]}"#.to_owned(),
+                "duplicate items key \"mug\"",
+            ),
+            (long_key.clone(), "at most 256 bytes"),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","items":[""]}"#.to_owned(),
+                "must not be empty",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","interests":["a\nb"]}"#.to_owned(),
+                "control characters",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["tea","mug"]]}"#.to_owned(),
+                "pair [\"tea\", \"mug\"] is not canonical",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["mug","mug"]]}"#.to_owned(),
+                "not canonical",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["a","b","c"]]}"#.to_owned(),
+                "not valid wire format v1 JSON",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["a","b"],["a","b"]]}"#.to_owned(),
+                "duplicate pairs key",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":-1,"clicks":0}}}"#.to_owned(),
+                "invalid value: integer `-1`",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":17,"clicks":0}}}"#.to_owned(),
+                "impressions sum to 17, above the bound of 16",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":3},"trending":{"impressions":1,"clicks":2}}}"#.to_owned(),
+                "clicks sum to 5",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":0},"for-you":{"impressions":1,"clicks":0}}}"#.to_owned(),
+                "duplicate strategy \"for-you\"",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"spam":{"impressions":1,"clicks":0}}}"#.to_owned(),
+                "unknown strategy \"spam\"",
+            ),
+            (
+                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1}}}"#.to_owned(),
+                "missing field `clicks`",
+            ),
+            (r#"{"v":1,"epoch":1,"mode":"ldp"}"#.to_owned(), "needs the field \"ldp\""),
+            (
+                r#"{"v":1,"epoch":1,"mode":"ldp","items":["a"],"ldp":null}"#.to_owned(),
+                "must not have \"items\"",
+            ),
+            (ldp("\"mode\":\"ldp\"", "\"mode\":\"threshold\""), "must not have \"ldp\""),
+            (ldp("\"eps\":1.0", "\"eps\":8.0"), "\"eps\" is 8"),
+            (ldp("\"l\":4", "\"l\":1"), "\"l\" is 1"),
+            (ldp("\"y\":2", "\"y\":3"), "bucket 3, it must be below 3"),
+            (ldp("\"s\":4711", "\"s\":70000"), "invalid value"),
+            (ldp("\"s\":4711,", ""), "missing field `s`"),
+            (huge.clone(), "larger than the 65536 bytes"),
+        ];
+        for (json, expected) in cases {
+            let err = Report::from_json(&json, &limits()).expect_err(&json);
+            let msg = err.to_string();
+            assert!(msg.contains(expected), "{json}: {msg}");
+            assert!(msg.starts_with(char::is_lowercase), "lowercase: {msg}");
+        }
+    }
+
+    #[test]
+    fn increments_name_every_key_once() {
+        let r = Report::from_json(GOOD, &limits()).expect("valid");
+        let inc = r.increments();
+        assert_eq!(inc.len(), 1 + 2 + 1 + 1 + 2);
+        assert!(inc.contains(&Increment {
+            counter: Counter::Pairs,
+            key: pair_key("mug", "tea"),
+            delta: 1
+        }));
+        assert!(inc.contains(&Increment {
+            counter: Counter::Impressions,
+            key: "for-you".into(),
+            delta: 3
+        }));
+        let l = Report::from_json(GOOD_LDP, &limits()).expect("valid");
+        let inc = l.increments();
+        assert_eq!(inc.len(), 5);
+        assert!(inc.contains(&Increment {
+            counter: Counter::LdpItems,
+            key: "4711.2".into(),
+            delta: 1
+        }));
+        assert_eq!(parse_ldp_counter_key("4711.2"), Some((4711, 2)));
+        assert_eq!(split_pair_key(&pair_key("a|b", "c")), Some(("a|b", "c")));
+    }
+}

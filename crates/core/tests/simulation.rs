@@ -1,0 +1,192 @@
+//! End to end: simulated shoppers on the synthetic catalog build reports on their devices, the
+//! aggregator counts, releases and builds a shared model, and the model must find the true
+//! popular items and the planted co-occurrences. Seeded, so the quality assertions are
+//! reproducible; they fail if the mechanism loses the signal.
+
+use std::collections::{BTreeMap, HashSet};
+
+use kindred_core::aggregate::{
+    build_model, release, AggregationConfig, Candidates, EpochCounts, ModelConfig, ReleasedCounts,
+};
+use kindred_core::history::EventKind::{Purchase, View};
+use kindred_core::privacy::PrivacyConfig;
+use kindred_core::report::{LdpParams, Mode};
+use kindred_core::synthetic::{self, SplitMix64};
+use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
+
+const DAY: i64 = 86_400_000;
+const FIRST_DAY: u32 = 20_600;
+const ITEMS: usize = 300;
+const CLIENTS: usize = 500;
+const DAYS: u32 = 14;
+
+/// Item `i` is chosen with weight `1 / (i + 1)` (Zipf); half the time its partner `i ^ 1`
+/// is viewed in the same session (the planted co-occurrence).
+fn pick(rng: &mut SplitMix64, cdf: &[f64]) -> usize {
+    let u = rng.unit() * cdf[cdf.len() - 1];
+    cdf.partition_point(|&c| c < u).min(cdf.len() - 1)
+}
+
+struct Outcome {
+    model: SharedModel,
+    truth: BTreeMap<String, f64>,
+    releases: Vec<ReleasedCounts>,
+}
+
+fn simulate(mode: Mode, epsilon: f64) -> Outcome {
+    let privacy = PrivacyConfig {
+        mode,
+        epsilon_per_day: epsilon,
+        epsilon_30_days: 30.0 * epsilon,
+        ..PrivacyConfig::default()
+    };
+    let mut template = Engine::with_config(EngineConfig {
+        privacy,
+        ..EngineConfig::default()
+    })
+    .expect("valid");
+    template
+        .load_catalog_json(&synthetic::catalog_json(ITEMS, 11, 0))
+        .expect("catalog");
+    let candidates = Candidates::from_catalog(template.catalog());
+    let mut clients: Vec<Engine> = (0..CLIENTS).map(|_| template.clone()).collect();
+    let cdf: Vec<f64> = (0..ITEMS)
+        .scan(0.0, |acc, i| {
+            *acc += 1.0 / (i as f64 + 1.0);
+            Some(*acc)
+        })
+        .collect();
+    let mut behaviour = SplitMix64::new(2024);
+    let mut device_rng = SplitMix64::new(7);
+    let mut truth: BTreeMap<String, f64> = BTreeMap::new();
+    let mut counts: BTreeMap<u32, EpochCounts> = BTreeMap::new();
+    let config = AggregationConfig {
+        epsilon,
+        ldp: LdpParams {
+            epsilon,
+            set_size: privacy.ldp_set_size,
+        },
+        ..AggregationConfig::default()
+    };
+    for day in 0..=DAYS {
+        let start = i64::from(FIRST_DAY + day) * DAY + 8 * 3_600_000;
+        for client in clients.iter_mut() {
+            // Yesterday's report first (the transport runs at some time of the day).
+            if let Some(p) = client.prepare_report(start, &mut device_rng).expect("ok") {
+                let bytes = client.commit_report(p.epoch).expect("budget");
+                let report = Report::from_json(&bytes, &config.limits()).expect("server accepts");
+                counts
+                    .entry(report.epoch)
+                    .or_insert_with(|| EpochCounts::new(report.epoch))
+                    .add(&report)
+                    .expect("same epoch");
+            }
+            if day == DAYS || behaviour.unit() > 0.6 {
+                continue;
+            }
+            let mut seen = HashSet::new();
+            let n = 2 + behaviour.below(6);
+            for j in 0..n {
+                let i = pick(&mut behaviour, &cdf);
+                let mut session = vec![i];
+                if behaviour.unit() < 0.5 {
+                    session.push((i ^ 1).min(ITEMS - 1));
+                }
+                for (k, item) in session.into_iter().enumerate() {
+                    let id = format!("sku-{item}");
+                    let ts = start + (j as i64) * 3_600_000 + k as i64 * 60_000;
+                    let kind = if behaviour.unit() < 0.1 {
+                        Purchase
+                    } else {
+                        View
+                    };
+                    client
+                        .track(&EventInput::new(kind, id.clone()).at(ts), ts)
+                        .expect("valid");
+                    seen.insert(id);
+                }
+            }
+            for id in seen {
+                *truth.entry(id).or_default() += 1.0;
+            }
+        }
+    }
+    let mut release_rng = SplitMix64::new(99);
+    let releases: Vec<ReleasedCounts> = counts
+        .values()
+        .map(|c| release(c, &config, &candidates, &mut release_rng).expect("valid config"))
+        .collect();
+    let model = build_model(
+        &releases,
+        FIRST_DAY + DAYS,
+        &ModelConfig {
+            half_life_days: 60.0,
+            ..ModelConfig::default()
+        },
+        1,
+    );
+    Outcome {
+        model,
+        truth,
+        releases,
+    }
+}
+
+fn top(map: &BTreeMap<String, impl Copy + Into<f64>>, n: usize) -> Vec<String> {
+    let mut v: Vec<(&String, f64)> = map.iter().map(|(k, &s)| (k, s.into())).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v.into_iter().take(n).map(|(k, _)| k.clone()).collect()
+}
+
+fn overlap(a: &[String], b: &[String]) -> usize {
+    a.iter().filter(|x| b.contains(x)).count()
+}
+
+#[test]
+fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
+    let out = simulate(Mode::Threshold, 1.0);
+    let true_top = top(&out.truth, 10);
+    let model_top = top(&out.model.popularity, 10);
+    let hits = overlap(&true_top, &model_top);
+    eprintln!("threshold: true {true_top:?}\n model {model_top:?}\n overlap {hits}/10");
+    assert!(hits >= 7, "top-10 overlap {hits}/10");
+    // Planted partners: the strongest neighbour of a popular item is its partner.
+    let mut partner_hits = 0;
+    for i in 0..6 {
+        let id = format!("sku-{i}");
+        let partner = format!("sku-{}", i ^ 1);
+        if out
+            .model
+            .neighbours
+            .get(&id)
+            .and_then(|n| n.first())
+            .map(|n| &n.item)
+            == Some(&partner)
+        {
+            partner_hits += 1;
+        }
+    }
+    eprintln!("threshold: partner hits {partner_hits}/6");
+    assert!(partner_hits >= 4, "partner hits {partner_hits}/6");
+    assert!(!out.model.interests.is_empty());
+    let suppressed: u64 = out.releases.iter().map(|r| r.suppressed.items).sum();
+    assert!(suppressed > 0, "the long tail is held back by k");
+    assert!(out.model.validate().is_ok());
+}
+
+#[test]
+fn ldp_mode_finds_the_most_popular_items() {
+    // Local DP needs many more shoppers than a small shop has: with 500 simulated shoppers
+    // only a larger epsilon separates the head of the distribution from the noise.
+    let out = simulate(Mode::Ldp, 4.0);
+    let true_top = top(&out.truth, 5);
+    let model_top = top(&out.model.popularity, 5);
+    let hits = overlap(&true_top, &model_top);
+    eprintln!("ldp: true {true_top:?}\n model {model_top:?}\n overlap {hits}/5");
+    assert!(hits >= 3, "top-5 overlap {hits}/5");
+    assert!(out
+        .releases
+        .iter()
+        .all(|r| r.ldp_reports > 0 && r.reports == 0));
+    assert!(out.model.validate().is_ok());
+}
