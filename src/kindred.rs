@@ -144,6 +144,8 @@ struct ModelSource {
 }
 
 type Shared = Rc<RefCell<Inner>>;
+/// A `pagehide`/`visibilitychange` listener, kept alive while registered.
+type PageHook = Closure<dyn FnMut(JsValue)>;
 
 struct Inner {
     engine: Engine,
@@ -168,7 +170,7 @@ struct Inner {
     /// Set when storage holds something to replace even without pending operations.
     dirty: bool,
     /// Global listeners to remove on `close()`; the closures stay alive while registered.
-    hooks: Vec<(&'static str, Closure<dyn FnMut(JsValue)>)>,
+    hooks: Vec<(&'static str, PageHook)>,
 }
 
 impl Inner {

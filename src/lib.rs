@@ -6,15 +6,23 @@
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
+//!
+//! Everything but `version` and `tokenize` is behind the `browser-api` feature until the
+//! module fits the 120 KB gzip budget (see Cargo.toml).
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[cfg(feature = "browser-api")]
 mod convert;
+#[cfg(feature = "browser-api")]
 mod kindred;
+#[cfg(feature = "browser-api")]
 mod storage;
 
+#[cfg(feature = "browser-api")]
 pub use kindred::Kindred;
 
+#[cfg(feature = "browser-api")]
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("kindred.d.ts");
 

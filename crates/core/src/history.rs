@@ -211,8 +211,7 @@ pub struct Event {
 }
 
 /// Everything ranking needs about one item, kept for every item ever touched.
-// camelCase for JS readers (`exportData()`, `explain()`); postcard ignores field names, so
-// snapshots are unaffected.
+// camelCase for JS readers (`exportData()`, `explain()`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemStats {
@@ -242,13 +241,13 @@ pub struct Session {
 /// Raw events (bounded) plus per-item aggregates (complete).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct History {
-    events: VecDeque<Event>,
-    stats: BTreeMap<String, ItemStats>,
-    max_events: usize,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) stats: BTreeMap<String, ItemStats>,
+    pub(crate) max_events: usize,
     /// Events dropped from the raw log after being folded into the aggregates.
-    folded: u64,
+    pub(crate) folded: u64,
     /// Timestamps clamped because they were in the future.
-    clamped: u64,
+    pub(crate) clamped: u64,
 }
 
 impl History {

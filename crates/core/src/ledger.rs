@@ -56,7 +56,7 @@ pub enum LedgerError {
 /// The ledger: micro-epsilon spent per epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
-    spent: BTreeMap<u32, u64>,
+    pub(crate) spent: BTreeMap<u32, u64>,
 }
 
 /// The ledger as the privacy centre shows it (epsilon, not micro-epsilon).

@@ -55,15 +55,15 @@ pub struct Interest {
 /// Decayed affinities, interests and the text vector of one shopper.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Profile {
-    half_life_ms: f64,
-    origin_ms: Option<i64>,
+    pub(crate) half_life_ms: f64,
+    pub(crate) origin_ms: Option<i64>,
     #[serde(serialize_with = "sorted")]
-    items: HashMap<String, f64>,
+    pub(crate) items: HashMap<String, f64>,
     #[serde(serialize_with = "sorted")]
-    interests: HashMap<String, f64>,
+    pub(crate) interests: HashMap<String, f64>,
     #[serde(serialize_with = "sorted")]
-    text: HashMap<String, f64>,
-    removed: BTreeSet<String>,
+    pub(crate) text: HashMap<String, f64>,
+    pub(crate) removed: BTreeSet<String>,
 }
 
 /// Serializes a map in key order so equal profiles give equal snapshot bytes.

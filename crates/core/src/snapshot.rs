@@ -1,24 +1,34 @@
 //! The persisted state of one shopper: a versioned, checksummed, compact binary format.
 //!
 //! Layout: magic `KNDS`, format version (u16 little-endian), CRC-32 of the payload (u32 LE),
-//! then the payload in postcard. A reader refuses bad magic, a newer version or a checksum
-//! mismatch with a clear error and never modifies anything, so the caller keeps the bytes
-//! (the browser module exposes them through `exportData()`).
+//! then the payload. A reader refuses bad magic, an unknown version or a checksum mismatch
+//! with a clear error and never modifies anything, so the caller keeps the bytes (the browser
+//! module exposes them through `exportData()`).
 //!
-//! Versions: 1 held history and profile; 2 (current) adds the privacy state (ledger, last
-//! reported day, pending report, recommendation counters). Version 1 snapshots still restore,
-//! with an empty privacy state.
+//! The payload codec is written out by hand (LEB128 varints, little-endian floats,
+//! length-prefixed UTF-8) rather than derived with serde + postcard: measured in the browser
+//! build, the derived code for these types cost 30 KB of the 120 KB gzip budget, this codec a
+//! few. Field order is the format: change it only with a new [`SNAPSHOT_VERSION`].
+//!
+//! Versions: 1 and 2 were postcard encodings written only by pre-release builds (0.1.0 was
+//! never published); they are reported as [`SnapshotError::Obsolete`], which the browser
+//! quarantines like any unreadable state. 3 (current) holds history, profile and the privacy
+//! state (ledger, last reported day, pending report, recommendation counters).
 
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use crate::history::History;
-use crate::privacy::PrivacyState;
+use crate::history::{Event, EventKind, History, ItemStats};
+use crate::ledger::Ledger;
+use crate::privacy::{PreparedReport, PrivacyState};
 use crate::profile::Profile;
+use crate::report::StrategyCounts;
 
 const MAGIC: &[u8; 4] = b"KNDS";
 /// Current snapshot format.
-pub const SNAPSHOT_VERSION: u16 = 2;
+pub const SNAPSHOT_VERSION: u16 = 3;
 const HEADER: usize = 10;
+/// Upper bound on any length prefix, so a damaged length cannot ask for a huge allocation.
+const MAX_LEN: u64 = 1 << 26;
 
 /// Why a snapshot could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +39,8 @@ pub enum SnapshotError {
     BadMagic,
     #[error("snapshot format {found} is newer than this version of kindred reads ({SNAPSHOT_VERSION}); the bytes are kept untouched")]
     FutureVersion { found: u16 },
+    #[error("snapshot format {found} was written by a pre-release of kindred and is no longer read; the bytes are kept untouched")]
+    Obsolete { found: u16 },
     #[error("snapshot is corrupt (checksum mismatch); the bytes are kept untouched")]
     Checksum,
     #[error("snapshot is corrupt ({0}); the bytes are kept untouched")]
@@ -37,30 +49,25 @@ pub enum SnapshotError {
 
 /// What a snapshot holds: the shopper's history, profile and privacy state. The catalog and
 /// shared model are not personal and are downloaded again.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct UserState {
     pub history: History,
     pub profile: Profile,
     pub privacy: PrivacyState,
 }
 
-/// Format 1 (postcard is not self-describing, so each format has its own struct).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct UserStateV1 {
-    history: History,
-    profile: Profile,
-}
-
 /// Serializes the state with header and checksum.
 pub fn encode(state: &UserState) -> Vec<u8> {
-    // postcard only fails on writer errors or unsupported serde features, neither possible here.
-    let payload = postcard::to_stdvec(state).unwrap_or_default();
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
+    let mut w = Writer(Vec::with_capacity(HEADER + 64 * state.history.events.len()));
+    w.0.extend_from_slice(MAGIC);
+    w.0.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+    w.0.extend_from_slice(&[0; 4]);
+    write_history(&mut w, &state.history);
+    write_profile(&mut w, &state.profile);
+    write_privacy(&mut w, &state.privacy);
+    let checksum = crc32fast::hash(&w.0[HEADER..]);
+    w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
+    w.0
 }
 
 /// Reads a snapshot written by [`encode`].
@@ -75,21 +82,338 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     if version > SNAPSHOT_VERSION || version == 0 {
         return Err(SnapshotError::FutureVersion { found: version });
     }
+    if version < SNAPSHOT_VERSION {
+        return Err(SnapshotError::Obsolete { found: version });
+    }
     let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     let payload = &bytes[HEADER..];
     if crc32fast::hash(payload) != checksum {
         return Err(SnapshotError::Checksum);
     }
-    let bad = |e: postcard::Error| SnapshotError::Decode(e.to_string());
-    if version == 1 {
-        let v1: UserStateV1 = postcard::from_bytes(payload).map_err(bad)?;
-        return Ok(UserState {
-            history: v1.history,
-            profile: v1.profile,
-            privacy: PrivacyState::default(),
+    let mut r = Reader {
+        bytes: payload,
+        at: 0,
+    };
+    let state = UserState {
+        history: read_history(&mut r)?,
+        profile: read_profile(&mut r)?,
+        privacy: read_privacy(&mut r)?,
+    };
+    if r.at != payload.len() {
+        return Err(r.error("trailing bytes"));
+    }
+    Ok(state)
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn uint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn int(&mut self, v: i64) {
+        self.uint(((v << 1) ^ (v >> 63)) as u64);
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f32(&mut self, v: f32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.uint(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn flag(&mut self, present: bool) {
+        self.0.push(u8::from(present));
+    }
+    fn opt_int(&mut self, v: Option<i64>) {
+        self.flag(v.is_some());
+        if let Some(v) = v {
+            self.int(v);
+        }
+    }
+    fn opt_str(&mut self, v: Option<&str>) {
+        self.flag(v.is_some());
+        if let Some(v) = v {
+            self.str(v);
+        }
+    }
+    /// A string-keyed map of floats, in key order so equal states give equal bytes.
+    fn float_map(&mut self, map: &HashMap<String, f64>) {
+        let mut entries: Vec<(&String, &f64)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        self.uint(entries.len() as u64);
+        for (k, v) in entries {
+            self.str(k);
+            self.f64(*v);
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, what: &str) -> SnapshotError {
+        SnapshotError::Decode(format!("{what} at byte {}", self.at + HEADER))
+    }
+    fn take(&mut self, n: usize) -> Result<&[u8], SnapshotError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| self.error("unexpected end"))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn byte(&mut self) -> Result<u8, SnapshotError> {
+        Ok(self.take(1)?[0])
+    }
+    fn uint(&mut self) -> Result<u64, SnapshotError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.error("varint too long"))
+    }
+    fn int(&mut self) -> Result<i64, SnapshotError> {
+        let v = self.uint()?;
+        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+    fn u32(&mut self) -> Result<u32, SnapshotError> {
+        u32::try_from(self.uint()?).map_err(|_| self.error("number out of range"))
+    }
+    fn len(&mut self) -> Result<usize, SnapshotError> {
+        let n = self.uint()?;
+        if n > MAX_LEN {
+            return Err(self.error("implausible length"));
+        }
+        Ok(n as usize)
+    }
+    fn f64(&mut self) -> Result<f64, SnapshotError> {
+        let b = self.take(8)?;
+        Ok(f64::from_le_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+    }
+    fn f32(&mut self) -> Result<f32, SnapshotError> {
+        let b = self.take(4)?;
+        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn str(&mut self) -> Result<String, SnapshotError> {
+        let n = self.len()?;
+        let bytes = self.take(n)?.to_vec();
+        String::from_utf8(bytes).map_err(|_| self.error("invalid UTF-8"))
+    }
+    fn flag(&mut self) -> Result<bool, SnapshotError> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.error("invalid flag")),
+        }
+    }
+    fn opt_int(&mut self) -> Result<Option<i64>, SnapshotError> {
+        Ok(if self.flag()? {
+            Some(self.int()?)
+        } else {
+            None
+        })
+    }
+    fn opt_str(&mut self) -> Result<Option<String>, SnapshotError> {
+        Ok(if self.flag()? {
+            Some(self.str()?)
+        } else {
+            None
+        })
+    }
+    fn float_map(&mut self) -> Result<HashMap<String, f64>, SnapshotError> {
+        let n = self.len()?;
+        let mut map = HashMap::with_capacity(n.min(4096));
+        for _ in 0..n {
+            let k = self.str()?;
+            map.insert(k, self.f64()?);
+        }
+        Ok(map)
+    }
+}
+
+const KINDS: [EventKind; 8] = [
+    EventKind::View,
+    EventKind::Click,
+    EventKind::Cart,
+    EventKind::RemoveCart,
+    EventKind::Purchase,
+    EventKind::Search,
+    EventKind::Dwell,
+    EventKind::Rate,
+];
+
+fn write_history(w: &mut Writer, h: &History) {
+    w.uint(h.max_events as u64);
+    w.uint(h.folded);
+    w.uint(h.clamped);
+    w.uint(h.events.len() as u64);
+    for e in &h.events {
+        w.uint(KINDS.iter().position(|k| *k == e.kind).unwrap_or(0) as u64);
+        w.opt_str(e.item.as_deref());
+        w.opt_str(e.query.as_deref());
+        w.int(e.ts);
+        w.f32(e.amount);
+    }
+    w.uint(h.stats.len() as u64);
+    for (id, s) in &h.stats {
+        w.str(id);
+        for n in [s.views, s.clicks, s.carts, s.purchases] {
+            w.uint(u64::from(n));
+        }
+        w.opt_int(s.last_seen);
+        w.opt_int(s.last_purchase);
+        w.flag(s.in_cart);
+        w.flag(s.last_rating.is_some());
+        if let Some(r) = s.last_rating {
+            w.f32(r);
+        }
+    }
+}
+
+fn read_history(r: &mut Reader<'_>) -> Result<History, SnapshotError> {
+    let mut h = History::new(r.len()?);
+    h.folded = r.uint()?;
+    h.clamped = r.uint()?;
+    let n = r.len()?;
+    h.events = VecDeque::with_capacity(n.min(8192));
+    for _ in 0..n {
+        let kind = *KINDS
+            .get(r.len()?)
+            .ok_or_else(|| r.error("unknown event kind"))?;
+        h.events.push_back(Event {
+            kind,
+            item: r.opt_str()?,
+            query: r.opt_str()?,
+            ts: r.int()?,
+            amount: r.f32()?,
         });
     }
-    postcard::from_bytes(payload).map_err(bad)
+    let n = r.len()?;
+    let mut stats = BTreeMap::new();
+    for _ in 0..n {
+        let id = r.str()?;
+        let s = ItemStats {
+            views: r.u32()?,
+            clicks: r.u32()?,
+            carts: r.u32()?,
+            purchases: r.u32()?,
+            last_seen: r.opt_int()?,
+            last_purchase: r.opt_int()?,
+            in_cart: r.flag()?,
+            last_rating: if r.flag()? { Some(r.f32()?) } else { None },
+        };
+        stats.insert(id, s);
+    }
+    h.stats = stats;
+    Ok(h)
+}
+
+fn write_profile(w: &mut Writer, p: &Profile) {
+    w.f64(p.half_life_ms);
+    w.opt_int(p.origin_ms);
+    w.float_map(&p.items);
+    w.float_map(&p.interests);
+    w.float_map(&p.text);
+    w.uint(p.removed.len() as u64);
+    for k in &p.removed {
+        w.str(k);
+    }
+}
+
+fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
+    let mut p = Profile::new(r.f64()?);
+    p.origin_ms = r.opt_int()?;
+    p.items = r.float_map()?;
+    p.interests = r.float_map()?;
+    p.text = r.float_map()?;
+    let n = r.len()?;
+    let mut removed = BTreeSet::new();
+    for _ in 0..n {
+        removed.insert(r.str()?);
+    }
+    p.removed = removed;
+    Ok(p)
+}
+
+fn write_privacy(w: &mut Writer, s: &PrivacyState) {
+    w.uint(s.ledger.spent.len() as u64);
+    for (epoch, micro) in &s.ledger.spent {
+        w.uint(u64::from(*epoch));
+        w.uint(*micro);
+    }
+    w.opt_int(s.last_reported.map(i64::from));
+    w.flag(s.pending.is_some());
+    if let Some(p) = &s.pending {
+        w.uint(u64::from(p.epoch));
+        w.f64(p.epsilon);
+        w.str(&p.json);
+    }
+    w.uint(s.strategies.len() as u64);
+    for (epoch, counts) in &s.strategies {
+        w.uint(u64::from(*epoch));
+        w.uint(counts.len() as u64);
+        for (name, c) in counts {
+            w.str(name);
+            w.uint(u64::from(c.impressions));
+            w.uint(u64::from(c.clicks));
+        }
+    }
+}
+
+fn read_privacy(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
+    let mut ledger = Ledger::default();
+    for _ in 0..r.len()? {
+        let epoch = r.u32()?;
+        ledger.spent.insert(epoch, r.uint()?);
+    }
+    let last_reported = match r.opt_int()? {
+        Some(e) => Some(u32::try_from(e).map_err(|_| r.error("epoch out of range"))?),
+        None => None,
+    };
+    let pending = if r.flag()? {
+        Some(PreparedReport {
+            epoch: r.u32()?,
+            epsilon: r.f64()?,
+            json: r.str()?,
+        })
+    } else {
+        None
+    };
+    let mut strategies = BTreeMap::new();
+    for _ in 0..r.len()? {
+        let epoch = r.u32()?;
+        let mut counts = BTreeMap::new();
+        for _ in 0..r.len()? {
+            let name = r.str()?;
+            let c = StrategyCounts {
+                impressions: r.u32()?,
+                clicks: r.u32()?,
+            };
+            counts.insert(name, c);
+        }
+        strategies.insert(epoch, counts);
+    }
+    Ok(PrivacyState {
+        ledger,
+        last_reported,
+        pending,
+        strategies,
+    })
 }
 
 #[cfg(test)]
@@ -97,47 +421,46 @@ mod tests {
     use super::*;
 
     fn state() -> UserState {
+        let mut history = History::new(10);
+        history.record(Event {
+            kind: EventKind::Dwell,
+            item: Some("mug".into()),
+            query: None,
+            ts: -5,
+            amount: 1.5,
+        });
+        history.record(Event {
+            kind: EventKind::Search,
+            item: None,
+            query: Some("北京 mug".into()),
+            ts: 1_780_000_000_000,
+            amount: 0.0,
+        });
+        let mut profile = Profile::new(1000.0);
+        profile.remove_interest("brand:Acme");
+        let privacy = PrivacyState {
+            last_reported: Some(20_400),
+            pending: Some(PreparedReport {
+                epoch: 20_401,
+                epsilon: 0.5,
+                json: "{}".into(),
+            }),
+            ..PrivacyState::default()
+        };
         UserState {
-            history: History::new(10),
-            profile: Profile::new(1000.0),
-            privacy: PrivacyState::default(),
+            history,
+            profile,
+            privacy,
         }
     }
 
-    /// Bytes as version 1 wrote them (header with version 1, payload without privacy state).
-    fn encode_v1(v1: &UserStateV1) -> Vec<u8> {
-        let payload = postcard::to_stdvec(v1).expect("encodes");
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        out
-    }
-
     #[test]
-    fn version_1_snapshots_restore_with_an_empty_privacy_state() {
-        let mut history = History::new(10);
-        history.record(crate::history::Event {
-            kind: crate::history::EventKind::View,
-            item: Some("mug".into()),
-            query: None,
-            ts: 5,
-            amount: 0.0,
-        });
-        let bytes = encode_v1(&UserStateV1 {
-            history,
-            profile: Profile::new(1000.0),
-        });
-        let state = decode(&bytes).expect("version 1 still reads");
-        assert_eq!(state.history.len(), 1);
-        assert_eq!(state.privacy, PrivacyState::default());
-    }
-
-    #[test]
-    fn round_trip() {
+    fn round_trip_is_byte_identical() {
         let bytes = encode(&state());
-        assert!(decode(&bytes).is_ok());
+        let decoded = decode(&bytes).expect("decodes");
+        assert_eq!(decoded.history.events, state().history.events);
+        assert_eq!(decoded.privacy, state().privacy);
+        assert_eq!(encode(&decoded), bytes);
     }
 
     #[test]
@@ -153,9 +476,26 @@ mod tests {
             decode(&future).err(),
             Some(SnapshotError::FutureVersion { found: 99 })
         );
+        let mut old = good.clone();
+        old[4] = 2;
+        assert_eq!(
+            decode(&old).err(),
+            Some(SnapshotError::Obsolete { found: 2 })
+        );
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 0xff;
         assert_eq!(decode(&flipped).err(), Some(SnapshotError::Checksum));
+    }
+
+    #[test]
+    fn truncated_payloads_with_a_valid_checksum_are_decode_errors() {
+        let good = encode(&state());
+        for cut in HEADER..good.len() {
+            let mut bytes = good[..cut].to_vec();
+            let checksum = crc32fast::hash(&bytes[HEADER..]);
+            bytes[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
+            assert!(matches!(decode(&bytes), Err(SnapshotError::Decode(_))));
+        }
     }
 }
