@@ -13,9 +13,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, CatalogError, Item, LoadReport};
 use crate::history::{clamp_time, Event, EventError, EventInput, EventKind, History, Session};
 use crate::index::{ContentIndex, FieldWeights};
-use crate::ledger::LedgerError;
 use crate::model::{ModelError, SharedModel};
-use crate::noise::RandomError;
 use crate::privacy::{PrivacyConfig, PrivacyState};
 use crate::profile::{Interest, Profile};
 use crate::rules::{RecommendRequest, Recommendation, RequestError};
@@ -114,12 +112,6 @@ pub enum EngineError {
         field: &'static str,
         problem: String,
     },
-    #[error(transparent)]
-    Budget(LedgerError),
-    #[error(transparent)]
-    Random(RandomError),
-    #[error("no report for day {0} is pending: call prepare_report first")]
-    NoPendingReport(u32),
     #[error("\"strategy\" is only for click events, not \"{0}\"")]
     StrategyOnNonClick(&'static str),
 }

@@ -10,8 +10,6 @@
 //! Spends more than 30 epochs older than the newest spend are refused, which lets the ledger
 //! drop records older than 60 epochs without ever forgetting a window that still matters.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 /// Length of the rolling window in epochs (days).
@@ -53,10 +51,12 @@ pub enum LedgerError {
     TooOld { epoch: u32, newest: u32 },
 }
 
-/// The ledger: micro-epsilon spent per epoch.
+/// The ledger: micro-epsilon spent per epoch, `(epoch, amount)` sorted by epoch. A plain
+/// vector (at most 61 entries) rather than a map: this code ships in the browser module, where
+/// every generic map instantiation costs wasm bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
-    pub(crate) spent: BTreeMap<u32, u64>,
+    pub(crate) spent: Vec<(u32, u64)>,
 }
 
 /// The ledger as the privacy centre shows it (epsilon, not micro-epsilon).
@@ -89,7 +89,7 @@ fn eps(micro: u64) -> f64 {
 impl Ledger {
     /// Epsilon spent on `epoch`.
     pub fn spent_on(&self, epoch: u32) -> f64 {
-        eps(self.spent.get(&epoch).copied().unwrap_or(0))
+        eps(self.micro_on(epoch))
     }
 
     /// Epsilon spent in the 30 epochs ending at `epoch`.
@@ -98,12 +98,34 @@ impl Ledger {
     }
 
     fn window_sum(&self, from: u32, to: u32) -> u64 {
-        self.spent.range(from..=to).map(|(_, v)| v).sum()
+        self.spent
+            .iter()
+            .filter(|(e, _)| (from..=to).contains(e))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    fn micro_on(&self, epoch: u32) -> u64 {
+        self.spent
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map_or(0, |(_, v)| *v)
+    }
+
+    /// Sets the amount of an epoch, keeping the entries sorted.
+    fn set(&mut self, epoch: u32, micro: u64) {
+        match self.spent.iter_mut().find(|(e, _)| *e == epoch) {
+            Some(entry) => entry.1 = micro,
+            None => {
+                let at = self.spent.partition_point(|(e, _)| *e < epoch);
+                self.spent.insert(at, (epoch, micro));
+            }
+        }
     }
 
     /// The newest epoch with a spend.
     pub fn newest(&self) -> Option<u32> {
-        self.spent.keys().next_back().copied()
+        self.spent.iter().map(|(e, _)| *e).max()
     }
 
     /// Checks that `epsilon` can be spent on `epoch` without exceeding a cap.
@@ -122,7 +144,7 @@ impl Ledger {
             }
         }
         let x = micro_up(epsilon);
-        let day = self.spent.get(&epoch).copied().unwrap_or(0);
+        let day = self.micro_on(epoch);
         if day.saturating_add(x) > micro_down(caps.per_epoch) {
             return Err(LedgerError::DailyCap {
                 epoch,
@@ -157,10 +179,10 @@ impl Ledger {
         caps: &BudgetCaps,
     ) -> Result<(), LedgerError> {
         self.can_spend(epsilon, epoch, caps)?;
-        *self.spent.entry(epoch).or_default() += micro_up(epsilon);
+        self.set(epoch, self.micro_on(epoch) + micro_up(epsilon));
         if let Some(newest) = self.newest() {
             let keep_from = newest.saturating_sub(2 * WINDOW_EPOCHS);
-            self.spent = self.spent.split_off(&keep_from);
+            self.spent.retain(|(e, _)| *e >= keep_from);
         }
         Ok(())
     }
@@ -168,9 +190,8 @@ impl Ledger {
     /// Merges another ledger (e.g. from a restored snapshot), keeping the larger spend of
     /// each epoch, so restoring an old snapshot can never make budget reappear.
     pub fn merge_max(&mut self, other: &Ledger) {
-        for (&epoch, &v) in &other.spent {
-            let e = self.spent.entry(epoch).or_default();
-            *e = (*e).max(v);
+        for &(epoch, v) in &other.spent {
+            self.set(epoch, self.micro_on(epoch).max(v));
         }
     }
 
@@ -182,7 +203,7 @@ impl Ledger {
             spent_30_days: self.spent_window(epoch),
             cap_per_day: caps.per_epoch,
             cap_30_days: caps.per_30_epochs,
-            days: self.spent.iter().map(|(&e, &v)| (e, eps(v))).collect(),
+            days: self.spent.iter().map(|&(e, v)| (e, eps(v))).collect(),
         }
     }
 
@@ -190,8 +211,8 @@ impl Ledger {
     pub fn within(&self, caps: &BudgetCaps) -> bool {
         let day_cap = micro_down(caps.per_epoch);
         let window_cap = micro_down(caps.per_30_epochs);
-        self.spent.values().all(|&v| v <= day_cap)
-            && self.spent.keys().all(|&from| {
+        self.spent.iter().all(|&(_, v)| v <= day_cap)
+            && self.spent.iter().all(|&(from, _)| {
                 self.window_sum(from, from.saturating_add(WINDOW_EPOCHS - 1)) <= window_cap
             })
     }

@@ -41,7 +41,7 @@ pub use history::{EventInput, EventKind};
 pub use ledger::{Ledger, LedgerSummary};
 pub use model::{ModelBuilder, SharedModel};
 pub use noise::{OsRandom, RandomSource};
-pub use privacy::{epoch_of, PreparedReport, PrivacyConfig, PrivacyOverview};
+pub use privacy::{epoch_of, PreparedReport, PrivacyConfig, PrivacyError, PrivacyOverview};
 pub use profile::Interest;
 pub use report::{Mode, Report, ReportError, ReportLimits};
 pub use rules::{RecommendRequest, Recommendation, Strategy};

@@ -311,8 +311,17 @@ pub struct PrivacyState {
     pub last_reported: Option<u32>,
     /// The drawn, not yet committed report.
     pub pending: Option<PreparedReport>,
-    /// Recommendation counters per epoch and strategy name.
-    pub strategies: BTreeMap<u32, BTreeMap<String, StrategyCounts>>,
+    /// Recommendation counters per epoch (only epochs that can still be reported).
+    pub strategies: Vec<DayCounters>,
+}
+
+/// One epoch's recommendation counters, indexed like [`Strategy::ALL`]. A small vector of
+/// fixed arrays instead of nested maps: this code runs on every tracked click in the browser
+/// module, where map instantiations cost wasm bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounters {
+    pub epoch: u32,
+    pub counts: [StrategyCounts; 6],
 }
 
 /// What the privacy centre shows.
@@ -330,7 +339,26 @@ impl PrivacyState {
     /// Drops counters of epochs that can no longer be reported.
     fn prune(&mut self, today: u32, lag: u32) {
         let keep_from = today.saturating_sub(lag);
-        self.strategies = self.strategies.split_off(&keep_from);
+        self.strategies.retain(|d| d.epoch >= keep_from);
+    }
+
+    /// The counters of `strategy` on `epoch`, created when missing.
+    fn counter(&mut self, epoch: u32, strategy: Strategy) -> &mut StrategyCounts {
+        let at = match self.strategies.iter().position(|d| d.epoch == epoch) {
+            Some(at) => at,
+            None => {
+                self.strategies.push(DayCounters {
+                    epoch,
+                    ..DayCounters::default()
+                });
+                self.strategies.len() - 1
+            }
+        };
+        let index = Strategy::ALL
+            .iter()
+            .position(|s| *s == strategy)
+            .unwrap_or(0);
+        &mut self.strategies[at].counts[index]
     }
 }
 
@@ -362,16 +390,10 @@ impl Engine {
     /// rendered; the per-report total is clipped to `caps.impressions`).
     pub fn note_impressions(&mut self, strategy: Strategy, lists: u32, now: i64) {
         let epoch = epoch_of(now);
-        let c = self
-            .privacy
-            .strategies
-            .entry(epoch)
-            .or_default()
-            .entry(strategy.name().to_owned())
-            .or_default();
-        c.impressions = c.impressions.saturating_add(lists);
         self.privacy
             .prune(epoch, self.config.privacy.max_report_lag_days);
+        let c = self.privacy.counter(epoch, strategy);
+        c.impressions = c.impressions.saturating_add(lists);
     }
 
     /// Counts a click on a recommendation of `strategy` at `ts` (from `track`); clicks too
@@ -383,13 +405,7 @@ impl Engine {
             return;
         }
         self.privacy.prune(today, lag);
-        let c = self
-            .privacy
-            .strategies
-            .entry(epoch)
-            .or_default()
-            .entry(strategy.name().to_owned())
-            .or_default();
+        let c = self.privacy.counter(epoch, strategy);
         c.clicks = c.clicks.saturating_add(1);
     }
 
@@ -435,8 +451,13 @@ impl Engine {
                 );
             }
         }
-        if let Some(s) = self.privacy.strategies.get(&epoch) {
-            c.strategies = s.clone();
+        if let Some(day) = self.privacy.strategies.iter().find(|d| d.epoch == epoch) {
+            c.strategies = Strategy::ALL
+                .iter()
+                .zip(day.counts)
+                .filter(|(_, n)| n.impressions > 0 || n.clicks > 0)
+                .map(|(s, n)| (s.name().to_owned(), n))
+                .collect();
         }
         Ok(c)
     }
@@ -448,7 +469,7 @@ impl Engine {
         &mut self,
         now: i64,
         rng: &mut dyn RandomSource,
-    ) -> Result<Option<PreparedReport>, EngineError> {
+    ) -> Result<Option<PreparedReport>, PrivacyError> {
         let config = self.config.privacy;
         if config.mode == Mode::Off {
             self.privacy.pending = None;
@@ -496,9 +517,9 @@ impl Engine {
     /// Charges the pending report of `epoch` to the ledger, marks the epoch reported and
     /// returns the bytes to send. Fails, changing nothing, when no report for `epoch` is
     /// pending or the budget would be exceeded.
-    pub fn commit_report(&mut self, epoch: u32) -> Result<String, EngineError> {
+    pub fn commit_report(&mut self, epoch: u32) -> Result<String, PrivacyError> {
         let Some(p) = self.privacy.pending.as_ref().filter(|p| p.epoch == epoch) else {
-            return Err(EngineError::NoPendingReport(epoch));
+            return Err(PrivacyError::NoPendingReport(epoch));
         };
         let budget = self.config.privacy.budget();
         self.privacy.ledger.spend(p.epsilon, epoch, &budget)?;
@@ -514,7 +535,7 @@ impl Engine {
         &mut self,
         now: i64,
         rng: &mut dyn RandomSource,
-    ) -> Result<PrivacyOverview, EngineError> {
+    ) -> Result<PrivacyOverview, PrivacyError> {
         let next = self.prepare_report(now, rng)?;
         Ok(PrivacyOverview {
             mode: self.config.privacy.mode,
@@ -557,16 +578,18 @@ impl Engine {
     }
 }
 
-impl From<LedgerError> for EngineError {
-    fn from(e: LedgerError) -> Self {
-        EngineError::Budget(e)
-    }
-}
-
-impl From<RandomError> for EngineError {
-    fn from(e: RandomError) -> Self {
-        EngineError::Random(e)
-    }
+/// Why a report could not be prepared or committed. Nothing changed.
+///
+/// Separate from [`EngineError`] so that engines that never report (and the browser
+/// module's other calls) do not carry these messages.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrivacyError {
+    #[error(transparent)]
+    Budget(#[from] LedgerError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    #[error("no report for day {0} is pending: call prepare_report first")]
+    NoPendingReport(u32),
 }
 
 /// Adds every pair of distinct items of one session (sub-sampled to

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::history::{Event, EventKind, History, ItemStats};
 use crate::ledger::Ledger;
-use crate::privacy::{PreparedReport, PrivacyState};
+use crate::privacy::{DayCounters, PreparedReport, PrivacyState};
 use crate::profile::Profile;
 use crate::report::StrategyCounts;
 
@@ -352,7 +352,7 @@ fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
 
 fn write_privacy(w: &mut Writer, s: &PrivacyState) {
     w.uint(s.ledger.spent.len() as u64);
-    for (epoch, micro) in &s.ledger.spent {
+    for (epoch, micro) in s.ledger.spent.iter() {
         w.uint(u64::from(*epoch));
         w.uint(*micro);
     }
@@ -364,11 +364,9 @@ fn write_privacy(w: &mut Writer, s: &PrivacyState) {
         w.str(&p.json);
     }
     w.uint(s.strategies.len() as u64);
-    for (epoch, counts) in &s.strategies {
-        w.uint(u64::from(*epoch));
-        w.uint(counts.len() as u64);
-        for (name, c) in counts {
-            w.str(name);
+    for day in &s.strategies {
+        w.uint(u64::from(day.epoch));
+        for c in &day.counts {
             w.uint(u64::from(c.impressions));
             w.uint(u64::from(c.clicks));
         }
@@ -379,7 +377,10 @@ fn read_privacy(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
     let mut ledger = Ledger::default();
     for _ in 0..r.len()? {
         let epoch = r.u32()?;
-        ledger.spent.insert(epoch, r.uint()?);
+        if ledger.spent.last().is_some_and(|&(last, _)| last >= epoch) {
+            return Err(r.error("ledger days out of order"));
+        }
+        ledger.spent.push((epoch, r.uint()?));
     }
     let last_reported = match r.opt_int()? {
         Some(e) => Some(u32::try_from(e).map_err(|_| r.error("epoch out of range"))?),
@@ -394,19 +395,19 @@ fn read_privacy(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
     } else {
         None
     };
-    let mut strategies = BTreeMap::new();
+    let mut strategies = Vec::new();
     for _ in 0..r.len()? {
-        let epoch = r.u32()?;
-        let mut counts = BTreeMap::new();
-        for _ in 0..r.len()? {
-            let name = r.str()?;
-            let c = StrategyCounts {
+        let mut day = DayCounters {
+            epoch: r.u32()?,
+            ..DayCounters::default()
+        };
+        for c in &mut day.counts {
+            *c = StrategyCounts {
                 impressions: r.u32()?,
                 clicks: r.u32()?,
             };
-            counts.insert(name, c);
         }
-        strategies.insert(epoch, counts);
+        strategies.push(day);
     }
     Ok(PrivacyState {
         ledger,

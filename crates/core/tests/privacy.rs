@@ -5,7 +5,7 @@ use kindred_core::history::EventKind::{Click, Purchase, View};
 use kindred_core::privacy::PrivacyConfig;
 use kindred_core::report::{Caps, Mode, ReportLimits};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{epoch_of, Engine, EngineConfig, EngineError, EventInput, Report, Strategy};
+use kindred_core::{epoch_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
 
 const DAY: i64 = 86_400_000;
 /// Noon UTC of some day.
@@ -92,7 +92,7 @@ fn a_day_is_reported_once_the_next_day_exactly_as_previewed() {
     assert_eq!(e.prepare_report(next_day, &mut rng).expect("ok"), None);
     assert!(matches!(
         e.commit_report(D),
-        Err(EngineError::NoPendingReport(D))
+        Err(PrivacyError::NoPendingReport(D))
     ));
 }
 
