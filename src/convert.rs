@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     /// `globalThis.setTimeout`, which every JS host has (web-sys only binds it on `Window`).
     #[wasm_bindgen(js_name = setTimeout)]
-    pub(crate) fn set_timeout(callback: &Function, ms: i32) -> JsValue;
+    fn set_timeout_raw(callback: &Function, ms: i32) -> JsValue;
 
     /// `globalThis.fetch` (windows, workers and Node 18+).
     #[wasm_bindgen(js_name = fetch, catch)]
@@ -23,6 +23,17 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     pub(crate) fn console_error(message: &str, detail: &JsValue);
+}
+
+/// `setTimeout` that never keeps a Node process alive on kindred's account (Node timers have
+/// `unref()`; browsers return a number).
+pub(crate) fn set_timeout(callback: &Function, ms: i32) {
+    let timer = set_timeout_raw(callback, ms);
+    if let Ok(unref) = js_sys::Reflect::get(&timer, &"unref".into()) {
+        if let Some(unref) = unref.dyn_ref::<Function>() {
+            let _ = unref.call0(&timer);
+        }
+    }
 }
 
 /// Milliseconds since 1970, as `Date.now()`.

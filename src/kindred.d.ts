@@ -16,6 +16,54 @@ export interface KindredOptions {
   sessionGapMinutes?: number;
   /** How much each kind of event says about interest. */
   eventWeights?: Partial<EventWeights>;
+  /** The kindred server's base URL ("/" or "https://stats.shop.example"); reports go to
+   * `<endpoint>/v1/reports`. Without it nothing is ever sent. */
+  endpoint?: string;
+  /** What leaves the device and the epsilon budget (docs/PRIVACY.md). */
+  privacy?: Partial<PrivacyConfig>;
+  /** Whether reports may be sent ["granted"]; "pending" holds them until `consent("granted")`. */
+  consent?: "granted" | "pending" | "denied";
+  /** Reports wait a random 0..reportDelayMs after the page starts [60000]. */
+  reportDelayMs?: number;
+  /** First retry after a failed delivery; doubles per failure, at most 6 hours [60000]. */
+  retryDelayMs?: number;
+  /** Undelivered reports are dropped after this many days [7]. */
+  outboxDays?: number;
+}
+
+export interface PrivacyConfig {
+  mode: "threshold" | "ldp" | "off";
+  /** Epsilon of each report and cap per day [1]. */
+  epsilonPerDay: number;
+  /** Cap over any 30 consecutive days [20]. */
+  epsilon30Days: number;
+  caps: { items: number; pairs: number; interests: number; impressions: number; clicks: number };
+  ldpSetSize: number;
+  maxReportLagDays: number;
+}
+
+export interface LedgerSummary {
+  epoch: number;
+  spentToday: number;
+  spent30Days: number;
+  capPerDay: number;
+  cap30Days: number;
+  /** Every recorded spend: [epoch, epsilon]. */
+  days: [number, number][];
+}
+
+/** `k.privacy()`: what leaves the device. */
+export interface PrivacyView {
+  mode: "threshold" | "ldp" | "off";
+  consent: "granted" | "pending" | "denied";
+  /** Why nothing is sent now, or null. */
+  blockedBy: null | "no-endpoint" | "mode-off" | "consent-pending" | "consent-denied" | "global-privacy-control" | "do-not-track";
+  ledger: LedgerSummary;
+  lastReportedEpoch: number | null;
+  /** The next report: `json` is exactly the text that will be sent. */
+  nextReport: { epoch: number; epsilon: number; json: string } | null;
+  /** Committed reports waiting for delivery. */
+  outbox: { epoch: number; json: string; committedAt: number; attempts: number; nextAt: number; claimedUntil: number }[];
 }
 
 export interface EventWeights {
@@ -77,6 +125,8 @@ export interface TrackEvent {
   value?: number;
   /** Milliseconds since 1970 [now]; timestamps in the future are clamped. */
   ts?: number;
+  /** For `click` on a recommendation: the strategy that showed it (click-through per strategy). */
+  strategy?: Strategy;
 }
 
 export type Strategy =
@@ -207,6 +257,9 @@ export interface ExportedData {
   interests: Interest[];
   removedInterests: string[];
   quarantined: QuarantinedData[];
+  ledger: LedgerSummary;
+  lastReportedEpoch: number | null;
+  outbox: PrivacyView["outbox"];
 }
 
 /** The shared model published by the kindred server (`GET /v1/model`). */
@@ -234,7 +287,10 @@ export interface Warning {
     | "quota-exceeded"
     | "state-unreadable"
     | "model-offline"
-    | "model-cache-invalid";
+    | "model-cache-invalid"
+    | "report-delayed"
+    | "report-rejected"
+    | "report-dropped";
   message: string;
 }
 

@@ -24,7 +24,10 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use kindred_core::engine::EventWeights;
-use kindred_core::{Engine, EngineConfig, EventInput, RecommendRequest, SharedModel, Strategy};
+use kindred_core::{
+    Engine, EngineConfig, EventInput, Mode, OsRandom, PrivacyConfig, RandomSource,
+    RecommendRequest, SharedModel, Strategy,
+};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -36,8 +39,17 @@ use crate::convert::{
     from_js_object, now_ms, remove_global_listener, set_timeout, to_js,
 };
 use crate::storage::{
-    self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, QUARANTINE_KEY, STATE_KEY,
+    self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
+    STATE_KEY,
 };
+use crate::transport::{
+    backoff_ms, browser_opt_out, outbox_from_js, outbox_to_js, post_report, Consent, Delivery,
+    OutboxEntry,
+};
+
+const DAY_MS: i64 = 86_400_000;
+/// How long a tab owns an outbox entry it is sending before another tab may retry it.
+const CLAIM_MS: i64 = 60_000;
 
 /// At most this many unreadable states are kept for `exportData()` (oldest dropped first).
 const MAX_QUARANTINED: usize = 4;
@@ -63,6 +75,12 @@ struct CreateOptions {
     half_life_days: f64,
     session_gap_minutes: f64,
     event_weights: EventWeights,
+    endpoint: Option<String>,
+    privacy: PrivacyConfig,
+    consent: Consent,
+    report_delay_ms: u32,
+    retry_delay_ms: u32,
+    outbox_days: u32,
 }
 
 impl Default for CreateOptions {
@@ -77,6 +95,12 @@ impl Default for CreateOptions {
             half_life_days: engine.half_life_days,
             session_gap_minutes: engine.session_gap_minutes,
             event_weights: engine.event_weights,
+            endpoint: None,
+            privacy: PrivacyConfig::default(),
+            consent: Consent::default(),
+            report_delay_ms: 60_000,
+            retry_delay_ms: 60_000,
+            outbox_days: 7,
         }
     }
 }
@@ -89,6 +113,7 @@ impl CreateOptions {
             half_life_days: self.half_life_days,
             session_gap_minutes: self.session_gap_minutes,
             event_weights: self.event_weights,
+            privacy: self.privacy,
             ..EngineConfig::default()
         }
     }
@@ -103,8 +128,14 @@ const CREATE_OPTION_NAMES: &[&str] = &[
     "halfLifeDays",
     "sessionGapMinutes",
     "eventWeights",
+    "endpoint",
+    "privacy",
+    "consent",
+    "reportDelayMs",
+    "retryDelayMs",
+    "outboxDays",
 ];
-const EVENT_FIELDS: &[&str] = &["type", "item", "query", "ms", "value", "ts"];
+const EVENT_FIELDS: &[&str] = &["type", "item", "query", "ms", "value", "ts", "strategy"];
 const RECOMMEND_OPTION_NAMES: &[&str] = &[
     "strategy",
     "item",
@@ -169,6 +200,15 @@ struct Inner {
     channel_handler: Option<Closure<dyn FnMut(MessageEvent)>>,
     /// Set when storage holds something to replace even without pending operations.
     dirty: bool,
+    /// Where reports go (`<endpoint>/v1/reports`); `None`: nothing is ever sent.
+    reports_url: Option<String>,
+    consent: Consent,
+    report_delay_ms: u32,
+    retry_delay_ms: u32,
+    outbox_days: u32,
+    /// Committed reports not yet delivered (the stored copy is authoritative with IndexedDB).
+    outbox: Vec<OutboxEntry>,
+    report_scheduled: bool,
     /// Global listeners to remove on `close()`; the closures stay alive while registered.
     hooks: Vec<(&'static str, PageHook)>,
 }
@@ -214,6 +254,39 @@ impl Inner {
                     raw: raw.clone(),
                 }),
             ),
+        }
+    }
+
+    /// Why no report may be sent now, if something forbids it.
+    fn report_blocker(&self) -> Option<&'static str> {
+        if self.reports_url.is_none() {
+            return Some("no-endpoint");
+        }
+        if self.engine.privacy_config().mode == Mode::Off {
+            return Some("mode-off");
+        }
+        match self.consent {
+            Consent::Pending => return Some("consent-pending"),
+            Consent::Denied => return Some("consent-denied"),
+            Consent::Granted => {}
+        }
+        browser_opt_out()
+    }
+
+    /// Draws and commits the due report, if any, into the outbox (charging the ledger).
+    fn commit_due_report(&mut self, now: i64) {
+        let Ok(Some(prepared)) = self.engine.prepare_report(now, &mut OsRandom) else {
+            return;
+        };
+        if let Ok(json) = self.engine.commit_report(prepared.epoch) {
+            self.outbox.push(OutboxEntry {
+                epoch: prepared.epoch,
+                json,
+                committed_at: now,
+                attempts: 0,
+                next_at: now,
+                claimed_until: 0,
+            });
         }
     }
 
@@ -371,15 +444,24 @@ async fn flush_task(shared: Shared) {
             None => return,
         }
     };
-    if let Err(e) = write_state(&shared, &db).await {
+    if let Err(e) = write_state(&shared, &db, false).await {
         fall_back_to_memory(&shared, &e);
     }
 }
 
 /// The read-modify-write that saves this tab's state without losing another tab's.
-async fn write_state(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
+///
+/// With `report`, the due report is committed in the same transaction: the ledger charge, the
+/// day marked reported and the outbox entry become durable together, and because every tab
+/// merges before it commits, no two tabs commit the same day.
+async fn write_state(shared: &Shared, db: &IdbDatabase, report: bool) -> Result<(), JsValue> {
     let tx = Transaction::new(db, true)?;
     let stored = StoredState::parse(tx.get(STATE_KEY).await?);
+    let stored_outbox = if report {
+        Some(outbox_from_js(&tx.get(OUTBOX_KEY).await?))
+    } else {
+        None
+    };
     let now = now_ms();
     let (gen, saved_ops, reason) = {
         let mut inner = shared.borrow_mut();
@@ -395,6 +477,11 @@ async fn write_state(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
             }
         }
         inner.engine.expire(now);
+        if let Some(outbox) = stored_outbox {
+            inner.outbox = outbox;
+            inner.commit_due_report(now);
+            tx.put(OUTBOX_KEY, &outbox_to_js(&inner.outbox))?;
+        }
         let gen = stored.gen().max(inner.synced_gen) + 1.0;
         tx.put(
             STATE_KEY,
@@ -418,6 +505,141 @@ async fn write_state(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
         emit_update(shared, reason);
     }
     Ok(())
+}
+
+/// Plans the next report attempt: after a random delay (so the arrival time says nothing about
+/// when the shopper is active), or at `at` for a retry. Does nothing while blocked.
+fn schedule_report(shared: &Shared, at: Option<i64>) {
+    let delay = {
+        let mut inner = shared.borrow_mut();
+        if inner.report_scheduled || inner.report_blocker().is_some() {
+            return;
+        }
+        inner.report_scheduled = true;
+        match at {
+            Some(at) => (at - now_ms()).max(0),
+            None => {
+                let max = u64::from(inner.report_delay_ms.max(1));
+                OsRandom.below(max).unwrap_or(max / 2) as i64
+            }
+        }
+    };
+    let weak = Rc::downgrade(shared);
+    let fire = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.borrow_mut().report_scheduled = false;
+            let _ = enqueue(&shared, Box::pin(report_task(shared.clone())));
+        }
+    });
+    set_timeout(fire.unchecked_ref(), delay.min(i64::from(i32::MAX)) as i32);
+}
+
+/// Reads, changes and writes the outbox (the stored copy with IndexedDB, else memory).
+async fn update_outbox(
+    shared: &Shared,
+    change: &mut dyn FnMut(&mut Vec<OutboxEntry>),
+) -> Result<(), JsValue> {
+    let db = shared.borrow().db.clone();
+    let Some(db) = db else {
+        change(&mut shared.borrow_mut().outbox);
+        return Ok(());
+    };
+    let tx = Transaction::new(&db, true)?;
+    let mut outbox = outbox_from_js(&tx.get(OUTBOX_KEY).await?);
+    change(&mut outbox);
+    tx.put(OUTBOX_KEY, &outbox_to_js(&outbox))?;
+    tx.commit().await?;
+    shared.borrow_mut().outbox = outbox;
+    Ok(())
+}
+
+/// Commits the due report (once per day, across tabs) and delivers what the outbox holds.
+async fn report_task(shared: Shared) {
+    if shared.borrow().report_blocker().is_some() {
+        return;
+    }
+    let db = shared.borrow().db.clone();
+    match &db {
+        Some(db) => {
+            if let Err(e) = write_state(&shared, db, true).await {
+                return fall_back_to_memory(&shared, &e);
+            }
+        }
+        None => shared.borrow_mut().commit_due_report(now_ms()),
+    }
+    let (url, retry_base, keep_ms) = {
+        let inner = shared.borrow();
+        let Some(url) = inner.reports_url.clone() else {
+            return;
+        };
+        (
+            url,
+            inner.retry_delay_ms,
+            i64::from(inner.outbox_days) * DAY_MS,
+        )
+    };
+    let now = now_ms();
+    // Expire what is too old to send, then claim what is due.
+    let mut dropped = 0;
+    let mut claimed: Vec<(u32, String)> = Vec::new();
+    let mut claim_due = |outbox: &mut Vec<OutboxEntry>| {
+        let before = outbox.len();
+        outbox.retain(|e| e.committed_at + keep_ms > now);
+        dropped = before - outbox.len();
+        for e in outbox.iter_mut() {
+            if e.next_at <= now && e.claimed_until <= now {
+                e.claimed_until = now + CLAIM_MS;
+                claimed.push((e.epoch, e.json.clone()));
+            }
+        }
+    };
+    if let Err(e) = update_outbox(&shared, &mut claim_due).await {
+        return fall_back_to_memory(&shared, &e);
+    }
+    if dropped > 0 {
+        warn(
+            &shared,
+            "report-dropped",
+            format!(
+                "{dropped} report(s) could not be delivered within outboxDays and were dropped"
+            ),
+        );
+    }
+    for (epoch, json) in claimed {
+        let delivery = post_report(&url, &json).await;
+        let now = now_ms();
+        let mut problem = None;
+        let mut settle = |outbox: &mut Vec<OutboxEntry>| {
+            let Some(at) = outbox.iter().position(|e| e.epoch == epoch) else {
+                return;
+            };
+            match &delivery {
+                Delivery::Accepted => drop(outbox.remove(at)),
+                Delivery::Rejected(why) => {
+                    outbox.remove(at);
+                    problem = Some(("report-rejected", why.clone()));
+                }
+                Delivery::Failed(why) => {
+                    let e = &mut outbox[at];
+                    e.attempts += 1;
+                    e.next_at = now + backoff_ms(e.attempts - 1, retry_base);
+                    e.claimed_until = 0;
+                    problem = Some(("report-delayed", why.clone()));
+                }
+            }
+        };
+        if let Err(e) = update_outbox(&shared, &mut settle).await {
+            return fall_back_to_memory(&shared, &e);
+        }
+        if let Some((code, why)) = problem {
+            let message = format!("the report for day {epoch} was not delivered to {url} ({why})");
+            warn(&shared, code, message);
+        }
+    }
+    let next = shared.borrow().outbox.iter().map(|e| e.next_at).min();
+    if let Some(next) = next {
+        schedule_report(&shared, Some(next));
+    }
 }
 
 /// Reads another tab's newer state without writing (after a `BroadcastChannel` message).
@@ -529,10 +751,12 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
     let state = StoredState::parse(tx.get(STATE_KEY).await?);
     let quarantined = tx.get(QUARANTINE_KEY).await?;
     let model = tx.get(MODEL_KEY).await?;
+    let outbox = outbox_from_js(&tx.get(OUTBOX_KEY).await?);
     let mut warnings = Vec::new();
     let bad = {
         let mut inner = shared.borrow_mut();
         inner.quarantined = parse_quarantine(&quarantined);
+        inner.outbox = outbox;
         let bad = match &state {
             StoredState::Snapshot { gen, bytes } => match inner.engine.restore(bytes) {
                 Ok(()) => {
@@ -629,11 +853,16 @@ fn install_hooks(shared: &Shared, name: &str) {
         inner.channel = Some(channel);
         inner.channel_handler = Some(on_message);
     }
-    for event in ["pagehide", "visibilitychange"] {
+    for event in ["pagehide", "visibilitychange", "online"] {
         let listener = weak.clone();
         let hook = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
             if let Some(shared) = listener.upgrade() {
-                let _ = enqueue(&shared, Box::pin(flush_task(shared.clone())));
+                if event == "online" {
+                    // Back online: deliver what waited, without waiting for the backoff.
+                    schedule_report(&shared, Some(0));
+                } else {
+                    let _ = enqueue(&shared, Box::pin(flush_task(shared.clone())));
+                }
             }
         });
         if add_global_listener(event, hook.as_ref().unchecked_ref()).is_ok() {
@@ -732,6 +961,16 @@ impl Kindred {
                 "invalid option \"site\": must be 1 to 64 characters (it names the storage)",
             ));
         }
+        if let Some(endpoint) = &options.endpoint {
+            let ok = endpoint.starts_with("https://")
+                || endpoint.starts_with("http://")
+                || endpoint.starts_with('/');
+            if !ok {
+                return Err(JsError::new(&format!(
+                    "invalid option \"endpoint\": \"{endpoint}\" must be an http(s) URL or a path starting with /"
+                )));
+            }
+        }
         let engine = Engine::with_config(options.engine_config())?;
         let shared: Shared = Rc::new(RefCell::new(Inner {
             engine,
@@ -751,10 +990,21 @@ impl Kindred {
             channel: None,
             channel_handler: None,
             dirty: false,
+            reports_url: options
+                .endpoint
+                .as_deref()
+                .map(|e| format!("{}/v1/reports", e.trim_end_matches('/'))),
+            consent: options.consent,
+            report_delay_ms: options.report_delay_ms,
+            retry_delay_ms: options.retry_delay_ms,
+            outbox_days: options.outbox_days.max(1),
+            outbox: Vec::new(),
+            report_scheduled: false,
             hooks: Vec::new(),
         }));
         if options.storage == StorageChoice::Memory {
             shared.borrow_mut().memory_reason = Some("storage: \"memory\" was requested".into());
+            schedule_report(&shared, None);
             return Ok(Kindred { inner: shared });
         }
         let name = format!("kindred:{site}");
@@ -778,6 +1028,7 @@ impl Kindred {
         }
         let retention_now = now_ms();
         shared.borrow_mut().engine.expire(retention_now);
+        schedule_report(&shared, None);
         Ok(Kindred { inner: shared })
     }
 
@@ -912,7 +1163,13 @@ impl Kindred {
     ) -> Result<JsValue, JsError> {
         let request: RecommendRequest =
             from_js_object(options, "recommend options", RECOMMEND_OPTION_NAMES)?;
-        let recs = self.inner.borrow().engine.recommend(&request, now_ms())?;
+        let now = now_ms();
+        let mut inner = self.inner.borrow_mut();
+        let recs = inner.engine.recommend(&request, now)?;
+        // One list shown (for the per-strategy comparison in reports; clicks come from
+        // `track({ type: "click", item, strategy })`).
+        inner.engine.note_impressions(request.strategy, 1, now);
+        drop(inner);
         to_js(&recs)
     }
 
@@ -983,13 +1240,18 @@ impl Kindred {
     }
 
     /// Everything stored about the shopper, as plain JSON-ready data: raw events, per-item
-    /// totals, interests, removed interests, and any stored data that could not be read
-    /// (`quarantined`, bytes in base64).
+    /// totals, interests, removed interests, the privacy ledger and undelivered reports, and
+    /// any stored data that could not be read (`quarantined`, bytes in base64).
     #[wasm_bindgen(js_name = exportData, unchecked_return_type = "ExportedData")]
     pub fn export_data(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.borrow();
         let now = now_ms();
         let data = to_js(&inner.engine.export_data(now))?;
+        let config = inner.engine.privacy_config();
+        let ledger = inner
+            .engine
+            .ledger()
+            .summary(kindred_core::epoch_of(now), &config.budget());
         let quarantined: js_sys::Array = inner
             .quarantined
             .iter()
@@ -1018,6 +1280,16 @@ impl Kindred {
             ("exportedAt", (now as f64).into()),
             ("storage", inner.storage_name().into()),
             ("quarantined", quarantined.into()),
+            ("ledger", to_js(&ledger)?),
+            (
+                "lastReportedEpoch",
+                inner
+                    .engine
+                    .privacy_state()
+                    .last_reported
+                    .map_or(JsValue::NULL, JsValue::from),
+            ),
+            ("outbox", outbox_to_js(&inner.outbox)),
         ] {
             let _ = Reflect::set(&data, &key.into(), &value);
         }
@@ -1033,6 +1305,7 @@ impl Kindred {
             inner.engine.forget();
             inner.pending.clear();
             inner.quarantined.clear();
+            inner.outbox.clear();
             inner.forgetting = true;
         }
         emit_update(&self.inner, "forget");
@@ -1044,6 +1317,51 @@ impl Kindred {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn flush(&self) -> Promise {
         enqueue(&self.inner, Box::pin(flush_task(self.inner.clone())))
+    }
+
+    /// The privacy centre's view of what leaves the device: `{ mode, consent, blockedBy,
+    /// ledger, lastReportedEpoch, nextReport: { epoch, epsilon, json } | null, outbox }`.
+    /// `nextReport.json` is the exact text that will be sent: it is drawn once and kept.
+    /// `blockedBy` says why nothing is sent (`"consent-pending"`, `"global-privacy-control"`,
+    /// `"do-not-track"`, `"mode-off"`, `"no-endpoint"`...) or is `null`.
+    #[wasm_bindgen(unchecked_return_type = "PrivacyView")]
+    pub fn privacy(&self) -> Result<JsValue, JsError> {
+        let mut inner = self.inner.borrow_mut();
+        let overview = inner
+            .engine
+            .privacy(now_ms(), &mut OsRandom)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        inner.dirty = true;
+        let view = to_js(&overview)?;
+        let blocker = inner.report_blocker();
+        let _ = Reflect::set(&view, &"consent".into(), &inner.consent.name().into());
+        let _ = Reflect::set(
+            &view,
+            &"blockedBy".into(),
+            &blocker.map_or(JsValue::NULL, JsValue::from),
+        );
+        let _ = Reflect::set(&view, &"outbox".into(), &outbox_to_js(&inner.outbox));
+        drop(inner);
+        // Keep the drawn report, so what was shown is what is sent, even after a reload.
+        schedule_flush(&self.inner);
+        Ok(view)
+    }
+
+    /// Records the shopper's consent to sending reports: `"granted"`, `"pending"` (nothing is
+    /// sent yet) or `"denied"`. Local recommendations work the same in every case.
+    pub fn consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"granted\" | \"pending\" | \"denied\"")]
+        state: &str,
+    ) -> Result<(), JsError> {
+        let consent = Consent::parse(state).ok_or_else(|| {
+            JsError::new(&format!(
+                "invalid consent \"{state}\": use \"granted\", \"pending\" or \"denied\""
+            ))
+        })?;
+        self.inner.borrow_mut().consent = consent;
+        schedule_report(&self.inner, None);
+        Ok(())
     }
 
     /// Listens to `"update"` (`{ reason }`: `catalog`, `model`, `merge` for changes from

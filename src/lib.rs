@@ -2,6 +2,7 @@
 //!
 //! - [`Kindred`] (`kindred.rs`): the class shop developers use; persistence and tab merging.
 //! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
+//! - `transport.rs`: consent, the outbox of reports and their delivery.
 //! - `convert.rs`: JS <-> core conversions and the host functions (clock, timers, `fetch`).
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
@@ -18,6 +19,8 @@ mod convert;
 mod kindred;
 #[cfg(feature = "browser-api")]
 mod storage;
+#[cfg(feature = "browser-api")]
+mod transport;
 
 #[cfg(feature = "browser-api")]
 pub use kindred::Kindred;

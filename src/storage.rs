@@ -6,6 +6,7 @@
 //!   how a tab notices that another tab wrote since it last looked (see `kindred.rs`, "merge").
 //! - `quarantine`: stored bytes that could not be read (corrupt or from a newer version), kept
 //!   untouched so `exportData()` can still hand them to the shopper.
+//! - `outbox`: committed reports not yet delivered (see `transport.rs`).
 //! - `model`: the last shared model with its URL and `ETag`, for conditional requests and for
 //!   recommending while the server is unreachable.
 //!
@@ -24,6 +25,7 @@ const STORE: &str = "kv";
 pub(crate) const STATE_KEY: &str = "state";
 pub(crate) const QUARANTINE_KEY: &str = "quarantine";
 pub(crate) const MODEL_KEY: &str = "model";
+pub(crate) const OUTBOX_KEY: &str = "outbox";
 const DB_VERSION: u32 = 1;
 
 /// Opens (creating on first use) the site's database. Fails when IndexedDB is missing (Node,

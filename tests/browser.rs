@@ -432,3 +432,53 @@ async fn retention_deletes_old_events() {
     wait(again.forget()).await;
     wait(again.close()).await;
 }
+
+#[wasm_bindgen_test]
+async fn undelivered_reports_are_dropped_after_outbox_days() {
+    let site = "outbox";
+    let old = js_sys::Date::now() - 10.0 * 86_400_000.0;
+    let entry = js(&format!(
+        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
+    ));
+    idb_put(&db_name(site), "outbox", entry).await;
+    let k = Kindred::create(js(&format!(
+        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1, "outboxDays": 7}}"#
+    )))
+    .await
+    .expect("create");
+    for _ in 0..100 {
+        if len(&get(&k.privacy().unwrap(), "outbox")) == 0 {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(len(&get(&k.privacy().unwrap(), "outbox")), 0);
+    let codes: Vec<JsValue> = Array::from(&get(&k.status(), "warnings"))
+        .iter()
+        .map(|w| get(&w, "code"))
+        .collect();
+    assert!(codes.contains(&"report-dropped".into()), "{codes:?}");
+    wait(k.forget()).await;
+    wait(k.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn privacy_shows_the_mode_the_ledger_and_why_nothing_is_sent() {
+    let k = Kindred::create(js(
+        r#"{"site": "privacy-view", "privacy": {"mode": "ldp", "epsilonPerDay": 2}}"#,
+    ))
+    .await
+    .expect("create");
+    let view = k.privacy().unwrap();
+    assert_eq!(get(&view, "mode"), "ldp");
+    assert_eq!(get(&view, "blockedBy"), "no-endpoint");
+    assert_eq!(get(&get(&view, "ledger"), "capPerDay").as_f64(), Some(2.0));
+    assert!(get(&view, "nextReport").is_null(), "no events, no report");
+    let error = k.consent("maybe").expect_err("bad consent");
+    assert!(message_of(error.into()).contains("invalid consent"));
+    let bad = Kindred::create(js(r#"{"privacy": {"epsilonPerDay": 50}}"#))
+        .await
+        .expect_err("epsilon out of range");
+    assert!(message_of(bad.into()).contains("epsilonPerDay"));
+    wait(k.close()).await;
+}

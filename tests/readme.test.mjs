@@ -42,6 +42,9 @@ examples.forEach((code, index) => {
       assert.equal(logged[0][0].item, "cup", "the example's comment shows the real first result");
       assert.deepEqual(logged[0][0].reasons, ["similar to Blue Ceramic Mug, which you viewed"]);
     }
+    if (index === 3) {
+      assert.deepEqual(logged[0], ["consent-pending"]);
+    }
     if (index === 2) {
       assert.ok(logged.some((l) => l[0] === "storage-unavailable"), "Node reports the memory fallback");
       assert.ok(logged.some((l) => l[0] === "memory"));

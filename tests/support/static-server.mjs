@@ -15,9 +15,25 @@ const types = {
   ".css": "text/css",
 };
 
-/** Starts the server; resolves with `{ url, close }`. */
-export async function serveRepository() {
+/**
+ * Starts the server; resolves with `{ url, close, reports }`. `POST /v1/reports` is a stand-in
+ * for the kindred server: it records each request (`reports`: body, headers) and answers with
+ * the next status from `options.reportStatuses` (then 202).
+ */
+export async function serveRepository(options = {}) {
+  const reports = [];
+  const statuses = [...(options.reportStatuses ?? [])];
   const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/v1/reports") {
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        const status = statuses.shift() ?? 202;
+        reports.push({ body, headers: req.headers, status });
+        res.writeHead(status, { "content-type": "application/json" }).end("{}");
+      });
+      return;
+    }
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
     const file = join(root, path.endsWith("/") ? `${path}index.html` : path);
     if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
@@ -35,5 +51,11 @@ export async function serveRepository() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url,
+    reports,
+    /** Makes the next report requests answer with these statuses. */
+    failNext: (...codes) => statuses.push(...codes),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }

@@ -11,6 +11,7 @@ import init, {
   type Profile,
   type Recommendation,
   type Status,
+  type PrivacyView,
   type Warning,
 } from "kindred";
 
@@ -24,6 +25,11 @@ export async function everything(): Promise<void> {
     flushDelayMs: 200,
     retentionDays: 30,
     eventWeights: { purchase: 10 },
+    endpoint: "/",
+    privacy: { mode: "threshold", epsilonPerDay: 1 },
+    consent: "pending",
+    reportDelayMs: 30_000,
+    outboxDays: 7,
   });
   const report: LoadReport = await k.loadCatalog([
     { id: "mug", title: "Mug", categories: ["Home > Kitchen"], price: 3, available: true, tags: ["blue"] },
@@ -32,6 +38,11 @@ export async function everything(): Promise<void> {
   const model: ModelStatus = await k.loadModel("/v1/model");
   k.track({ type: "view", item: "mug" });
   k.track({ type: "search", query: "mug" });
+  k.track({ type: "click", item: "mug", strategy: "for-you" });
+  k.consent("granted");
+  const view: PrivacyView = k.privacy();
+  const next: string | undefined = view.nextReport?.json;
+  const spent: number = view.ledger.spent30Days;
   k.track({ type: "dwell", item: "mug", ms: 30_000, ts: Date.now() });
   const recs: Recommendation[] = k.recommend({
     strategy: "for-you",
@@ -58,5 +69,5 @@ export async function everything(): Promise<void> {
   await k.flush();
   await k.forget();
   await k.close();
-  console.log(v, tokens, report.loaded, fromUrl.rejected, model.status, recs, similar, label, rank, firstType, storage);
+  console.log(next, spent, v, tokens, report.loaded, fromUrl.rejected, model.status, recs, similar, label, rank, firstType, storage);
 }
