@@ -2,7 +2,6 @@
 //! needs (clock, timers, `fetch`) bound once so they work in windows, workers and Node alike.
 
 use js_sys::{Function, Promise};
-use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -39,49 +38,6 @@ pub(crate) fn set_timeout(callback: &Function, ms: i32) {
 /// Milliseconds since 1970, as `Date.now()`.
 pub(crate) fn now_ms() -> i64 {
     js_sys::Date::now() as i64
-}
-
-/// Reads a JS value into a core type; the error names what was being read (`invalid event:
-/// missing field \`type\``).
-pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        JsError::new(&format!("invalid {what}: {message}"))
-    })
-}
-
-/// Like [`from_js`] for a JS object, first refusing properties not in `known`, so a typo
-/// (`{ stratgy: "similar" }`) is an error rather than silently ignored (serde-wasm-bindgen
-/// reads structs by field name and never sees extra properties).
-pub(crate) fn from_js_object<T: DeserializeOwned>(
-    value: JsValue,
-    what: &str,
-    known: &[&str],
-) -> Result<T, JsError> {
-    if value.is_object() && !js_sys::Array::is_array(&value) {
-        let object: &js_sys::Object = value.unchecked_ref();
-        for key in js_sys::Object::keys(object).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !known.contains(&key.as_str()) {
-                return Err(JsError::new(&format!(
-                    "invalid {what}: unknown field `{key}`, expected one of {}",
-                    known.join(", ")
-                )));
-            }
-        }
-    }
-    from_js(value, what)
-}
-
-/// Writes a core value as plain JS data (objects, not `Map`s, so results print and serialize).
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
-    let serializer = serde_wasm_bindgen::Serializer::new()
-        .serialize_maps_as_objects(true)
-        .serialize_missing_as_null(true);
-    value
-        .serialize(&serializer)
-        .map_err(|e| JsError::new(&format!("could not convert a result to JS: {e}")))
 }
 
 /// Turns a thrown JS value (an `Error`, a `DOMException`, anything) into readable text.

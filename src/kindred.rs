@@ -26,17 +26,16 @@ use js_sys::{Function, Promise, Reflect, Uint8Array};
 use kindred_core::engine::EventWeights;
 use kindred_core::{
     Engine, EngineConfig, EventInput, Mode, OsRandom, PrivacyConfig, RandomSource,
-    RecommendRequest, SharedModel, Strategy,
+    RecommendRequest, Strategy,
 };
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
 use crate::convert::{
-    add_global_listener, base64, console_error, describe, error_name, fetch_with_init, from_js,
-    from_js_object, now_ms, remove_global_listener, set_timeout, to_js,
+    add_global_listener, base64, console_error, describe, error_name, fetch_with_init, now_ms,
+    remove_global_listener, set_timeout,
 };
 use crate::storage::{
     self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
@@ -45,6 +44,10 @@ use crate::storage::{
 use crate::transport::{
     backoff_ms, browser_opt_out, outbox_from_js, outbox_to_js, post_report, Consent, Delivery,
     OutboxEntry,
+};
+use crate::values::{
+    explanation_js, interests_js, json_value, ledger_js, load_report_js, privacy_js, read_event,
+    read_model, read_request, recommendations_js, shopper_data_js, Obj,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -55,8 +58,7 @@ const CLAIM_MS: i64 = 60_000;
 const MAX_QUARANTINED: usize = 4;
 
 /// Where state is kept.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum StorageChoice {
     #[default]
     Indexeddb,
@@ -64,8 +66,7 @@ enum StorageChoice {
 }
 
 /// `Kindred.create(options)`; see `KindredOptions` in `kindred.d.ts` for the documented shape.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[derive(Debug, Clone)]
 struct CreateOptions {
     site: String,
     storage: StorageChoice,
@@ -106,6 +107,120 @@ impl Default for CreateOptions {
 }
 
 impl CreateOptions {
+    fn from_js(value: JsValue) -> Result<CreateOptions, JsError> {
+        let mut c = CreateOptions::default();
+        if value.is_undefined() || value.is_null() {
+            return Ok(c);
+        }
+        let o = Obj::new(value, "options", CREATE_OPTION_NAMES)?;
+        if let Some(site) = o.str("site")? {
+            c.site = site;
+        }
+        let storage = [
+            ("indexeddb", StorageChoice::Indexeddb),
+            ("memory", StorageChoice::Memory),
+        ];
+        c.storage = o.choice("storage", &storage)?.unwrap_or(c.storage);
+        let ms = f64::from(i32::MAX);
+        c.flush_delay_ms = o
+            .int("flushDelayMs", ms)?
+            .map_or(c.flush_delay_ms, |v| v as u32);
+        c.retention_days = o.num("retentionDays")?.unwrap_or(c.retention_days);
+        c.max_events = o
+            .int("maxEvents", 1e7)?
+            .map_or(c.max_events, |v| v as usize);
+        c.half_life_days = o.num("halfLifeDays")?.unwrap_or(c.half_life_days);
+        c.session_gap_minutes = o.num("sessionGapMinutes")?.unwrap_or(c.session_gap_minutes);
+        if let Some(w) = o.get("eventWeights") {
+            let names = [
+                "view",
+                "click",
+                "cart",
+                "removeCart",
+                "purchase",
+                "search",
+                "dwellPerMinute",
+                "dwellCap",
+                "ratePerStar",
+            ];
+            let w = Obj::new(w, "eventWeights", &names)?;
+            let e = &mut c.event_weights;
+            for (name, slot) in names.iter().zip([
+                &mut e.view,
+                &mut e.click,
+                &mut e.cart,
+                &mut e.remove_cart,
+                &mut e.purchase,
+                &mut e.search,
+                &mut e.dwell_per_minute,
+                &mut e.dwell_cap,
+                &mut e.rate_per_star,
+            ]) {
+                if let Some(v) = w.num(name)? {
+                    *slot = v as f32;
+                }
+            }
+        }
+        c.endpoint = o.str("endpoint")?;
+        if let Some(p) = o.get("privacy") {
+            let p = Obj::new(
+                p,
+                "privacy",
+                &[
+                    "mode",
+                    "epsilonPerDay",
+                    "epsilon30Days",
+                    "caps",
+                    "ldpSetSize",
+                    "maxReportLagDays",
+                ],
+            )?;
+            let modes = [
+                ("threshold", Mode::Threshold),
+                ("ldp", Mode::Ldp),
+                ("off", Mode::Off),
+            ];
+            let c = &mut c.privacy;
+            c.mode = p.choice("mode", &modes)?.unwrap_or(c.mode);
+            c.epsilon_per_day = p.num("epsilonPerDay")?.unwrap_or(c.epsilon_per_day);
+            c.epsilon_30_days = p.num("epsilon30Days")?.unwrap_or(c.epsilon_30_days);
+            let int = |o: &Obj<'_>, key: &str, old: u32| -> Result<u32, JsError> {
+                Ok(o.int(key, 1e9)?.map_or(old, |v| v as u32))
+            };
+            c.ldp_set_size = int(&p, "ldpSetSize", c.ldp_set_size)?;
+            c.max_report_lag_days = int(&p, "maxReportLagDays", c.max_report_lag_days)?;
+            if let Some(caps) = p.get("caps") {
+                let caps = Obj::new(
+                    caps,
+                    "privacy.caps",
+                    &["items", "pairs", "interests", "impressions", "clicks"],
+                )?;
+                let k = &mut c.caps;
+                k.items = int(&caps, "items", k.items)?;
+                k.pairs = int(&caps, "pairs", k.pairs)?;
+                k.interests = int(&caps, "interests", k.interests)?;
+                k.impressions = int(&caps, "impressions", k.impressions)?;
+                k.clicks = int(&caps, "clicks", k.clicks)?;
+            }
+        }
+        let consents = [
+            ("granted", Consent::Granted),
+            ("pending", Consent::Pending),
+            ("denied", Consent::Denied),
+        ];
+        c.consent = o.choice("consent", &consents)?.unwrap_or(c.consent);
+        c.report_delay_ms = o
+            .int("reportDelayMs", ms)?
+            .map_or(c.report_delay_ms, |v| v as u32);
+        c.retry_delay_ms = o
+            .int("retryDelayMs", ms)?
+            .map_or(c.retry_delay_ms, |v| v as u32);
+        c.outbox_days = o
+            .int("outboxDays", 3650.0)?
+            .map_or(c.outbox_days, |v| v as u32);
+        Ok(c)
+    }
+
     fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             retention_days: self.retention_days,
@@ -134,19 +249,6 @@ const CREATE_OPTION_NAMES: &[&str] = &[
     "reportDelayMs",
     "retryDelayMs",
     "outboxDays",
-];
-const EVENT_FIELDS: &[&str] = &["type", "item", "query", "ms", "value", "ts", "strategy"];
-const RECOMMEND_OPTION_NAMES: &[&str] = &[
-    "strategy",
-    "item",
-    "k",
-    "excludeViewed",
-    "excludePurchased",
-    "filter",
-    "boost",
-    "pin",
-    "diversity",
-    "minScore",
 ];
 
 /// A change not yet known to be in storage, replayed on top of another tab's state.
@@ -778,7 +880,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
         };
         if !model.is_undefined() {
             let field = |n: &str| Reflect::get(&model, &n.into()).unwrap_or_default();
-            match from_js::<SharedModel>(field("model"), "model")
+            match read_model(field("model"))
                 .map_err(JsValue::from)
                 .and_then(|m| {
                     let version = m.version;
@@ -950,11 +1052,7 @@ impl Kindred {
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "KindredOptions | undefined")] options: JsValue,
     ) -> Result<Kindred, JsError> {
-        let options: CreateOptions = if options.is_undefined() || options.is_null() {
-            CreateOptions::default()
-        } else {
-            from_js_object(options, "options", CREATE_OPTION_NAMES)?
-        };
+        let options = CreateOptions::from_js(options)?;
         let site = options.site.trim().to_owned();
         if site.is_empty() || site.len() > 64 {
             return Err(JsError::new(
@@ -1053,9 +1151,9 @@ impl Kindred {
                 },
                 None => items,
             };
-            let rows: serde_json::Value = from_js(rows, "catalog")?;
+            let rows = json_value(&rows);
             let report = shared.borrow_mut().engine.load_catalog_value(rows);
-            let report = to_js(&report.map_err(JsError::from)?)?;
+            let report = load_report_js(&report.map_err(JsError::from)?);
             emit_update(&shared, "catalog");
             Ok(report)
         })
@@ -1073,7 +1171,7 @@ impl Kindred {
         let shared = self.inner.clone();
         future_to_promise(async move {
             let Some(url) = model.as_string() else {
-                let parsed: SharedModel = from_js(model.clone(), "model")?;
+                let parsed = read_model(model.clone())?;
                 let version = parsed.version;
                 shared
                     .borrow_mut()
@@ -1096,7 +1194,7 @@ impl Kindred {
                 .and_then(|c| c.etag.clone());
             match fetch_json(&url, etag.as_deref(), "omit").await {
                 Ok(Some((value, etag))) => {
-                    let parsed: SharedModel = from_js(value.clone(), "model")?;
+                    let parsed = read_model(value.clone())?;
                     let version = parsed.version;
                     shared
                         .borrow_mut()
@@ -1142,7 +1240,7 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "TrackEvent")] event: JsValue,
     ) -> Result<(), JsError> {
-        let mut event: EventInput = from_js_object(event, "event", EVENT_FIELDS)?;
+        let mut event = read_event(event)?;
         let now = now_ms();
         {
             let mut inner = self.inner.borrow_mut();
@@ -1161,8 +1259,7 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendOptions")] options: JsValue,
     ) -> Result<JsValue, JsError> {
-        let request: RecommendRequest =
-            from_js_object(options, "recommend options", RECOMMEND_OPTION_NAMES)?;
+        let request = read_request(options)?;
         let now = now_ms();
         let mut inner = self.inner.borrow_mut();
         let recs = inner.engine.recommend(&request, now)?;
@@ -1170,7 +1267,7 @@ impl Kindred {
         // `track({ type: "click", item, strategy })`).
         inner.engine.note_impressions(request.strategy, 1, now);
         drop(inner);
-        to_js(&recs)
+        Ok(recommendations_js(&recs))
     }
 
     /// Items like `item` (content and embeddings): `recommend({ strategy: "similar", item, k })`.
@@ -1179,7 +1276,7 @@ impl Kindred {
         let request = RecommendRequest::for_item(Strategy::Similar, item)
             .with_k(k.map_or(10, |k| k as usize));
         let recs = self.inner.borrow().engine.recommend(&request, now_ms())?;
-        to_js(&recs)
+        Ok(recommendations_js(&recs))
     }
 
     /// The shopper's interest profile: `{ interests, removedInterests, segment, events, items }`
@@ -1200,8 +1297,15 @@ impl Kindred {
             });
         let removed: Vec<&String> = engine.profile().removed_interests().iter().collect();
         Ok(record(&[
-            ("interests", to_js(&interests)?),
-            ("removedInterests", to_js(&removed)?),
+            ("interests", interests_js(&interests)),
+            (
+                "removedInterests",
+                removed
+                    .iter()
+                    .map(|k| JsValue::from(k.as_str()))
+                    .collect::<js_sys::Array>()
+                    .into(),
+            ),
             ("segment", segment),
             ("events", (engine.history().len() as f64).into()),
             (
@@ -1236,7 +1340,7 @@ impl Kindred {
     #[wasm_bindgen(unchecked_return_type = "Explanation")]
     pub fn explain(&self, item: &str) -> Result<JsValue, JsError> {
         let explanation = self.inner.borrow().engine.explain(item, now_ms())?;
-        to_js(&explanation)
+        Ok(explanation_js(&explanation))
     }
 
     /// Everything stored about the shopper, as plain JSON-ready data: raw events, per-item
@@ -1246,7 +1350,7 @@ impl Kindred {
     pub fn export_data(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.borrow();
         let now = now_ms();
-        let data = to_js(&inner.engine.export_data(now))?;
+        let data = shopper_data_js(&inner.engine.export_data(now));
         let config = inner.engine.privacy_config();
         let ledger = inner
             .engine
@@ -1280,7 +1384,7 @@ impl Kindred {
             ("exportedAt", (now as f64).into()),
             ("storage", inner.storage_name().into()),
             ("quarantined", quarantined.into()),
-            ("ledger", to_js(&ledger)?),
+            ("ledger", ledger_js(&ledger)),
             (
                 "lastReportedEpoch",
                 inner
@@ -1332,7 +1436,7 @@ impl Kindred {
             .privacy(now_ms(), &mut OsRandom)
             .map_err(|e| JsError::new(&e.to_string()))?;
         inner.dirty = true;
-        let view = to_js(&overview)?;
+        let view = privacy_js(&overview);
         let blocker = inner.report_blocker();
         let _ = Reflect::set(&view, &"consent".into(), &inner.consent.name().into());
         let _ = Reflect::set(

@@ -3,7 +3,8 @@
 //! - [`Kindred`] (`kindred.rs`): the class shop developers use; persistence and tab merging.
 //! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
 //! - `transport.rs`: consent, the outbox of reports and their delivery.
-//! - `convert.rs`: JS <-> core conversions and the host functions (clock, timers, `fetch`).
+//! - `values.rs`: JS values in and out, field by field; `convert.rs`: host functions (clock,
+//!   timers, `fetch`) and error text.
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
@@ -21,6 +22,8 @@ mod kindred;
 mod storage;
 #[cfg(feature = "browser-api")]
 mod transport;
+#[cfg(feature = "browser-api")]
+mod values;
 
 #[cfg(feature = "browser-api")]
 pub use kindred::Kindred;

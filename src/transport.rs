@@ -4,7 +4,6 @@
 //! decided in `crates/core` (`privacy.rs`); this file only moves bytes.
 
 use js_sys::{Promise, Reflect};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -13,8 +12,7 @@ use crate::convert::{describe, fetch_with_init};
 use crate::storage::record;
 
 /// Whether the shop may send reports for this shopper (`consent` option and `k.consent()`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum Consent {
     /// Reports are anonymous, bounded and noised (docs/PRIVACY.md), so the default lets them
     /// go; shops whose policy requires opt-in pass `"pending"` and call `consent("granted")`.

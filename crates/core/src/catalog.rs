@@ -413,10 +413,16 @@ fn validate_item(item: &Item) -> Result<(), String> {
     }
     if let Some(price) = item.price {
         if !price.is_finite() {
-            return Err(format!("price must be a finite number, got {price}"));
+            return Err(format!(
+                "price must be a finite number, got {}",
+                crate::compact::number(price)
+            ));
         }
         if price < 0.0 {
-            return Err(format!("price must not be negative, got {price}"));
+            return Err(format!(
+                "price must not be negative, got {}",
+                crate::compact::number(price)
+            ));
         }
     }
     if let Some(e) = &item.embedding {

@@ -441,10 +441,11 @@ impl Engine {
                 });
             }
         }
-        interests.sort_unstable_by(|a, b| {
+        crate::compact::sort_by(&mut interests, |a, b| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.key.cmp(&b.key))
+                .is_lt()
         });
         interests.truncate(n);
         let total: f64 = interests.iter().map(|i| i.weight).sum();

@@ -70,7 +70,12 @@ impl Engine {
                 });
             }
         }
-        matched_interests.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        crate::compact::sort_by(&mut matched_interests, |a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.key.cmp(&b.key))
+                .is_lt()
+        });
         let model = self.model();
         let request = RecommendRequest::new(Strategy::ForYou).with_k(MAX_K);
         let ranked = self.recommend(&request, now)?;

@@ -27,6 +27,18 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 8] = [
+        EventKind::View,
+        EventKind::Click,
+        EventKind::Cart,
+        EventKind::RemoveCart,
+        EventKind::Purchase,
+        EventKind::Search,
+        EventKind::Dwell,
+        EventKind::Rate,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             EventKind::View => "view",

@@ -297,7 +297,9 @@ impl ContentIndex {
                 (o > 0.0).then_some((t, w * o))
             })
             .collect();
-        shared.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        crate::compact::sort_by(&mut shared, |x, y| {
+            y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)).is_lt()
+        });
         shared
             .into_iter()
             .take(max)

@@ -27,16 +27,16 @@ pub struct BudgetCaps {
 /// Why a spend was refused. The ledger is unchanged.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LedgerError {
-    #[error("epsilon {0} is not a positive finite number")]
+    #[error("epsilon {} is not a positive finite number", crate::compact::number(*.0))]
     BadEpsilon(f64),
-    #[error("spending {epsilon} on day {epoch} would exceed the daily budget: {spent} of {cap} already spent")]
+    #[error("spending {} on day {epoch} would exceed the daily budget: {} of {} already spent", crate::compact::number(*.epsilon), crate::compact::number(*.spent), crate::compact::number(*.cap))]
     DailyCap {
         epoch: u32,
         epsilon: f64,
         spent: f64,
         cap: f64,
     },
-    #[error("spending {epsilon} on day {epoch} would exceed the 30-day budget: {spent} of {cap} already spent in days {from} to {to}")]
+    #[error("spending {} on day {epoch} would exceed the 30-day budget: {} of {} already spent in days {from} to {to}", crate::compact::number(*.epsilon), crate::compact::number(*.spent), crate::compact::number(*.cap))]
     WindowCap {
         epoch: u32,
         epsilon: f64,

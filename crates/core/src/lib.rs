@@ -15,6 +15,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+pub mod compact;
 pub mod engine;
 pub mod explain;
 pub mod export;

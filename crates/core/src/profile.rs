@@ -155,7 +155,7 @@ impl Profile {
         }
         let mut values: Vec<f64> = self.text.values().map(|v| v.abs()).collect();
         let cut = values.len() - MAX_TEXT_TERMS * 3 / 4;
-        values.select_nth_unstable_by(cut, f64::total_cmp);
+        crate::compact::sort_by(&mut values, |a, b| a < b);
         let threshold = values[cut];
         self.text.retain(|_, v| v.abs() >= threshold);
     }
@@ -278,15 +278,25 @@ pub fn interest_keys(item: &Item) -> Vec<String> {
 /// Keeps the `n` largest values, largest first; ties broken by key so the result never
 /// depends on hash-map iteration order.
 fn top_n(items: &mut Vec<(String, f64)>, n: usize) {
-    let order =
-        |a: &(String, f64), b: &(String, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0));
-    if items.len() > n && n > 0 {
-        items.select_nth_unstable_by(n - 1, order);
-        items.truncate(n);
-    } else if n == 0 {
-        items.clear();
+    let better = |a: &(String, f64), b: &(String, f64)| {
+        b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)).is_lt()
+    };
+    if n < items.len() / 4 {
+        // A few of many (the text vector's terms): one pass with a short sorted list.
+        let mut best: Vec<(String, f64)> = Vec::with_capacity(n + 1);
+        for item in items.drain(..) {
+            if best.len() == n && best.last().is_none_or(|last| !better(&item, last)) {
+                continue;
+            }
+            let at = best.partition_point(|b| better(b, &item));
+            best.insert(at, item);
+            best.truncate(n);
+        }
+        *items = best;
+        return;
     }
-    items.sort_unstable_by(order);
+    crate::compact::sort_by(items, better);
+    items.truncate(n);
 }
 
 #[cfg(test)]

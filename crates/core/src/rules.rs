@@ -250,20 +250,29 @@ impl RecommendRequest {
         if !(0.0..=1.0).contains(&self.diversity) {
             return invalid(
                 "diversity",
-                format!("must be between 0 and 1, got {}", self.diversity),
+                format!(
+                    "must be between 0 and 1, got {}",
+                    crate::compact::number(f64::from(self.diversity))
+                ),
             );
         }
         if !self.min_score.is_finite() {
             return invalid(
                 "minScore",
-                format!("must be a finite number, got {}", self.min_score),
+                format!(
+                    "must be a finite number, got {}",
+                    crate::compact::number(f64::from(self.min_score))
+                ),
             );
         }
         for b in &self.boost {
             if !b.factor.is_finite() || b.factor <= 0.0 {
                 return invalid(
                     "boost",
-                    format!("factor must be a positive number, got {}", b.factor),
+                    format!(
+                        "factor must be a positive number, got {}",
+                        crate::compact::number(f64::from(b.factor))
+                    ),
                 );
             }
         }
@@ -286,7 +295,14 @@ impl RecommendRequest {
         }
         if let (Some(lo), Some(hi)) = (f.min_price, f.max_price) {
             if lo > hi {
-                return invalid("filter", format!("minPrice {lo} is above maxPrice {hi}"));
+                return invalid(
+                    "filter",
+                    format!(
+                        "minPrice {} is above maxPrice {}",
+                        crate::compact::number(lo),
+                        crate::compact::number(hi)
+                    ),
+                );
             }
         }
         if self.strategy.needs_item() && self.item.as_deref().is_none_or(str::is_empty) {
@@ -390,7 +406,7 @@ impl TopK {
     pub fn into_sorted(self) -> Vec<Scored> {
         let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
         // Unstable is deterministic here: `Scored` orders totally (ties broken by index).
-        v.sort_unstable_by(|a, b| b.cmp(a));
+        crate::compact::sort_by(&mut v, |a, b| a > b);
         v
     }
 }

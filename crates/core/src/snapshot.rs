@@ -146,7 +146,7 @@ impl Writer {
     /// A string-keyed map of floats, in key order so equal states give equal bytes.
     fn float_map(&mut self, map: &HashMap<String, f64>) {
         let mut entries: Vec<(&String, &f64)> = map.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        crate::compact::sort_by(&mut entries, |a, b| a.0 < b.0);
         self.uint(entries.len() as u64);
         for (k, v) in entries {
             self.str(k);
@@ -246,16 +246,7 @@ impl Reader<'_> {
     }
 }
 
-const KINDS: [EventKind; 8] = [
-    EventKind::View,
-    EventKind::Click,
-    EventKind::Cart,
-    EventKind::RemoveCart,
-    EventKind::Purchase,
-    EventKind::Search,
-    EventKind::Dwell,
-    EventKind::Rate,
-];
+const KINDS: [EventKind; 8] = EventKind::ALL;
 
 fn write_history(w: &mut Writer, h: &History) {
     w.uint(h.max_events as u64);

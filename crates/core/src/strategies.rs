@@ -176,9 +176,10 @@ impl Engine {
         if req.pin.is_empty() {
             return;
         }
-        let mut pins = req.pin.clone();
-        pins.sort_by_key(|p| p.position);
-        for pin in pins {
+        // Stable by position: of two pins for one position, the first given wins.
+        let mut pins: Vec<(usize, &crate::rules::Pin)> = req.pin.iter().enumerate().collect();
+        crate::compact::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
+        for (_, pin) in pins {
             let Some(i) = self.catalog.index_of(&pin.item) else {
                 continue;
             };

@@ -1,0 +1,94 @@
+//! Small stand-ins for two std routines whose code is large in the browser module.
+//!
+//! - [`sort_by`]: std's sorts instantiate a few KB of wasm per element type and comparator
+//!   (pattern-defeating quicksort, insertion and heap fallbacks, pivot selection); with a dozen
+//!   call sites they cost ~40 KB. A heapsort is a few hundred bytes per instantiation and every
+//!   list sorted on the device is small (top-k results, one item's terms, a profile).
+//! - [`number`]: `{}` on a float pulls in core's float formatting (Grisu/Dragon and their
+//!   tables, ~20 KB) for error messages only; this prints the few digits a message needs.
+
+/// Sorts `v` so that no element is `less` than the one before it (unstable, O(n log n)).
+pub fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    fn sift<T>(v: &mut [T], mut root: usize, end: usize, less: &mut impl FnMut(&T, &T) -> bool) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && less(&v[child], &v[child + 1]) {
+                child += 1;
+            }
+            if !less(&v[root], &v[child]) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n, &mut less);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end, &mut less);
+    }
+}
+
+/// A float as short readable text for messages: integers without a fraction, others with up
+/// to 6 decimals (trailing zeros dropped), `NaN` and `inf` named.
+pub fn number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    if x.abs() >= 9.0e12 {
+        // Saturating: messages only need the magnitude of absurd values.
+        return format!("{sign}{}", x.abs() as u64);
+    }
+    let scaled = (x.abs() * 1e6).round() as u64;
+    let (whole, frac) = (scaled / 1_000_000, scaled % 1_000_000);
+    if frac == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{frac:06}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_like_std() {
+        let mut seed = 7u64;
+        for n in 0..60 {
+            let mut v: Vec<u32> = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 40) as u32 % 17
+                })
+                .collect();
+            let mut expected = v.clone();
+            expected.sort_unstable();
+            sort_by(&mut v, |a, b| a < b);
+            assert_eq!(v, expected);
+        }
+    }
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(-2.5), "-2.5");
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(1.0 / 3.0), "0.333333");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+        assert_eq!(number(12_345_678.25), "12345678.25");
+    }
+}

@@ -1,0 +1,533 @@
+//! JS values in and out, converted field by field.
+//!
+//! Written out by hand instead of serde-wasm-bindgen: measured on this module, each type
+//! converted through serde cost 4-6 KB of gzipped wasm (a serializer or deserializer
+//! instantiation per type, plus the float and string formatting serde's error messages need),
+//! and the whole boundary was about half the module. These functions cost a few hundred bytes
+//! each. Messages name the bad field as JS spells it: `invalid event: "item" must be a string`.
+
+use std::collections::BTreeMap;
+
+use js_sys::{Array, Object, Reflect};
+use kindred_core::catalog::LoadReport;
+use kindred_core::explain::Explanation;
+use kindred_core::export::ShopperData;
+use kindred_core::history::ItemStats;
+use kindred_core::ledger::LedgerSummary;
+use kindred_core::model::{Neighbour, Segment};
+use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::{
+    EventInput, EventKind, Interest, PrivacyOverview, RecommendRequest, Recommendation,
+    SharedModel, Strategy,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::storage::record;
+
+/// Reads the properties of one JS object, refusing unknown ones (so a typo is an error, not
+/// silently ignored).
+pub(crate) struct Obj<'a> {
+    value: JsValue,
+    what: &'a str,
+}
+
+pub(crate) fn invalid(what: &str, problem: &str) -> JsError {
+    JsError::new(&format!("invalid {what}: {problem}"))
+}
+
+impl<'a> Obj<'a> {
+    pub(crate) fn new(value: JsValue, what: &'a str, known: &[&str]) -> Result<Obj<'a>, JsError> {
+        if !value.is_object() || Array::is_array(&value) {
+            return Err(invalid(what, "expected an object"));
+        }
+        for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(invalid(
+                    what,
+                    &format!(
+                        "unknown field `{key}`, expected one of {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Obj { value, what })
+    }
+
+    /// `undefined`/`null` read as absent.
+    pub(crate) fn get(&self, key: &str) -> Option<JsValue> {
+        let v = Reflect::get(&self.value, &key.into()).ok()?;
+        (!v.is_undefined() && !v.is_null()).then_some(v)
+    }
+
+    fn wrong(&self, key: &str, expected: &str) -> JsError {
+        invalid(self.what, &format!("\"{key}\" must be {expected}"))
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Result<Option<String>, JsError> {
+        self.get(key)
+            .map(|v| v.as_string().ok_or_else(|| self.wrong(key, "a string")))
+            .transpose()
+    }
+
+    pub(crate) fn num(&self, key: &str) -> Result<Option<f64>, JsError> {
+        self.get(key)
+            .map(|v| v.as_f64().ok_or_else(|| self.wrong(key, "a number")))
+            .transpose()
+    }
+
+    /// A whole number from 0 to `max`.
+    pub(crate) fn int(&self, key: &str, max: f64) -> Result<Option<f64>, JsError> {
+        match self.num(key)? {
+            Some(n) if n.fract() != 0.0 || !(0.0..=max).contains(&n) => {
+                Err(self.wrong(key, &format!("a whole number from 0 to {max}")))
+            }
+            n => Ok(n),
+        }
+    }
+
+    pub(crate) fn bool(&self, key: &str) -> Result<Option<bool>, JsError> {
+        self.get(key)
+            .map(|v| v.as_bool().ok_or_else(|| self.wrong(key, "true or false")))
+            .transpose()
+    }
+
+    pub(crate) fn strings(&self, key: &str) -> Result<Vec<String>, JsError> {
+        let Some(v) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        let array = v
+            .dyn_ref::<Array>()
+            .ok_or_else(|| self.wrong(key, "an array of strings"))?;
+        array
+            .iter()
+            .map(|s| {
+                s.as_string()
+                    .ok_or_else(|| self.wrong(key, "an array of strings"))
+            })
+            .collect()
+    }
+
+    pub(crate) fn array(&self, key: &str) -> Result<Vec<JsValue>, JsError> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => Ok(v
+                .dyn_ref::<Array>()
+                .ok_or_else(|| self.wrong(key, "an array"))?
+                .iter()
+                .collect()),
+        }
+    }
+
+    /// One of `names` (the JS spelling of an enum).
+    pub(crate) fn choice<T: Copy>(
+        &self,
+        key: &str,
+        options: &[(&str, T)],
+    ) -> Result<Option<T>, JsError> {
+        let Some(name) = self.str(key)? else {
+            return Ok(None);
+        };
+        match options.iter().find(|(n, _)| *n == name) {
+            Some((_, v)) => Ok(Some(*v)),
+            None => {
+                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                Err(invalid(
+                    self.what,
+                    &format!(
+                        "unknown {key} \"{name}\", expected one of {}",
+                        names.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+fn strategy_names() -> Vec<(&'static str, Strategy)> {
+    Strategy::ALL.iter().map(|s| (s.name(), *s)).collect()
+}
+
+pub(crate) const EVENT_FIELDS: &[&str] =
+    &["type", "item", "query", "ms", "value", "ts", "strategy"];
+
+pub(crate) fn read_event(value: JsValue) -> Result<EventInput, JsError> {
+    let o = Obj::new(value, "event", EVENT_FIELDS)?;
+    let kinds: Vec<(&str, EventKind)> = EventKind::ALL.iter().map(|k| (k.name(), *k)).collect();
+    let kind = o
+        .choice("type", &kinds)?
+        .ok_or_else(|| invalid("event", "missing field `type`"))?;
+    Ok(EventInput {
+        kind,
+        item: o.str("item")?,
+        query: o.str("query")?,
+        ms: o.num("ms")?,
+        value: o.num("value")?,
+        ts: o.num("ts")?,
+        strategy: o.choice("strategy", &strategy_names())?,
+    })
+}
+
+const REQUEST_FIELDS: &[&str] = &[
+    "strategy",
+    "item",
+    "k",
+    "excludeViewed",
+    "excludePurchased",
+    "filter",
+    "boost",
+    "pin",
+    "diversity",
+    "minScore",
+];
+
+pub(crate) fn read_request(value: JsValue) -> Result<RecommendRequest, JsError> {
+    const WHAT: &str = "recommend options";
+    let o = Obj::new(value, WHAT, REQUEST_FIELDS)?;
+    let mut r = RecommendRequest::default();
+    if let Some(s) = o.choice("strategy", &strategy_names())? {
+        r.strategy = s;
+    }
+    r.item = o.str("item")?;
+    if let Some(k) = o.int("k", 1e9)? {
+        r.k = k as usize;
+    }
+    r.exclude_viewed = o.bool("excludeViewed")?;
+    r.exclude_purchased = o.bool("excludePurchased")?;
+    if let Some(f) = o.get("filter") {
+        let f = Obj::new(
+            f,
+            "filter",
+            &[
+                "available",
+                "categories",
+                "brands",
+                "tags",
+                "minPrice",
+                "maxPrice",
+                "exclude",
+            ],
+        )?;
+        r.filter = Filter {
+            available: f.bool("available")?,
+            categories: f.strings("categories")?,
+            brands: f.strings("brands")?,
+            tags: f.strings("tags")?,
+            min_price: f.num("minPrice")?,
+            max_price: f.num("maxPrice")?,
+            exclude: f.strings("exclude")?,
+        };
+    }
+    for b in o.array("boost")? {
+        let b = Obj::new(b, "boost", &["item", "category", "brand", "tag", "factor"])?;
+        r.boost.push(Boost {
+            item: b.str("item")?,
+            category: b.str("category")?,
+            brand: b.str("brand")?,
+            tag: b.str("tag")?,
+            factor: b
+                .num("factor")?
+                .ok_or_else(|| invalid("boost", "missing field `factor`"))?
+                as f32,
+        });
+    }
+    for p in o.array("pin")? {
+        let p = Obj::new(p, "pin", &["item", "position"])?;
+        r.pin.push(Pin {
+            item: p
+                .str("item")?
+                .ok_or_else(|| invalid("pin", "missing field `item`"))?,
+            position: p
+                .int("position", 1e9)?
+                .ok_or_else(|| invalid("pin", "missing field `position`"))?
+                as usize,
+        });
+    }
+    if let Some(d) = o.num("diversity")? {
+        r.diversity = d as f32;
+    }
+    if let Some(m) = o.num("minScore")? {
+        r.min_score = m as f32;
+    }
+    Ok(r)
+}
+
+/// Any JSON-like JS value as a `serde_json::Value` (catalog rows, whose validation in core
+/// reports each bad row). Integers stay integers, so numeric ids keep their text.
+pub(crate) fn json_value(value: &JsValue) -> serde_json::Value {
+    use serde_json::Value;
+    if let Some(s) = value.as_string() {
+        Value::String(s)
+    } else if let Some(n) = value.as_f64() {
+        if n.fract() == 0.0 && n.abs() < 9.0e15 {
+            Value::from(n as i64)
+        } else {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        }
+    } else if let Some(b) = value.as_bool() {
+        Value::Bool(b)
+    } else if let Some(a) = value.dyn_ref::<Array>() {
+        Value::Array(a.iter().map(|v| json_value(&v)).collect())
+    } else if value.is_object() {
+        let mut map = serde_json::Map::new();
+        for entry in Object::entries(value.unchecked_ref::<Object>()).iter() {
+            let pair: Array = entry.unchecked_into();
+            map.insert(
+                pair.get(0).as_string().unwrap_or_default(),
+                json_value(&pair.get(1)),
+            );
+        }
+        Value::Object(map)
+    } else {
+        Value::Null
+    }
+}
+
+const MODEL_FIELDS: &[&str] = &[
+    "format",
+    "version",
+    "built_epoch",
+    "popularity",
+    "trending",
+    "neighbours",
+    "interests",
+    "segment_axis",
+    "segments",
+];
+
+/// An object of numbers, as a map.
+fn number_map(o: &Obj<'_>, key: &str) -> Result<BTreeMap<String, f32>, JsError> {
+    let mut map = BTreeMap::new();
+    let Some(v) = o.get(key) else {
+        return Ok(map);
+    };
+    if !v.is_object() {
+        return Err(invalid("model", &format!("\"{key}\" must be an object")));
+    }
+    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+        let pair: Array = entry.unchecked_into();
+        let score = pair
+            .get(1)
+            .as_f64()
+            .ok_or_else(|| invalid("model", &format!("\"{key}\" must map item ids to numbers")))?;
+        map.insert(pair.get(0).as_string().unwrap_or_default(), score as f32);
+    }
+    Ok(map)
+}
+
+/// The shared model as published by the server (validated by the engine when installed).
+pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
+    let o = Obj::new(value, "model", MODEL_FIELDS)?;
+    let mut neighbours = BTreeMap::new();
+    if let Some(n) = o.get("neighbours") {
+        for entry in Object::entries(n.unchecked_ref::<Object>()).iter() {
+            let pair: Array = entry.unchecked_into();
+            let list = pair
+                .get(1)
+                .dyn_into::<Array>()
+                .map_err(|_| invalid("model", "\"neighbours\" must map ids to arrays"))?;
+            let mut out = Vec::new();
+            for n in list.iter() {
+                let n = Obj::new(n, "model neighbour", &["item", "score"])?;
+                out.push(Neighbour {
+                    item: n.str("item")?.unwrap_or_default(),
+                    score: n.num("score")?.unwrap_or(f64::NAN) as f32,
+                });
+            }
+            neighbours.insert(pair.get(0).as_string().unwrap_or_default(), out);
+        }
+    }
+    let mut segments = Vec::new();
+    for s in o.array("segments")? {
+        let s = Obj::new(s, "model segment", &["label", "share", "centroid"])?;
+        let centroid = s
+            .array("centroid")?
+            .iter()
+            .map(|v| v.as_f64().map_or(f32::NAN, |f| f as f32))
+            .collect();
+        segments.push(Segment {
+            label: s.str("label")?.unwrap_or_default(),
+            share: s.num("share")?.unwrap_or(0.0) as f32,
+            centroid,
+        });
+    }
+    Ok(SharedModel {
+        format: o.int("format", 1e9)?.unwrap_or(0.0) as u32,
+        version: o.int("version", 9.0e15)?.unwrap_or(0.0) as u64,
+        built_epoch: o.int("built_epoch", 1e9)?.unwrap_or(0.0) as u32,
+        popularity: number_map(&o, "popularity")?,
+        trending: number_map(&o, "trending")?,
+        neighbours,
+        interests: number_map(&o, "interests")?,
+        segment_axis: o.strings("segment_axis")?,
+        segments,
+    })
+}
+
+// ----- out -----
+
+fn opt_num(v: Option<f64>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from)
+}
+
+fn strings_js<S: AsRef<str>>(list: &[S]) -> JsValue {
+    list.iter()
+        .map(|s| JsValue::from(s.as_ref()))
+        .collect::<Array>()
+        .into()
+}
+
+pub(crate) fn recommendations_js(recs: &[Recommendation]) -> JsValue {
+    recs.iter()
+        .map(|r| {
+            record(&[
+                ("item", r.item.as_str().into()),
+                ("score", r.score.into()),
+                ("reasons", strings_js(&r.reasons)),
+            ])
+        })
+        .collect::<Array>()
+        .into()
+}
+
+pub(crate) fn load_report_js(report: &LoadReport) -> JsValue {
+    let rejected: Array = report
+        .rejected
+        .iter()
+        .map(|r| {
+            record(&[
+                ("index", (r.index as f64).into()),
+                ("id", r.id.as_deref().map_or(JsValue::NULL, JsValue::from)),
+                ("reason", r.reason.as_str().into()),
+            ])
+        })
+        .collect();
+    record(&[
+        ("loaded", (report.loaded as f64).into()),
+        ("rejected", rejected.into()),
+    ])
+}
+
+pub(crate) fn interests_js(list: &[Interest]) -> JsValue {
+    list.iter()
+        .map(|i| {
+            record(&[
+                ("key", i.key.as_str().into()),
+                ("kind", i.kind.as_str().into()),
+                ("label", i.label.as_str().into()),
+                ("weight", i.weight.into()),
+            ])
+        })
+        .collect::<Array>()
+        .into()
+}
+
+fn item_stats_js(s: &ItemStats) -> JsValue {
+    record(&[
+        ("views", s.views.into()),
+        ("clicks", s.clicks.into()),
+        ("carts", s.carts.into()),
+        ("purchases", s.purchases.into()),
+        ("lastSeen", opt_num(s.last_seen.map(|t| t as f64))),
+        ("lastPurchase", opt_num(s.last_purchase.map(|t| t as f64))),
+        ("inCart", s.in_cart.into()),
+        ("lastRating", opt_num(s.last_rating.map(f64::from))),
+    ])
+}
+
+pub(crate) fn explanation_js(e: &Explanation) -> JsValue {
+    let matched: Array = e
+        .matched_interests
+        .iter()
+        .map(|m| record(&[("key", m.key.as_str().into()), ("weight", m.weight.into())]))
+        .collect();
+    record(&[
+        ("item", e.item.as_str().into()),
+        ("title", e.title.as_str().into()),
+        (
+            "activity",
+            e.activity.as_ref().map_or(JsValue::NULL, item_stats_js),
+        ),
+        ("matchedInterests", matched.into()),
+        ("hiddenBy", strings_js(&e.hidden_by)),
+        ("popularity", opt_num(e.popularity.map(f64::from))),
+        ("trending", opt_num(e.trending.map(f64::from))),
+        (
+            "forYou",
+            record(&[
+                ("rank", opt_num(e.for_you.rank.map(|r| r as f64))),
+                ("score", opt_num(e.for_you.score.map(f64::from))),
+                ("reasons", strings_js(&e.for_you.reasons)),
+            ]),
+        ),
+    ])
+}
+
+pub(crate) fn shopper_data_js(d: &ShopperData) -> JsValue {
+    let events: Array = d
+        .events
+        .iter()
+        .map(|e| {
+            let event = record(&[
+                ("type", e.kind.into()),
+                ("ts", (e.ts as f64).into()),
+                ("amount", e.amount.into()),
+            ]);
+            if let Some(item) = &e.item {
+                let _ = Reflect::set(&event, &"item".into(), &item.as_str().into());
+            }
+            if let Some(query) = &e.query {
+                let _ = Reflect::set(&event, &"query".into(), &query.as_str().into());
+            }
+            event
+        })
+        .collect();
+    let items = Object::new();
+    for (id, stats) in &d.items {
+        let _ = Reflect::set(&items, &id.as_str().into(), &item_stats_js(stats));
+    }
+    record(&[
+        ("events", events.into()),
+        ("items", items.into()),
+        ("foldedEvents", (d.folded_events as f64).into()),
+        ("interests", interests_js(&d.interests)),
+        ("removedInterests", strings_js(&d.removed_interests)),
+    ])
+}
+
+pub(crate) fn ledger_js(l: &LedgerSummary) -> JsValue {
+    let days: Array = l
+        .days
+        .iter()
+        .map(|(e, eps)| Array::of2(&(*e).into(), &(*eps).into()))
+        .collect();
+    record(&[
+        ("epoch", l.epoch.into()),
+        ("spentToday", l.spent_today.into()),
+        ("spent30Days", l.spent_30_days.into()),
+        ("capPerDay", l.cap_per_day.into()),
+        ("cap30Days", l.cap_30_days.into()),
+        ("days", days.into()),
+    ])
+}
+
+pub(crate) fn privacy_js(p: &PrivacyOverview) -> JsValue {
+    let next = p.next_report.as_ref().map_or(JsValue::NULL, |r| {
+        record(&[
+            ("epoch", r.epoch.into()),
+            ("epsilon", r.epsilon.into()),
+            ("json", r.json.as_str().into()),
+        ])
+    });
+    record(&[
+        ("mode", p.mode.name().into()),
+        ("ledger", ledger_js(&p.ledger)),
+        (
+            "lastReportedEpoch",
+            p.last_reported_epoch.map_or(JsValue::NULL, JsValue::from),
+        ),
+        ("nextReport", next),
+    ])
+}
