@@ -546,8 +546,10 @@ async fn flush_task(shared: Shared) {
             None => return,
         }
     };
-    if let Err(e) = write_state(&shared, &db, false).await {
-        fall_back_to_memory(&shared, &e);
+    match write_state(&shared, &db, false).await {
+        // A day may have ended since the last look: a report may be due now.
+        Ok(()) => schedule_report(&shared, None),
+        Err(e) => fall_back_to_memory(&shared, &e),
     }
 }
 
@@ -657,8 +659,20 @@ async fn update_outbox(
 
 /// Commits the due report (once per day, across tabs) and delivers what the outbox holds.
 async fn report_task(shared: Shared) {
-    if shared.borrow().report_blocker().is_some() {
-        return;
+    {
+        let mut inner = shared.borrow_mut();
+        if inner.report_blocker().is_some() {
+            return;
+        }
+        // Nothing due and nothing waiting: no need to touch storage. (Drawing the report here
+        // keeps it in memory; the commit below uses the same draw.)
+        let due = matches!(
+            inner.engine.prepare_report(now_ms(), &mut OsRandom),
+            Ok(Some(_))
+        );
+        if !due && inner.outbox.is_empty() {
+            return;
+        }
     }
     let db = shared.borrow().db.clone();
     match &db {

@@ -268,7 +268,7 @@ async fn bad_input_throws_errors_that_name_the_problem() {
         ),
         (
             k.track(js(r#"{"type": "vieww", "item": "mug"}"#)),
-            "unknown variant `vieww`",
+            "unknown type \"vieww\"",
         ),
         (
             k.track(js(r#"{"type": "view", "itme": "mug"}"#)),

@@ -97,7 +97,7 @@ test("bad input throws a real Error with a message and changes nothing", async (
   );
   assert.throws(
     () => k.track({ type: "teleport", item: "a" }),
-    (e) => e instanceof Error && e.message.startsWith("invalid event: unknown variant `teleport`"),
+    (e) => e instanceof Error && e.message.startsWith('invalid event: unknown type "teleport"'),
   );
   assert.throws(
     () => k.recommend({ strategy: "similar" }),

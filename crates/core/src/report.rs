@@ -309,7 +309,7 @@ pub enum ReportError {
         found: u64,
         bound: u32,
     },
-    #[error("ldp parameter \"{name}\" is {found}, this server estimates with {expected}")]
+    #[error("ldp parameter \"{name}\" is {}, this server estimates with {}", crate::compact::number(*.found), crate::compact::number(*.expected))]
     LdpParams {
         name: &'static str,
         found: f64,
