@@ -1185,20 +1185,7 @@ impl Kindred {
         let shared = self.inner.clone();
         future_to_promise(async move {
             let Some(url) = model.as_string() else {
-                let parsed = read_model(model.clone())?;
-                let version = parsed.version;
-                shared
-                    .borrow_mut()
-                    .engine
-                    .set_model(parsed)
-                    .map_err(JsError::from)?;
-                shared.borrow_mut().model_source = Some(ModelSource {
-                    url: None,
-                    etag: None,
-                    version,
-                });
-                let _ = enqueue(&shared, Box::pin(save_model_task(shared.clone(), model)));
-                emit_update(&shared, "model");
+                let version = install_model(&shared, model, None, None)?;
                 return Ok(model_status("installed", version));
             };
             let cached = shared.borrow().model_source.clone();
@@ -1208,20 +1195,7 @@ impl Kindred {
                 .and_then(|c| c.etag.clone());
             match fetch_json(&url, etag.as_deref(), "omit").await {
                 Ok(Some((value, etag))) => {
-                    let parsed = read_model(value.clone())?;
-                    let version = parsed.version;
-                    shared
-                        .borrow_mut()
-                        .engine
-                        .set_model(parsed)
-                        .map_err(JsError::from)?;
-                    shared.borrow_mut().model_source = Some(ModelSource {
-                        url: Some(url),
-                        etag,
-                        version,
-                    });
-                    let _ = enqueue(&shared, Box::pin(save_model_task(shared.clone(), value)));
-                    emit_update(&shared, "model");
+                    let version = install_model(&shared, value, Some(url), etag)?;
                     Ok(model_status("fetched", version))
                 }
                 Ok(None) => Ok(model_status(
@@ -1578,6 +1552,26 @@ impl Kindred {
             }),
         )
     }
+}
+
+/// Installs a model given as a JS value, remembers where it came from, caches it and tells
+/// the listeners. Returns its version.
+fn install_model(
+    shared: &Shared,
+    model: JsValue,
+    url: Option<String>,
+    etag: Option<String>,
+) -> Result<u64, JsError> {
+    let parsed = read_model(model.clone())?;
+    let version = parsed.version;
+    {
+        let mut inner = shared.borrow_mut();
+        inner.engine.set_model(parsed)?;
+        inner.model_source = Some(ModelSource { url, etag, version });
+    }
+    let _ = enqueue(shared, Box::pin(save_model_task(shared.clone(), model)));
+    emit_update(shared, "model");
+    Ok(version)
 }
 
 fn model_status(status: &str, version: u64) -> JsValue {

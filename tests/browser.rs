@@ -89,6 +89,19 @@ async fn wait(promise: Promise) -> JsValue {
     JsFuture::from(promise).await.expect("promise resolves")
 }
 
+/// Collects what a listener of `event` receives (the closure is leaked: tests are short).
+fn listen(k: &Kindred, event: &str) -> Array {
+    let heard = Array::new();
+    let sink = heard.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+        sink.push(&d);
+    });
+    k.on(event, listener.as_ref().unchecked_ref::<Function>().clone())
+        .unwrap();
+    listener.forget();
+    heard
+}
+
 /// The message of a thrown `Error` (and proof that it is one).
 fn message_of(error: JsValue) -> String {
     let error: js_sys::Error = error.dyn_into().expect("an Error object, not a bare value");
@@ -144,16 +157,7 @@ async fn every_export_answers() {
     // Export is plain data: it survives a JSON round trip unchanged.
     let text = js_sys::JSON::stringify(&data).unwrap();
     assert!(String::from(text).contains("\"castle\""));
-    let updates = Array::new();
-    let sink = updates.clone();
-    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
-        sink.push(&d);
-    });
-    k.on(
-        "update",
-        listener.as_ref().unchecked_ref::<Function>().clone(),
-    )
-    .unwrap();
+    let updates = listen(&k, "update");
     let model = js(
         r#"{"format": 1, "version": 7, "built_epoch": 20000, "popularity": {"lego": 1.0},
             "trending": {"kettle": 1.0}, "neighbours": {"mug": [{"item": "kettle", "score": 0.9}]},
@@ -322,16 +326,7 @@ async fn without_indexeddb_it_works_in_memory_and_says_so() {
     k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
     assert!(len(&k.recommend(js(r#"{"k": 2}"#)).unwrap()) > 0);
     // A listener added later still hears the warning.
-    let heard = Array::new();
-    let sink = heard.clone();
-    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
-        sink.push(&d);
-    });
-    k.on(
-        "warning",
-        listener.as_ref().unchecked_ref::<Function>().clone(),
-    )
-    .unwrap();
+    let heard = listen(&k, "warning");
     assert_eq!(heard.length(), 1);
 }
 
@@ -358,19 +353,10 @@ async fn corrupt_state_is_quarantined_and_replaced() {
     let record = js(r#"{"gen": 3}"#);
     Reflect::set(&record, &"bytes".into(), &garbage).unwrap();
     idb_put(&db_name(site), "state", record).await;
-    let warnings = Array::new();
     let k = Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
         .await
         .expect("recovers");
-    let sink = warnings.clone();
-    let listener = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
-        sink.push(&d);
-    });
-    k.on(
-        "warning",
-        listener.as_ref().unchecked_ref::<Function>().clone(),
-    )
-    .unwrap();
+    let warnings = listen(&k, "warning");
     assert_eq!(get(&warnings.get(0), "code"), "state-unreadable");
     let quarantined = Array::from(&get(&k.export_data().unwrap(), "quarantined"));
     assert_eq!(quarantined.length(), 1);

@@ -3,35 +3,18 @@
 // by privacy(); consent, Global Privacy Control and Do-Not-Track stop it; a server that is down
 // gets it later. Events are tracked "yesterday" (ts), which makes yesterday's report due now.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium } from "./support/chromium.mjs";
-import { serveRepository } from "./support/static-server.mjs";
+import { test } from "node:test";
+import { openTab as open, useShop } from "./support/shop-tabs.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shop = useShop();
 
 const DAY = 86_400_000;
 const yesterday = () => Math.floor(Date.now() / DAY) - 1;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function openTab(context, site, opts) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  const query = new URLSearchParams({ site, opts: JSON.stringify({ endpoint: "/", reportDelayMs: 50, retryDelayMs: 100, ...opts }) });
-  await page.goto(`${server.url}/tests/pages/tab.html?${query}`);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 10_000 });
-  assert.deepEqual(errors, []);
-  return page;
-}
+/** A shop tab that reports to the stand-in endpoint quickly. */
+const openTab = (context, site, opts) =>
+  open(shop, context, site, { endpoint: "/", reportDelayMs: 50, retryDelayMs: 100, ...opts });
 
 /** Tracks a small day of shopping yesterday and saves it. */
 function shopYesterday(page) {
@@ -48,12 +31,12 @@ function shopYesterday(page) {
 
 async function waitForReports(count, timeout = 5_000) {
   const start = Date.now();
-  while (server.reports.length < count && Date.now() - start < timeout) await sleep(25);
+  while (shop.server.reports.length < count && Date.now() - start < timeout) await sleep(25);
 }
 
 test("one report per day: as previewed, without credentials or identifiers, never resent", async () => {
-  server.reports.length = 0;
-  const context = await browser.newContext();
+  shop.server.reports.length = 0;
+  const context = await shop.browser.newContext();
   const page = await openTab(context, "report-once", { consent: "pending" });
   await page.evaluate(() => (document.cookie = "session=shopper-123; path=/"));
   await shopYesterday(page);
@@ -61,11 +44,11 @@ test("one report per day: as previewed, without credentials or identifiers, neve
   assert.equal(preview.blockedBy, "consent-pending");
   assert.equal(preview.nextReport.epoch, yesterday());
   await sleep(300);
-  assert.equal(server.reports.length, 0, "nothing is sent while consent is pending");
+  assert.equal(shop.server.reports.length, 0, "nothing is sent while consent is pending");
   await page.evaluate(() => window.k.consent("granted"));
   await waitForReports(1);
-  assert.equal(server.reports.length, 1);
-  const [sent] = server.reports;
+  assert.equal(shop.server.reports.length, 1);
+  const [sent] = shop.server.reports;
   assert.equal(sent.body, preview.nextReport.json, "the bytes sent are the bytes shown");
   assert.equal(sent.headers.cookie, undefined, "no cookies");
   assert.equal(sent.headers["content-type"], "application/json");
@@ -84,13 +67,13 @@ test("one report per day: as previewed, without credentials or identifiers, neve
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(() => window.k.flush());
   await sleep(400);
-  assert.equal(server.reports.length, 1, "a reload does not send the day again");
+  assert.equal(shop.server.reports.length, 1, "a reload does not send the day again");
   await context.close();
 });
 
 test("two tabs send one report for the day", async () => {
-  server.reports.length = 0;
-  const context = await browser.newContext();
+  shop.server.reports.length = 0;
+  const context = await shop.browser.newContext();
   const a = await openTab(context, "report-tabs", { consent: "pending" });
   const b = await openTab(context, "report-tabs", { consent: "pending" });
   await shopYesterday(a);
@@ -98,7 +81,7 @@ test("two tabs send one report for the day", async () => {
   await Promise.all([a.evaluate(() => window.k.consent("granted")), b.evaluate(() => window.k.consent("granted"))]);
   await waitForReports(1);
   await sleep(600);
-  assert.equal(server.reports.length, 1);
+  assert.equal(shop.server.reports.length, 1);
   await context.close();
 });
 
@@ -107,14 +90,14 @@ test("Global Privacy Control and Do-Not-Track stop reports; local recommendation
     ["global-privacy-control", () => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })],
     ["do-not-track", () => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" })],
   ]) {
-    server.reports.length = 0;
-    const context = await browser.newContext();
+    shop.server.reports.length = 0;
+    const context = await shop.browser.newContext();
     await context.addInitScript(script);
     const page = await openTab(context, `report-${signal}`, {});
     await shopYesterday(page);
     await page.evaluate(() => window.k.consent("granted"));
     await sleep(400);
-    assert.equal(server.reports.length, 0, `${signal}: nothing sent`);
+    assert.equal(shop.server.reports.length, 0, `${signal}: nothing sent`);
     const view = await page.evaluate(() => ({
       blockedBy: window.k.privacy().blockedBy,
       recs: window.k.recommend({ k: 3 }).length,
@@ -125,16 +108,16 @@ test("Global Privacy Control and Do-Not-Track stop reports; local recommendation
 });
 
 test("a server that is down gets the report later, once", async () => {
-  server.reports.length = 0;
-  server.failNext(503, 503);
-  const context = await browser.newContext();
+  shop.server.reports.length = 0;
+  shop.server.failNext(503, 503);
+  const context = await shop.browser.newContext();
   const page = await openTab(context, "report-retry", {});
   await shopYesterday(page);
   await page.evaluate(() => window.k.flush());
   await waitForReports(3, 8_000);
   await sleep(500);
-  assert.deepEqual(server.reports.map((r) => r.status), [503, 503, 202]);
-  assert.equal(new Set(server.reports.map((r) => r.body)).size, 1, "the same bytes are retried");
+  assert.deepEqual(shop.server.reports.map((r) => r.status), [503, 503, 202]);
+  assert.equal(new Set(shop.server.reports.map((r) => r.body)).size, 1, "the same bytes are retried");
   const warnings = await page.evaluate(() => window.warnings.map((w) => w.code));
   assert.ok(warnings.includes("report-delayed"));
   assert.equal((await page.evaluate(() => window.k.privacy())).outbox.length, 0);

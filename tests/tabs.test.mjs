@@ -2,30 +2,12 @@
 // same shop) tracking at the same time lose no event, a tab sees the other's changes live,
 // and state survives a reload.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium } from "./support/chromium.mjs";
-import { serveRepository } from "./support/static-server.mjs";
+import { test } from "node:test";
+import { openTab as open, useShop } from "./support/shop-tabs.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shop = useShop();
 
-async function openTab(context, site) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  await page.goto(`${server.url}/tests/pages/tab.html?site=${site}`);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 10_000 });
-  assert.deepEqual(errors, []);
-  return page;
-}
+const openTab = (context, site) => open(shop, context, site);
 
 /** Tracks `count` events in bursts, yielding between them so the two tabs' saves interleave. */
 function trackMany(page, type, count) {
@@ -42,7 +24,7 @@ function trackMany(page, type, count) {
 }
 
 test("two tabs tracking at the same time lose no event", async () => {
-  const context = await browser.newContext();
+  const context = await shop.browser.newContext();
   const [a, b] = [await openTab(context, "two-tabs"), await openTab(context, "two-tabs")];
   await Promise.all([trackMany(a, "view", 120), trackMany(b, "click", 80)]);
   const third = await openTab(context, "two-tabs");
@@ -59,7 +41,7 @@ test("two tabs tracking at the same time lose no event", async () => {
 });
 
 test("state survives a reload, and forget empties storage for every tab", async () => {
-  const context = await browser.newContext();
+  const context = await shop.browser.newContext();
   const page = await openTab(context, "reload");
   await page.evaluate(async () => {
     window.k.track({ type: "purchase", item: "p3" });

@@ -1,0 +1,32 @@
+// What the Chromium tests share: one static server and one browser per test file, and shop
+// tabs (tests/pages/tab.html) opened on them with `window.k` ready.
+import assert from "node:assert/strict";
+import { after, before } from "node:test";
+import { launchChromium } from "./chromium.mjs";
+import { serveRepository } from "./static-server.mjs";
+
+/** Starts the server and the browser for this test file; read them after `before` ran. */
+export function useShop() {
+  const shop = { server: undefined, browser: undefined };
+  before(async () => {
+    shop.server = await serveRepository();
+    shop.browser = await launchChromium();
+  });
+  after(async () => {
+    await shop.browser?.close();
+    await shop.server?.close();
+  });
+  return shop;
+}
+
+/** Opens a tab of `site` with extra `Kindred.create` options; fails on page errors. */
+export async function openTab(shop, context, site, options = {}) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  const query = new URLSearchParams({ site, opts: JSON.stringify(options) });
+  await page.goto(`${shop.server.url}/tests/pages/tab.html?${query}`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 10_000 });
+  assert.deepEqual(errors, []);
+  return page;
+}
