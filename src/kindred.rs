@@ -1254,7 +1254,10 @@ impl Kindred {
         // One list shown (for the per-strategy comparison in reports; clicks come from
         // `track({ type: "click", item, strategy })`).
         inner.engine.note_impressions(request.strategy, 1, now);
+        // The counter is state to save like an event (batched with the next write).
+        inner.dirty = true;
         drop(inner);
+        schedule_flush(&self.inner);
         Ok(recommendations_js(&recs))
     }
 
