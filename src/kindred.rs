@@ -340,23 +340,42 @@ impl Inner {
                 self.pending.clear();
                 (Some("forget"), None)
             }
-            StoredState::Snapshot { bytes, .. } => match self.engine.restore(bytes) {
-                Ok(()) => {
-                    self.replay_pending();
-                    (Some("merge"), None)
+            StoredState::Snapshot { .. } | StoredState::Unreadable { .. } => {
+                match self.restore_stored(stored) {
+                    Ok(()) => {
+                        self.replay_pending();
+                        (Some("merge"), None)
+                    }
+                    Err(bad) => (None, Some(bad)),
                 }
-                Err(e) => (None, Some(quarantine(e.to_string(), Some(bytes.clone())))),
-            },
-            StoredState::Unreadable { raw, .. } => (
-                None,
-                Some(Quarantined {
-                    reason: "the stored state is not a kindred snapshot".into(),
-                    at: now_ms(),
-                    bytes: None,
-                    raw: raw.clone(),
-                }),
-            ),
+            }
         }
+    }
+
+    /// Replaces the shopper's state with a stored snapshot; what cannot be read comes back as
+    /// the record to quarantine (the engine is then unchanged).
+    fn restore_stored(&mut self, stored: &StoredState) -> Result<(), Quarantined> {
+        match stored {
+            StoredState::Snapshot { bytes, .. } => self
+                .engine
+                .restore(bytes)
+                .map_err(|e| quarantine(e.to_string(), Some(bytes.clone()), JsValue::UNDEFINED)),
+            StoredState::Unreadable { raw, .. } => Err(quarantine(
+                "the stored state is not a kindred snapshot".into(),
+                None,
+                raw.clone(),
+            )),
+            StoredState::Empty | StoredState::Forgotten { .. } => Ok(()),
+        }
+    }
+
+    /// Keeps unreadable stored data for `exportData()` (the newest [`MAX_QUARANTINED`]) and
+    /// returns the list as it is stored.
+    fn set_aside(&mut self, bad: Quarantined) -> JsValue {
+        self.quarantined.push(bad);
+        let excess = self.quarantined.len().saturating_sub(MAX_QUARANTINED);
+        self.quarantined.drain(..excess);
+        quarantine_records(&self.quarantined)
     }
 
     /// Why no report may be sent now, if something forbids it.
@@ -401,12 +420,12 @@ impl Inner {
     }
 }
 
-fn quarantine(reason: String, bytes: Option<Vec<u8>>) -> Quarantined {
+fn quarantine(reason: String, bytes: Option<Vec<u8>>, raw: JsValue) -> Quarantined {
     Quarantined {
         reason,
         at: now_ms(),
         bytes,
-        raw: JsValue::UNDEFINED,
+        raw,
     }
 }
 
@@ -574,10 +593,7 @@ async fn write_state(shared: &Shared, db: &IdbDatabase, report: bool) -> Result<
             let (changed, bad) = inner.merge(&stored);
             reason = changed;
             if let Some(bad) = bad {
-                inner.quarantined.push(bad);
-                let excess = inner.quarantined.len().saturating_sub(MAX_QUARANTINED);
-                inner.quarantined.drain(..excess);
-                tx.put(QUARANTINE_KEY, &quarantine_records(&inner.quarantined))?;
+                tx.put(QUARANTINE_KEY, &inner.set_aside(bad))?;
             }
         }
         inner.engine.expire(now);
@@ -873,24 +889,12 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
         let mut inner = shared.borrow_mut();
         inner.quarantined = parse_quarantine(&quarantined);
         inner.outbox = outbox;
-        let bad = match &state {
-            StoredState::Snapshot { gen, bytes } => match inner.engine.restore(bytes) {
-                Ok(()) => {
-                    inner.synced_gen = *gen;
-                    None
-                }
-                Err(e) => Some(quarantine(e.to_string(), Some(bytes.clone()))),
-            },
-            StoredState::Unreadable { raw, .. } => Some(Quarantined {
-                reason: "the stored state is not a kindred snapshot".into(),
-                at: now_ms(),
-                bytes: None,
-                raw: raw.clone(),
-            }),
-            StoredState::Empty | StoredState::Forgotten { .. } => {
+        let bad = match inner.restore_stored(&state) {
+            Ok(()) => {
                 inner.synced_gen = state.gen();
                 None
             }
+            Err(bad) => Some(bad),
         };
         if !model.is_undefined() {
             let field = |n: &str| Reflect::get(&model, &n.into()).unwrap_or_default();
@@ -925,13 +929,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
              exportData().quarantined",
             bad.reason
         );
-        let list = {
-            let mut inner = shared.borrow_mut();
-            inner.quarantined.push(bad);
-            let excess = inner.quarantined.len().saturating_sub(MAX_QUARANTINED);
-            inner.quarantined.drain(..excess);
-            quarantine_records(&inner.quarantined)
-        };
+        let list = shared.borrow_mut().set_aside(bad);
         let tx = Transaction::new(db, true)?;
         tx.put(QUARANTINE_KEY, &list)?;
         let gen = state.gen() + 1.0;
