@@ -346,16 +346,21 @@ async fn quota_errors_fall_back_to_memory_without_throwing() {
     assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 2);
 }
 
+/// Stores `bytes` as the site's state (generation `gen`), then creates an instance over it.
+async fn create_over_stored_bytes(site: &str, gen: u32, bytes: &[u8]) -> Kindred {
+    let record = js(&format!(r#"{{"gen": {gen}}}"#));
+    let bytes = js_sys::Uint8Array::from(bytes);
+    Reflect::set(&record, &"bytes".into(), &bytes).unwrap();
+    idb_put(&db_name(site), "state", record).await;
+    Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
+        .await
+        .expect("recovers")
+}
+
 #[wasm_bindgen_test]
 async fn corrupt_state_is_quarantined_and_replaced() {
     let site = "corrupt";
-    let garbage = js_sys::Uint8Array::from(&b"KNDS\x01\x00garbage-bytes"[..]);
-    let record = js(r#"{"gen": 3}"#);
-    Reflect::set(&record, &"bytes".into(), &garbage).unwrap();
-    idb_put(&db_name(site), "state", record).await;
-    let k = Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
-        .await
-        .expect("recovers");
+    let k = create_over_stored_bytes(site, 3, b"KNDS\x01\x00garbage-bytes").await;
     let warnings = listen(&k, "warning");
     assert_eq!(get(&warnings.get(0), "code"), "state-unreadable");
     let quarantined = Array::from(&get(&k.export_data().unwrap(), "quarantined"));
@@ -383,13 +388,7 @@ async fn corrupt_state_is_quarantined_and_replaced() {
 async fn a_state_from_a_newer_version_is_kept_not_read() {
     let site = "future";
     // A valid header with format version 999.
-    let future = js_sys::Uint8Array::from(&b"KNDS\xe7\x03\0\0\0\0payload"[..]);
-    let record = js(r#"{"gen": 1}"#);
-    Reflect::set(&record, &"bytes".into(), &future).unwrap();
-    idb_put(&db_name(site), "state", record).await;
-    let k = Kindred::create(js(&format!(r#"{{"site": "{site}"}}"#)))
-        .await
-        .expect("recovers");
+    let k = create_over_stored_bytes(site, 1, b"KNDS\xe7\x03\0\0\0\0payload").await;
     let warning = Array::from(&get(&k.status(), "warnings")).get(0);
     assert_eq!(get(&warning, "code"), "state-unreadable");
     assert!(get(&warning, "message")
