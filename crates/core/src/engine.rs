@@ -5,6 +5,7 @@
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -168,14 +169,21 @@ impl ResolvedModel {
 }
 
 /// One shopper's engine.
+///
+/// The catalog, its content index and the resolved shared model are the same for every
+/// shopper of a shop, so they sit behind `Arc`s: cloning an engine copies only the shopper's
+/// own state (history, profile, privacy) and shares the rest, which is how the simulator runs
+/// thousands of shoppers over one catalog index. Changing the catalog or the model of one
+/// engine copies the shared part first (copy-on-write), so clones never see each other's
+/// changes.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) config: EngineConfig,
-    pub(crate) catalog: Catalog,
-    pub(crate) index: ContentIndex,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) index: Arc<ContentIndex>,
     pub(crate) history: History,
     pub(crate) profile: Profile,
-    pub(crate) model: Option<ResolvedModel>,
+    pub(crate) model: Option<Arc<ResolvedModel>>,
     pub(crate) privacy: PrivacyState,
 }
 
@@ -189,8 +197,8 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Engine {
             config,
-            catalog: Catalog::default(),
-            index: ContentIndex::default(),
+            catalog: Arc::default(),
+            index: Arc::default(),
             history: History::new(config.max_events),
             profile: Profile::new(config.half_life_days * DAY_MS),
             model: None,
@@ -245,8 +253,8 @@ impl Engine {
 
     /// Replaces the catalog with a validated one.
     pub fn set_catalog(&mut self, catalog: Catalog) {
-        self.index = ContentIndex::build(&catalog, FieldWeights::default());
-        self.catalog = catalog;
+        self.index = Arc::new(ContentIndex::build(&catalog, FieldWeights::default()));
+        self.catalog = Arc::new(catalog);
         self.resolve_model();
     }
 
@@ -255,13 +263,14 @@ impl Engine {
         let known_to_model = self.model.as_ref().is_some_and(|m| {
             m.model.popularity.contains_key(&item.id) || m.model.neighbours.contains_key(&item.id)
         });
-        let (slot, _) = self.catalog.upsert(item)?;
+        let (slot, _) = Arc::make_mut(&mut self.catalog).upsert(item)?;
         if let Some(item) = self.catalog.get(slot) {
-            self.index.upsert(slot, item);
+            Arc::make_mut(&mut self.index).upsert(slot, item);
         }
         if known_to_model {
             self.resolve_model();
         } else if let Some(m) = &mut self.model {
+            let m = Arc::make_mut(m);
             let slots = self.catalog.slots();
             m.popularity.resize(slots, 0.0);
             m.trending.resize(slots, 0.0);
@@ -272,8 +281,8 @@ impl Engine {
 
     /// Removes one item. History about it is kept (it may come back).
     pub fn remove_item(&mut self, id: &str) -> Result<(), EngineError> {
-        let slot = self.catalog.remove(id)?;
-        self.index.remove(slot);
+        let slot = Arc::make_mut(&mut self.catalog).remove(id)?;
+        Arc::make_mut(&mut self.index).remove(slot);
         Ok(())
     }
 
@@ -290,7 +299,7 @@ impl Engine {
     /// Installs a shared model (validated). Replaces any previous one.
     pub fn set_model(&mut self, model: SharedModel) -> Result<(), EngineError> {
         model.validate()?;
-        self.model = Some(ResolvedModel::resolve(model, &self.catalog));
+        self.model = Some(Arc::new(ResolvedModel::resolve(model, &self.catalog)));
         Ok(())
     }
 
@@ -304,7 +313,8 @@ impl Engine {
 
     fn resolve_model(&mut self) {
         if let Some(m) = self.model.take() {
-            self.model = Some(ResolvedModel::resolve(m.model, &self.catalog));
+            let model = m.model.clone();
+            self.model = Some(Arc::new(ResolvedModel::resolve(model, &self.catalog)));
         }
     }
 
