@@ -274,6 +274,18 @@ pub struct ReleasedCounts {
     pub interests: BTreeMap<String, f64>,
     pub strategies: BTreeMap<String, StrategyTotals>,
     pub suppressed: Suppressed,
+    /// Standard deviation of each LDP estimate in this release, per family (0 without LDP
+    /// reports), so models can tell signal from noise after merging epochs.
+    #[serde(default)]
+    pub ldp_std: EstimateStd,
+}
+
+/// Per-key standard deviation of one epoch's LDP estimates, per family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EstimateStd {
+    pub items: f64,
+    pub pairs: f64,
+    pub interests: f64,
 }
 
 /// Candidate keys for LDP estimation (the catalog's ids and interest keys); pairs are
@@ -357,6 +369,13 @@ pub fn release(
     }
     if out.ldp_reports > 0 {
         release_ldp(counts, config, candidates, &mut out);
+        let n = out.ldp_reports as f64;
+        let std = |family| config.ldp.olh(family).std_dev(n);
+        out.ldp_std = EstimateStd {
+            items: std(Family::Items),
+            pairs: std(Family::Pairs),
+            interests: std(Family::Interests),
+        };
     }
     Ok(out)
 }
@@ -447,6 +466,26 @@ pub struct DecayedTotals {
     pub pairs: BTreeMap<String, f64>,
     pub interests: BTreeMap<String, f64>,
     pub strategies: BTreeMap<String, StrategyTotals>,
+    /// Variance of the LDP noise in each merged value (`Σ w² σ²` over the epochs that
+    /// estimated the key); keys counted only from threshold reports have none here.
+    #[serde(default)]
+    pub variance: Variances,
+}
+
+/// Per-key noise variance of merged LDP estimates, per family.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Variances {
+    pub items: BTreeMap<String, f64>,
+    pub pairs: BTreeMap<String, f64>,
+    pub interests: BTreeMap<String, f64>,
+}
+
+impl DecayedTotals {
+    /// Whether a merged value stands out from its LDP noise: at least `sigmas` standard
+    /// deviations above zero (always true for values without LDP noise, when positive).
+    fn significant(variance: &BTreeMap<String, f64>, key: &str, value: f64, sigmas: f64) -> bool {
+        value > 0.0 && variance.get(key).is_none_or(|v| value >= sigmas * v.sqrt())
+    }
 }
 
 /// Sums releases weighted by `0.5^(age / half_life_days)` (age in epochs before `now_epoch`;
@@ -461,13 +500,31 @@ pub fn merge_epochs(
     for r in released {
         let age = f64::from(now_epoch.saturating_sub(r.epoch));
         let w = (-age / hl).exp2();
-        for (src, dst) in [
-            (&r.items, &mut t.items),
-            (&r.pairs, &mut t.pairs),
-            (&r.interests, &mut t.interests),
+        for (src, dst, var, std) in [
+            (
+                &r.items,
+                &mut t.items,
+                &mut t.variance.items,
+                r.ldp_std.items,
+            ),
+            (
+                &r.pairs,
+                &mut t.pairs,
+                &mut t.variance.pairs,
+                r.ldp_std.pairs,
+            ),
+            (
+                &r.interests,
+                &mut t.interests,
+                &mut t.variance.interests,
+                r.ldp_std.interests,
+            ),
         ] {
             for (k, v) in src {
                 *dst.entry(k.clone()).or_default() += v * w;
+                if std > 0.0 {
+                    *var.entry(k.clone()).or_default() += (w * std) * (w * std);
+                }
             }
         }
         for (k, s) in &r.strategies {
@@ -488,6 +545,13 @@ pub struct ModelConfig {
     pub recent_days: u32,
     /// ... with the `baseline_days` before them (default 28), per day.
     pub baseline_days: u32,
+    /// LDP: how many keys of pure noise each family may let into the model, in expectation
+    /// (default 1). At a single shop's scale most LDP estimates are noise, and a popularity
+    /// list ranked by noise is worse than none, so a merged estimate must stand
+    /// `z = sqrt(2 ln(n / (2 · this)))` standard deviations above zero, `n` being the number
+    /// of keys estimated (the Gaussian tail bound `P(Z >= z) <= exp(-z²/2) / 2`, summed over
+    /// the `n` keys: a union bound, like Bonferroni's).
+    pub ldp_noise_keys: f64,
     pub builder: BuilderConfig,
 }
 
@@ -497,6 +561,7 @@ impl Default for ModelConfig {
             half_life_days: 14.0,
             recent_days: 3,
             baseline_days: 28,
+            ldp_noise_keys: 1.0,
             builder: BuilderConfig::default(),
         }
     }
@@ -513,23 +578,36 @@ pub fn build_model(
     version: u64,
 ) -> SharedModel {
     let totals = merge_epochs(released, now_epoch, config.half_life_days);
+    let kept =
+        |map: &BTreeMap<String, f64>, var: &BTreeMap<String, f64>| -> BTreeMap<String, f64> {
+            let n = var.len() as f64;
+            let z = (2.0 * (n / (2.0 * config.ldp_noise_keys.max(1e-9))).ln())
+                .max(0.0)
+                .sqrt();
+            map.iter()
+                .filter(|(k, v)| DecayedTotals::significant(var, k, **v, z))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect()
+        };
+    let items = kept(&totals.items, &totals.variance.items);
     let mut b = ModelBuilder::new(config.builder);
-    for (k, v) in &totals.items {
+    for (k, v) in &items {
         b.item(k, *v);
     }
-    for (k, v) in &totals.pairs {
+    for (k, v) in &kept(&totals.pairs, &totals.variance.pairs) {
         if let Some((x, y)) = split_pair_key(k) {
             b.pair(x, y, *v);
         }
     }
-    for (k, v) in &totals.interests {
+    for (k, v) in &kept(&totals.interests, &totals.variance.interests) {
         b.interest(k, *v);
     }
     let recent_from = now_epoch.saturating_sub(config.recent_days.max(1) - 1);
     let baseline_from = recent_from.saturating_sub(config.baseline_days.max(1));
     let mut recent: HashMap<&str, f64> = HashMap::new();
     for r in released.iter().filter(|r| r.epoch <= now_epoch) {
-        for (k, v) in &r.items {
+        // Trending only among items that stand out from the noise over all epochs.
+        for (k, v) in r.items.iter().filter(|(k, _)| items.contains_key(*k)) {
             if r.epoch >= recent_from {
                 *recent.entry(k).or_default() += v;
             } else if r.epoch >= baseline_from {
@@ -659,6 +737,78 @@ mod tests {
         b.epoch = 3;
         let t = merge_epochs(&[a, b], 10, 7.0);
         assert!((t.items["x"] - 12.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ldp_noise_stays_out_of_the_model() {
+        // 200 epochs of LDP estimates with standard deviation 100: 500 candidate items are
+        // pure noise, one is held by 60 reports a day.
+        let mut rng = SplitMix64::new(5);
+        let gauss = |rng: &mut SplitMix64| {
+            // Sum of 12 uniforms: mean 6, variance 1.
+            (0..12).map(|_| rng.unit()).sum::<f64>() - 6.0
+        };
+        let releases: Vec<ReleasedCounts> = (0..200u32)
+            .map(|epoch| {
+                let mut r = ReleasedCounts {
+                    epoch,
+                    ldp_reports: 400,
+                    ldp_std: EstimateStd {
+                        items: 100.0,
+                        pairs: 100.0,
+                        interests: 100.0,
+                    },
+                    ..ReleasedCounts::default()
+                };
+                for i in 0..500 {
+                    r.items
+                        .insert(format!("noise-{i}"), 100.0 * gauss(&mut rng));
+                }
+                r.items
+                    .insert("real".into(), 60.0 + 100.0 * gauss(&mut rng));
+                r
+            })
+            .collect();
+        let config = ModelConfig {
+            half_life_days: 1000.0,
+            ..ModelConfig::default()
+        };
+        let m = build_model(&releases, 199, &config, 1);
+        assert!(m.popularity.contains_key("real"), "{:?}", m.popularity);
+        assert!(m.popularity.len() <= 3, "noise let in: {:?}", m.popularity);
+        // Without the noise level recorded, every positive total would count.
+        let unmarked: Vec<ReleasedCounts> = releases
+            .into_iter()
+            .map(|r| ReleasedCounts {
+                ldp_std: EstimateStd::default(),
+                ..r
+            })
+            .collect();
+        let m = build_model(&unmarked, 199, &config, 1);
+        assert!(m.popularity.len() > 100, "{}", m.popularity.len());
+    }
+
+    #[test]
+    fn ldp_releases_record_their_noise() {
+        let cfg = AggregationConfig::default();
+        let mut c = EpochCounts::new(3);
+        c.apply(&Increment {
+            counter: Counter::LdpReports,
+            key: String::new(),
+            delta: 100,
+        });
+        let r = release(&c, &cfg, &Candidates::default(), &mut SplitMix64::new(1)).expect("ok");
+        let expected = cfg.ldp.olh(Family::Items).std_dev(100.0);
+        assert!((r.ldp_std.items - expected).abs() < 1e-9);
+        assert!(r.ldp_std.pairs > r.ldp_std.items, "pairs get less epsilon");
+        let threshold_only = release(
+            &counts(3, &[(&["a"], 12)]),
+            &cfg,
+            &Candidates::default(),
+            &mut SplitMix64::new(1),
+        )
+        .expect("ok");
+        assert_eq!(threshold_only.ldp_std, EstimateStd::default());
     }
 
     #[test]
