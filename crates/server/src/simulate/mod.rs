@@ -298,10 +298,8 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         .map_or(1, |first| u64::from(end_epoch - first).max(1));
     let clients = events.users.len().max(1) as u64;
     eprintln!(
-        "privacy: {} (epsilon {} per day, k {}), seed {}",
-        mode_label(args.privacy),
-        settings.server.epsilon,
-        settings.server.k,
+        "privacy: {}, seed {}",
+        privacy_label(args.privacy, &settings.server),
         args.seed
     );
     eprintln!(
@@ -346,11 +344,14 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
     Ok(())
 }
 
-fn mode_label(privacy: PrivacyArg) -> &'static str {
+fn privacy_label(privacy: PrivacyArg, server: &AggregationConfig) -> String {
     match privacy {
-        PrivacyArg::Off => "off (upper bound: exact counts, no threshold, no noise)",
-        PrivacyArg::Threshold => "threshold",
-        PrivacyArg::Ldp => "ldp",
+        PrivacyArg::Off => "off (upper bound: exact counts, no threshold, no noise)".to_owned(),
+        PrivacyArg::Threshold => format!(
+            "threshold (epsilon {} per day, k {})",
+            server.epsilon, server.k
+        ),
+        PrivacyArg::Ldp => format!("ldp (epsilon {} per day)", server.epsilon),
     }
 }
 
