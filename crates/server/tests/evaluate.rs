@@ -21,13 +21,9 @@ fn kindred(args: &[&str]) -> Output {
         .expect("the kindred binary runs")
 }
 
-fn evaluate(task: &str, k: &str, json: &Path) -> Output {
-    let (recs, truth, train) = (
-        fixture("recs.csv"),
-        fixture("truth.csv"),
-        fixture("train.csv"),
-    );
-    kindred(&[
+/// `kindred evaluate` on the given files, plus `extra` options.
+fn evaluate(recs: &Path, truth: &Path, train: &Path, task: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
         "evaluate",
         "--recs",
         recs.to_str().unwrap(),
@@ -37,11 +33,16 @@ fn evaluate(task: &str, k: &str, json: &Path) -> Output {
         train.to_str().unwrap(),
         "--task",
         task,
-        "--k",
-        k,
-        "--json",
-        json.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    kindred(&args)
+}
+
+/// Asserts that a run failed and said `message` on stderr.
+fn assert_fails_with(out: &Output, message: &str) {
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(message), "{stderr}");
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -56,7 +57,13 @@ fn metrics_agree_with_evaluate_py_to_1e_9() {
     for task in ["new", "all"] {
         for k in ["10", "3"] {
             let out_json = dir.join(format!("{task}_{k}.json"));
-            let out = evaluate(task, k, &out_json);
+            let out = evaluate(
+                &fixture("recs.csv"),
+                &fixture("truth.csv"),
+                &fixture("train.csv"),
+                task,
+                &["--k", k, "--json", out_json.to_str().unwrap()],
+            );
             assert!(out.status.success(), "{out:?}");
             let golden = read_json(&fixture(&format!("golden_{task}_k{k}.json")));
             let ours = read_json(&out_json);
@@ -87,65 +94,40 @@ fn a_bad_rank_names_the_file_and_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let recs = dir.join("recs.csv");
     std::fs::write(&recs, "user,rank,item,score\nu1,1,A,1\nu1,first,B,1\n").unwrap();
-    let (truth, train) = (fixture("truth.csv"), fixture("train.csv"));
-    let out = kindred(&[
-        "evaluate",
-        "--recs",
-        recs.to_str().unwrap(),
-        "--truth",
-        truth.to_str().unwrap(),
-        "--train",
-        train.to_str().unwrap(),
-        "--task",
+    let out = evaluate(
+        &recs,
+        &fixture("truth.csv"),
+        &fixture("train.csv"),
         "new",
-    ]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("line 3: rank \"first\" is not a number"),
-        "{stderr}"
+        &[],
     );
+    assert_fails_with(&out, "line 3: rank \"first\" is not a number");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn missing_files_and_bad_headers_are_errors() {
-    let (recs, truth) = (fixture("recs.csv"), fixture("truth.csv"));
-    let missing = kindred(&[
-        "evaluate",
-        "--recs",
-        recs.to_str().unwrap(),
-        "--truth",
-        truth.to_str().unwrap(),
-        "--train",
-        "/nonexistent/train.csv",
-        "--task",
+    let (recs, truth, train) = (
+        fixture("recs.csv"),
+        fixture("truth.csv"),
+        fixture("train.csv"),
+    );
+    let missing = evaluate(
+        &recs,
+        &truth,
+        Path::new("/nonexistent/train.csv"),
         "all",
-    ]);
-    assert!(!missing.status.success());
-    let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert!(
-        stderr.contains("kindred evaluate: error: cannot open /nonexistent/train.csv"),
-        "{stderr}"
+        &[],
+    );
+    assert_fails_with(
+        &missing,
+        "kindred evaluate: error: cannot open /nonexistent/train.csv",
     );
     // A train file given as recommendations has no `rank` column.
-    let train = fixture("train.csv");
-    let bad_header = kindred(&[
-        "evaluate",
-        "--recs",
-        train.to_str().unwrap(),
-        "--truth",
-        truth.to_str().unwrap(),
-        "--train",
-        train.to_str().unwrap(),
-        "--task",
-        "all",
-    ]);
-    assert!(!bad_header.status.success());
-    let stderr = String::from_utf8_lossy(&bad_header.stderr);
-    assert!(
-        stderr.contains("the header must name the columns user,rank,item"),
-        "{stderr}"
+    let bad_header = evaluate(&train, &truth, &train, "all", &[]);
+    assert_fails_with(
+        &bad_header,
+        "the header must name the columns user,rank,item",
     );
     let bad_task = kindred(&["evaluate", "--task", "some"]);
     assert!(!bad_task.status.success());
