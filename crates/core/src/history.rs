@@ -202,7 +202,7 @@ pub enum EventError {
         kind: &'static str,
         field: &'static str,
     },
-    #[error("field \"{field}\" is {value}, expected {expected}")]
+    #[error("field \"{field}\" is {}, expected {expected}", crate::compact::number(*.value))]
     BadNumber {
         field: &'static str,
         value: f64,

@@ -65,7 +65,7 @@ pub fn encode(state: &UserState) -> Vec<u8> {
     write_history(&mut w, &state.history);
     write_profile(&mut w, &state.profile);
     write_privacy(&mut w, &state.privacy);
-    let checksum = crc32fast::hash(&w.0[HEADER..]);
+    let checksum = crate::compact::crc32(&w.0[HEADER..]);
     w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
     w.0
 }
@@ -87,7 +87,7 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     }
     let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     let payload = &bytes[HEADER..];
-    if crc32fast::hash(payload) != checksum {
+    if crate::compact::crc32(payload) != checksum {
         return Err(SnapshotError::Checksum);
     }
     let mut r = Reader {
@@ -485,7 +485,7 @@ mod tests {
         let good = encode(&state());
         for cut in HEADER..good.len() {
             let mut bytes = good[..cut].to_vec();
-            let checksum = crc32fast::hash(&bytes[HEADER..]);
+            let checksum = crate::compact::crc32(&bytes[HEADER..]);
             bytes[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
             assert!(matches!(decode(&bytes), Err(SnapshotError::Decode(_))));
         }
