@@ -15,7 +15,7 @@
 //! quarantines like any unreadable state. 3 (current) holds history, profile and the privacy
 //! state (ledger, last reported day, pending report, recommendation counters).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::history::{Event, EventKind, History, ItemStats};
 use crate::ledger::Ledger;
@@ -261,7 +261,10 @@ fn write_history(w: &mut Writer, h: &History) {
         w.f32(e.amount);
     }
     w.uint(h.stats.len() as u64);
-    for (id, s) in &h.stats {
+    // In id order, so equal states give equal bytes.
+    let mut stats: Vec<(&String, &ItemStats)> = h.stats.iter().collect();
+    crate::compact::sort_by(&mut stats, |a, b| a.0 < b.0);
+    for (id, s) in stats {
         w.str(id);
         for n in [s.views, s.clicks, s.carts, s.purchases] {
             w.uint(u64::from(n));
@@ -295,7 +298,7 @@ fn read_history(r: &mut Reader<'_>) -> Result<History, SnapshotError> {
         });
     }
     let n = r.len()?;
-    let mut stats = BTreeMap::new();
+    let mut stats = HashMap::with_capacity(n.min(8192));
     for _ in 0..n {
         let id = r.str()?;
         let s = ItemStats {
@@ -333,11 +336,7 @@ fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
     p.interests = r.float_map()?;
     p.text = r.float_map()?;
     let n = r.len()?;
-    let mut removed = BTreeSet::new();
-    for _ in 0..n {
-        removed.insert(r.str()?);
-    }
-    p.removed = removed;
+    p.removed = (0..n).map(|_| r.str()).collect::<Result<_, _>>()?;
     Ok(p)
 }
 
