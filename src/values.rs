@@ -81,9 +81,13 @@ impl<'a> Obj<'a> {
     /// A whole number from 0 to `max`.
     pub(crate) fn int(&self, key: &str, max: f64) -> Result<Option<f64>, JsError> {
         match self.num(key)? {
-            Some(n) if n.fract() != 0.0 || !(0.0..=max).contains(&n) => {
-                Err(self.wrong(key, &format!("a whole number from 0 to {max}")))
-            }
+            Some(n) if n.fract() != 0.0 || !(0.0..=max).contains(&n) => Err(self.wrong(
+                key,
+                &format!(
+                    "a whole number from 0 to {}",
+                    kindred_core::compact::number(max)
+                ),
+            )),
             n => Ok(n),
         }
     }

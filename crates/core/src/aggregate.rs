@@ -660,7 +660,7 @@ mod tests {
             items: items.iter().map(|s| s.to_string()).collect(),
             pairs: Vec::new(),
             interests: Vec::new(),
-            strategies: BTreeMap::new(),
+            strategies: Vec::new(),
             ldp: None,
         }
     }

@@ -1,4 +1,4 @@
-//! Small stand-ins for two std routines whose code is large in the browser module.
+//! Small stand-ins for routines whose code is large in the browser module.
 //!
 //! - [`sort_by`]: std's sorts instantiate a few KB of wasm per element type and comparator
 //!   (pattern-defeating quicksort, insertion and heap fallbacks, pivot selection); with a dozen
@@ -6,6 +6,13 @@
 //!   list sorted on the device is small (top-k results, one item's terms, a profile).
 //! - [`number`]: `{}` on a float pulls in core's float formatting (Grisu/Dragon and their
 //!   tables, ~20 KB) for error messages only; this prints the few digits a message needs.
+//! - [`crc32`]: the `crc32fast` crate's portable path uses slicing-by-16, sixteen 1 KB tables
+//!   (16 KB of incompressible data in the module) to checksum a snapshot of a few KB once per
+//!   save. One 1 KB table, built at compile time, is fast enough for that and gives the same
+//!   CRC-32 (IEEE 802.3), so stored snapshots stay readable.
+//! - [`SortedSet`]: each `BTreeSet` element type instantiates several KB of B-tree code
+//!   (insert, rebalancing, iteration, drop, clone). The small sets on the device (removed
+//!   interests, one day's items and pairs) are a sorted `Vec` with binary search instead.
 
 /// Sorts `v` so that no element is `less` than the one before it (unstable, O(n log n)).
 pub fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
@@ -58,6 +65,110 @@ pub fn number(x: f64) -> String {
     format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the checksum in snapshot headers.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut bit = 0;
+            while bit < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                bit += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |crc, &b| {
+        TABLE[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8)
+    })
+}
+
+/// A set kept as a sorted, duplicate-free `Vec`: O(log n) lookups, O(n) inserts, which is
+/// right for the few dozen to few hundred elements it holds. Iterates in ascending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortedSet<T>(Vec<T>);
+
+impl<T> Default for SortedSet<T> {
+    fn default() -> Self {
+        SortedSet(Vec::new())
+    }
+}
+
+impl<T: Ord> SortedSet<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `value`; false when it was already there.
+    pub fn insert(&mut self, value: T) -> bool {
+        match self.0.binary_search(&value) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, value);
+                true
+            }
+        }
+    }
+
+    pub fn contains<Q>(&self, value: &Q) -> bool
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.0.binary_search_by(|x| x.borrow().cmp(value)).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// The elements in ascending order.
+    pub fn as_slice(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: Ord> FromIterator<T> for SortedSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut v: Vec<T> = iter.into_iter().collect();
+        sort_by(&mut v, |a, b| a < b);
+        v.dedup();
+        SortedSet(v)
+    }
+}
+
+impl<T: Ord> Extend<T> for SortedSet<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for value in iter {
+            self.insert(value);
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a SortedSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +190,49 @@ mod tests {
             sort_by(&mut v, |a, b| a < b);
             assert_eq!(v, expected);
         }
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_and_crc32fast() {
+        assert_eq!(crc32(b""), 0);
+        // The check value of CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let mut seed = 11u64;
+        for n in [1usize, 15, 16, 17, 255, 4096] {
+            let bytes: Vec<u8> = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 56) as u8
+                })
+                .collect();
+            assert_eq!(crc32(&bytes), crc32fast::hash(&bytes), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn sorted_set_behaves_like_btreeset() {
+        let mut seed = 5u64;
+        let mut set = SortedSet::new();
+        let mut reference = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = (seed >> 40) % 97;
+            assert_eq!(set.insert(v), reference.insert(v));
+            assert_eq!(set.contains(&(v / 2)), reference.contains(&(v / 2)));
+        }
+        assert!(set.iter().eq(reference.iter()));
+        assert_eq!(set.len(), reference.len());
+        let collected: SortedSet<u64> = [3, 1, 3, 2, 1].into_iter().collect();
+        assert_eq!(collected.as_slice(), &[1, 2, 3]);
+        let mut extended = collected.clone();
+        extended.extend([0, 2, 9]);
+        assert_eq!(extended.as_slice(), &[0, 1, 2, 3, 9]);
+        let words: SortedSet<String> = ["b".to_owned(), "a".to_owned()].into_iter().collect();
+        assert!(words.contains("a") && !words.contains("c"));
     }
 
     #[test]

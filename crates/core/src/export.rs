@@ -1,8 +1,6 @@
 //! Everything stored about the shopper, in a readable shape: `k.exportData()` in the browser
 //! (the GDPR-style "download my data"). Nothing here is sent anywhere.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::engine::Engine;
@@ -31,8 +29,10 @@ pub struct ExportedEvent {
 pub struct ShopperData {
     /// Raw events, oldest first (at most `maxEvents`, none older than `retentionDays`).
     pub events: Vec<ExportedEvent>,
-    /// Per-item totals, kept for every item touched within the retention period.
-    pub items: BTreeMap<String, ItemStats>,
+    /// Per-item totals, kept for every item touched within the retention period, by item id
+    /// (ascending; serialized as an object).
+    #[serde(serialize_with = "as_map")]
+    pub items: Vec<(String, ItemStats)>,
     /// Events folded into the per-item totals after the raw log was full.
     pub folded_events: u64,
     /// Every interest with a positive weight (weights sum to 1).
@@ -56,14 +56,25 @@ impl Engine {
                     amount: e.amount,
                 })
                 .collect(),
-            items: self
-                .history
-                .all_stats()
-                .map(|(id, s)| (id.clone(), s.clone()))
-                .collect(),
+            items: {
+                let mut items: Vec<(String, ItemStats)> = self
+                    .history
+                    .all_stats()
+                    .map(|(id, s)| (id.clone(), s.clone()))
+                    .collect();
+                crate::compact::sort_by(&mut items, |a, b| a.0 < b.0);
+                items
+            },
             folded_events: self.history.folded(),
             interests: self.profile.interests(now, usize::MAX),
             removed_interests: self.profile.removed_interests().iter().cloned().collect(),
         }
     }
+}
+
+fn as_map<S: serde::Serializer>(
+    items: &[(String, ItemStats)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(items.iter().map(|(id, s)| (id, s)))
 }

@@ -14,7 +14,7 @@
 //!
 //! Events of day D are reported on day D + 1 or later, which also hides the hour of the day.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::compact::SortedSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -135,11 +135,12 @@ impl PrivacyConfig {
 /// Everything one epoch could contribute, before sampling to the caps.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contribution {
-    pub items: BTreeSet<String>,
+    pub items: SortedSet<String>,
     /// `(a, b)` with `a < b`.
-    pub pairs: BTreeSet<(String, String)>,
-    pub interests: BTreeSet<String>,
-    pub strategies: BTreeMap<String, StrategyCounts>,
+    pub pairs: SortedSet<(String, String)>,
+    pub interests: SortedSet<String>,
+    /// Counters by strategy name, sorted by name.
+    pub strategies: Vec<(String, StrategyCounts)>,
 }
 
 impl Contribution {
@@ -149,8 +150,8 @@ impl Contribution {
             && self.interests.is_empty()
             && self
                 .strategies
-                .values()
-                .all(|c| c.impressions == 0 && c.clicks == 0)
+                .iter()
+                .all(|(_, c)| c.impressions == 0 && c.clicks == 0)
     }
 
     /// The report for `epoch`: each family sampled uniformly to its cap (threshold mode) or
@@ -170,7 +171,7 @@ impl Contribution {
             items: Vec::new(),
             pairs: Vec::new(),
             interests: Vec::new(),
-            strategies: BTreeMap::new(),
+            strategies: Vec::new(),
             ldp: None,
         };
         let valid = |k: &String| key_problem(k).is_none();
@@ -187,12 +188,15 @@ impl Contribution {
             .filter(|(a, b)| valid(a) && valid(b) && a < b)
             .map(|(a, b)| [a.clone(), b.clone()])
             .collect();
-        let strategies: BTreeMap<String, StrategyCounts> = self
+        let mut strategies: Vec<(String, StrategyCounts)> = self
             .strategies
             .iter()
             .filter(|(k, _)| Strategy::from_name(k).is_some())
             .map(|(k, c)| (k.clone(), *c))
             .collect();
+        // The wire format wants each name once, in order.
+        crate::compact::sort_by(&mut strategies, |a, b| a.0 < b.0);
+        strategies.dedup_by(|a, b| a.0 == b.0);
         let caps = config.caps;
         match config.mode {
             Mode::Off => return Ok(None),
@@ -251,11 +255,11 @@ fn sample<T: Clone>(
 /// caps: each strategy keeps `floor(count · cap / total)` when the total is over the cap
 /// (deterministic, proportional, never above the cap).
 fn clip_counters(
-    counters: &BTreeMap<String, StrategyCounts>,
+    counters: &[(String, StrategyCounts)],
     caps: &Caps,
-) -> BTreeMap<String, StrategyCounts> {
+) -> Vec<(String, StrategyCounts)> {
     let total =
-        |f: fn(&StrategyCounts) -> u32| counters.values().map(|c| u64::from(f(c))).sum::<u64>();
+        |f: fn(&StrategyCounts) -> u32| counters.iter().map(|(_, c)| u64::from(f(c))).sum::<u64>();
     let (imp, clk) = (total(|c| c.impressions), total(|c| c.clicks));
     let scale = |v: u32, total: u64, cap: u32| -> u32 {
         if total <= u64::from(cap) {
@@ -595,7 +599,7 @@ pub enum PrivacyError {
 /// Adds every pair of distinct items of one session (sub-sampled to
 /// [`MAX_SESSION_ITEMS`] first).
 fn add_pairs(
-    pairs: &mut BTreeSet<(String, String)>,
+    pairs: &mut SortedSet<(String, String)>,
     mut session: Vec<String>,
     rng: &mut dyn RandomSource,
 ) -> Result<(), RandomError> {

@@ -7,7 +7,9 @@
 //! half_life)`. One event is therefore O(size of the item), whatever the history length. When
 //! the stored scale grows too large the origin moves forward and all entries are rescaled once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+
+use crate::compact::SortedSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,26 +55,15 @@ pub struct Interest {
 }
 
 /// Decayed affinities, interests and the text vector of one shopper.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Profile {
     pub(crate) half_life_ms: f64,
     pub(crate) origin_ms: Option<i64>,
-    #[serde(serialize_with = "sorted")]
     pub(crate) items: HashMap<String, f64>,
-    #[serde(serialize_with = "sorted")]
     pub(crate) interests: HashMap<String, f64>,
-    #[serde(serialize_with = "sorted")]
     pub(crate) text: HashMap<String, f64>,
-    pub(crate) removed: BTreeSet<String>,
-}
-
-/// Serializes a map in key order so equal profiles give equal snapshot bytes.
-fn sorted<S: serde::Serializer>(
-    map: &HashMap<String, f64>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let ordered: std::collections::BTreeMap<&String, &f64> = map.iter().collect();
-    ordered.serialize(serializer)
+    /// Interests the shopper removed (kept out of the profile and of recommendations).
+    pub(crate) removed: SortedSet<String>,
 }
 
 impl Profile {
@@ -239,7 +230,7 @@ impl Profile {
         self.removed.insert(key.to_owned());
     }
 
-    pub fn removed_interests(&self) -> &BTreeSet<String> {
+    pub fn removed_interests(&self) -> &SortedSet<String> {
         &self.removed
     }
 

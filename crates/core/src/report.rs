@@ -26,7 +26,6 @@
 //! and wrong types are errors, and [`Report::validate`] checks every bound. The server keeps
 //! counters, not reports: [`Report::increments`] turns a report into counter increments.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -256,12 +255,16 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interests: Vec<String>,
     /// Threshold mode: counters per strategy name.
+    /// Sorted by name, each name once; an object on the wire. A sorted `Vec` rather than a
+    /// `BTreeMap`: the browser builds this on every report and the B-tree code for this one
+    /// value type was 4 KB of wasm.
     #[serde(
         default,
-        skip_serializing_if = "BTreeMap::is_empty",
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "as_map",
         deserialize_with = "unique_map"
     )]
-    pub strategies: BTreeMap<String, StrategyCounts>,
+    pub strategies: Vec<(String, StrategyCounts)>,
     /// LDP mode: the randomized families.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldp: Option<LdpReport>,
@@ -440,9 +443,16 @@ impl Report {
             });
         }
         let (mut impressions, mut clicks) = (0u64, 0u64);
-        for (name, c) in &self.strategies {
+        for (i, (name, c)) in self.strategies.iter().enumerate() {
             if Strategy::from_name(name).is_none() {
                 return Err(ReportError::UnknownStrategy(shown(name)));
+            }
+            // Parsed reports are sorted and unique by construction; built ones must be too.
+            if i > 0 && self.strategies[i - 1].0 >= *name {
+                return Err(ReportError::Duplicate {
+                    family: Family::Strategies,
+                    key: shown(name),
+                });
             }
             impressions += u64::from(c.impressions);
             clicks += u64::from(c.clicks);
@@ -622,27 +632,37 @@ pub struct Increment {
     pub delta: u64,
 }
 
-/// Deserializes a map, refusing duplicate keys (serde_json would keep the last silently).
-fn unique_map<'de, D>(deserializer: D) -> Result<BTreeMap<String, StrategyCounts>, D::Error>
+fn as_map<S: serde::Serializer>(
+    strategies: &[(String, StrategyCounts)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(strategies.iter().map(|(name, c)| (name, c)))
+}
+
+/// Deserializes a map into a list sorted by key, refusing duplicate keys (serde_json would
+/// keep the last silently).
+fn unique_map<'de, D>(deserializer: D) -> Result<Vec<(String, StrategyCounts)>, D::Error>
 where
     D: Deserializer<'de>,
 {
     struct UniqueMap;
     impl<'de> Visitor<'de> for UniqueMap {
-        type Value = BTreeMap<String, StrategyCounts>;
+        type Value = Vec<(String, StrategyCounts)>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a map from strategy name to {impressions, clicks}")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
+            let mut out: Vec<(String, StrategyCounts)> = Vec::new();
             while let Some((k, v)) = map.next_entry::<String, StrategyCounts>()? {
-                if out.contains_key(&k) {
-                    return Err(serde::de::Error::custom(format!(
-                        "duplicate strategy \"{}\"",
-                        shown(&k)
-                    )));
+                match out.binary_search_by(|(name, _)| name.cmp(&k)) {
+                    Ok(_) => {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate strategy \"{}\"",
+                            shown(&k)
+                        )));
+                    }
+                    Err(at) => out.insert(at, (k, v)),
                 }
-                out.insert(k, v);
             }
             Ok(out)
         }

@@ -15,7 +15,7 @@
 //! quarantines like any unreadable state. 3 (current) holds history, profile and the privacy
 //! state (ledger, last reported day, pending report, recommendation counters).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::history::{Event, EventKind, History, ItemStats};
 use crate::ledger::Ledger;
@@ -65,7 +65,7 @@ pub fn encode(state: &UserState) -> Vec<u8> {
     write_history(&mut w, &state.history);
     write_profile(&mut w, &state.profile);
     write_privacy(&mut w, &state.privacy);
-    let checksum = crc32fast::hash(&w.0[HEADER..]);
+    let checksum = crate::compact::crc32(&w.0[HEADER..]);
     w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
     w.0
 }
@@ -87,7 +87,7 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     }
     let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     let payload = &bytes[HEADER..];
-    if crc32fast::hash(payload) != checksum {
+    if crate::compact::crc32(payload) != checksum {
         return Err(SnapshotError::Checksum);
     }
     let mut r = Reader {
@@ -261,7 +261,10 @@ fn write_history(w: &mut Writer, h: &History) {
         w.f32(e.amount);
     }
     w.uint(h.stats.len() as u64);
-    for (id, s) in &h.stats {
+    // In id order, so equal states give equal bytes.
+    let mut stats: Vec<(&String, &ItemStats)> = h.stats.iter().collect();
+    crate::compact::sort_by(&mut stats, |a, b| a.0 < b.0);
+    for (id, s) in stats {
         w.str(id);
         for n in [s.views, s.clicks, s.carts, s.purchases] {
             w.uint(u64::from(n));
@@ -295,7 +298,7 @@ fn read_history(r: &mut Reader<'_>) -> Result<History, SnapshotError> {
         });
     }
     let n = r.len()?;
-    let mut stats = BTreeMap::new();
+    let mut stats = HashMap::with_capacity(n.min(8192));
     for _ in 0..n {
         let id = r.str()?;
         let s = ItemStats {
@@ -333,11 +336,7 @@ fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
     p.interests = r.float_map()?;
     p.text = r.float_map()?;
     let n = r.len()?;
-    let mut removed = BTreeSet::new();
-    for _ in 0..n {
-        removed.insert(r.str()?);
-    }
-    p.removed = removed;
+    p.removed = (0..n).map(|_| r.str()).collect::<Result<_, _>>()?;
     Ok(p)
 }
 
@@ -485,7 +484,7 @@ mod tests {
         let good = encode(&state());
         for cut in HEADER..good.len() {
             let mut bytes = good[..cut].to_vec();
-            let checksum = crc32fast::hash(&bytes[HEADER..]);
+            let checksum = crate::compact::crc32(&bytes[HEADER..]);
             bytes[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
             assert!(matches!(decode(&bytes), Err(SnapshotError::Decode(_))));
         }

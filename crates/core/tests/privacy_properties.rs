@@ -36,12 +36,13 @@ fn contributions() -> impl Strategy<Value = Contribution> {
         prop::collection::btree_set(key(), 0..40),
         prop::collection::btree_set((key(), key()), 0..40),
         prop::collection::btree_set(key(), 0..30),
-        prop::collection::btree_map(strategy_name(), (0u32..50, 0u32..20), 0..4),
+        // A list, not a map: build_report must cope with any order and repeated names.
+        prop::collection::vec((strategy_name(), (0u32..50, 0u32..20)), 0..4),
     )
         .prop_map(|(items, pairs, interests, strategies)| Contribution {
-            items,
-            pairs,
-            interests,
+            items: items.into_iter().collect(),
+            pairs: pairs.into_iter().collect(),
+            interests: interests.into_iter().collect(),
             strategies: strategies
                 .into_iter()
                 .map(|(k, (impressions, clicks))| {
@@ -110,8 +111,8 @@ proptest! {
         prop_assert!(report.interests.windows(2).all(|w| w[0] < w[1]));
         prop_assert!(report.items.iter().all(|k| c.items.contains(k)));
         prop_assert!(report.pairs.iter().all(|[a, b]| c.pairs.contains(&(a.clone(), b.clone()))));
-        let imp: u32 = report.strategies.values().map(|s| s.impressions).sum();
-        let clk: u32 = report.strategies.values().map(|s| s.clicks).sum();
+        let imp: u32 = report.strategies.iter().map(|(_, s)| s.impressions).sum();
+        let clk: u32 = report.strategies.iter().map(|(_, s)| s.clicks).sum();
         prop_assert!(imp <= config.caps.impressions && clk <= config.caps.clicks);
         // Wire round trip is the identity, both ways.
         let json = report.to_json();
