@@ -412,7 +412,11 @@ async fn retention_deletes_old_events() {
     wait(k.close()).await;
     let again = create("retention").await;
     let events = Array::from(&get(&again.export_data().unwrap(), "events"));
-    assert_eq!(events.length(), 1, "the 400-day-old event is gone (retention: 365 days)");
+    assert_eq!(
+        events.length(),
+        1,
+        "the 400-day-old event is gone (retention: 365 days)"
+    );
     assert_eq!(get(&events.get(0), "item"), "cup");
     wait(again.forget()).await;
     wait(again.close()).await;
