@@ -120,12 +120,15 @@ pub enum EngineError {
     },
     #[error("\"strategy\" is only for click events, not \"{0}\"")]
     StrategyOnNonClick(&'static str),
+    #[error("this engine shares its catalog with its clones: load a catalog of its own (set_catalog) before changing single items")]
+    SharedCatalog,
 }
 
 /// The shared model with item ids resolved to catalog indices.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ResolvedModel {
-    pub model: SharedModel,
+    /// Shared, like the resolved model, so re-resolving never copies it.
+    pub model: Arc<SharedModel>,
     pub popularity: Vec<f32>,
     pub trending: Vec<f32>,
     pub neighbours: Vec<Vec<(u32, f32)>>,
@@ -134,7 +137,7 @@ pub(crate) struct ResolvedModel {
 }
 
 impl ResolvedModel {
-    fn resolve(model: SharedModel, catalog: &Catalog) -> Self {
+    fn resolve(model: Arc<SharedModel>, catalog: &Catalog) -> Self {
         let slots = catalog.slots();
         let dense = |map: &std::collections::BTreeMap<String, f32>| {
             let mut v = vec![0.0f32; slots];
@@ -178,9 +181,10 @@ impl ResolvedModel {
 /// The catalog, its content index and the resolved shared model are the same for every
 /// shopper of a shop, so they sit behind `Arc`s: cloning an engine copies only the shopper's
 /// own state (history, profile, privacy) and shares the rest, which is how the simulator runs
-/// thousands of shoppers over one catalog index. Changing the catalog or the model of one
-/// engine copies the shared part first (copy-on-write), so clones never see each other's
-/// changes.
+/// thousands of shoppers over one catalog index. Shared parts are read-only: `set_catalog`
+/// and `set_model` give an engine its own, and `upsert_item`/`remove_item` on a catalog that
+/// is still shared are refused ([`EngineError::SharedCatalog`]) rather than copying it, code
+/// the browser module (which never clones an engine) would pay for in size.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) config: EngineConfig,
@@ -268,27 +272,37 @@ impl Engine {
         let known_to_model = self.model.as_ref().is_some_and(|m| {
             m.model.popularity.contains_key(&item.id) || m.model.neighbours.contains_key(&item.id)
         });
-        let (slot, _) = Arc::make_mut(&mut self.catalog).upsert(item)?;
-        if let Some(item) = self.catalog.get(slot) {
-            Arc::make_mut(&mut self.index).upsert(slot, item);
+        let (catalog, index) = self.own_catalog()?;
+        let (slot, _) = catalog.upsert(item)?;
+        if let Some(item) = catalog.get(slot) {
+            index.upsert(slot, item);
         }
-        if known_to_model {
-            self.resolve_model();
-        } else if let Some(m) = &mut self.model {
-            let m = Arc::make_mut(m);
-            let slots = self.catalog.slots();
-            m.popularity.resize(slots, 0.0);
-            m.trending.resize(slots, 0.0);
-            m.neighbours.resize(slots, Vec::new());
+        let slots = self.catalog.slots();
+        match self.model.as_mut().and_then(Arc::get_mut) {
+            Some(m) if !known_to_model => {
+                m.popularity.resize(slots, 0.0);
+                m.trending.resize(slots, 0.0);
+                m.neighbours.resize(slots, Vec::new());
+            }
+            _ => self.resolve_model(),
         }
         Ok(())
     }
 
     /// Removes one item. History about it is kept (it may come back).
     pub fn remove_item(&mut self, id: &str) -> Result<(), EngineError> {
-        let slot = Arc::make_mut(&mut self.catalog).remove(id)?;
-        Arc::make_mut(&mut self.index).remove(slot);
+        let (catalog, index) = self.own_catalog()?;
+        let slot = catalog.remove(id)?;
+        index.remove(slot);
         Ok(())
+    }
+
+    /// The catalog and index for changing in place, when no clone shares them.
+    fn own_catalog(&mut self) -> Result<(&mut Catalog, &mut ContentIndex), EngineError> {
+        match (Arc::get_mut(&mut self.catalog), Arc::get_mut(&mut self.index)) {
+            (Some(catalog), Some(index)) => Ok((catalog, index)),
+            _ => Err(EngineError::SharedCatalog),
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -304,12 +318,13 @@ impl Engine {
     /// Installs a shared model (validated). Replaces any previous one.
     pub fn set_model(&mut self, model: SharedModel) -> Result<(), EngineError> {
         model.validate()?;
+        let model = Arc::new(model);
         self.model = Some(Arc::new(ResolvedModel::resolve(model, &self.catalog)));
         Ok(())
     }
 
     pub fn model(&self) -> Option<&SharedModel> {
-        self.model.as_ref().map(|m| &m.model)
+        self.model.as_ref().map(|m| &*m.model)
     }
 
     pub fn clear_model(&mut self) {
@@ -318,7 +333,7 @@ impl Engine {
 
     fn resolve_model(&mut self) {
         if let Some(m) = self.model.take() {
-            let model = m.model.clone();
+            let model = Arc::clone(&m.model);
             self.model = Some(Arc::new(ResolvedModel::resolve(model, &self.catalog)));
         }
     }

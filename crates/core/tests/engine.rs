@@ -154,11 +154,18 @@ fn clones_share_the_catalog_but_not_the_shopper() {
     let mut a = template.clone();
     let b = template.clone();
     track(&mut a, Purchase, "tea", NOW);
-    a.upsert_item(Item::new("new-tea", "Green Tea Bags"))
-        .expect("valid item");
     assert!(b.history().is_empty(), "b never sees a's events");
-    assert_eq!(b.catalog().len(), 10, "nor a's catalog change");
+    assert_eq!(
+        a.upsert_item(Item::new("new-tea", "Green Tea Bags")),
+        Err(EngineError::SharedCatalog),
+        "a shared catalog is read-only"
+    );
+    a.load_catalog_json(CATALOG).expect("a catalog of its own");
+    a.upsert_item(Item::new("new-tea", "Green Tea Bags"))
+        .expect("its own catalog can change");
     assert_eq!(a.catalog().len(), 11);
+    assert_eq!(b.catalog().len(), 10, "b keeps the shared catalog");
+    assert_eq!(a.history().stats("tea").map(|s| s.purchases), Some(1));
 }
 
 #[test]
