@@ -13,11 +13,13 @@
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`build_model`]: releasing closed epochs, retention and building the published model.
 //! - [`metrics`]: the Prometheus metrics.
+//! - [`serve`]: the HTTP server (axum): routes, rate limiting, metrics, admin and dashboard.
 //! - [`time`]: the clock (UTC days) the rest of the server shares.
 
 pub mod build_model;
 pub mod config;
 pub mod ingest;
 pub mod metrics;
+pub mod serve;
 pub mod store;
 pub mod time;
