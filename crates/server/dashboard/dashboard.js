@@ -157,11 +157,14 @@ function renderStrategies(s) {
       },
     },
   });
+  $("ctr-note").textContent =
+    `Counts are noised. Click-through is shown once a strategy has at least ${number(s.ctrMinImpressions)} lists shown; ` +
+    "below that the noise would dominate the ratio.";
   const body = $("strategies-table").tBodies[0];
   body.replaceChildren(
     ...rows.map((r) => {
       const tr = document.createElement("tr");
-      for (const v of [r.strategy, number(r.impressions), number(r.clicks), r.ctr == null ? "–" : `${(r.ctr * 100).toFixed(1)} %`]) {
+      for (const v of [r.strategy, number(r.impressions), number(r.clicks), r.ctr == null ? "too few to tell" : `${(r.ctr * 100).toFixed(1)} %`]) {
         const td = document.createElement("td");
         td.textContent = v;
         tr.append(td);

@@ -212,7 +212,7 @@ pub struct ServeArgs {
     )]
     pub drain_seconds: Option<u64>,
 
-    /// Token for /dashboard, /v1/stats and /v1/admin/* (HTTP Basic password, any user name, or
+    /// Token for /dashboard, /v1/stats, /v1/admin/* and /metrics (HTTP Basic password, any user name, or
     /// `Authorization: Bearer`). Prefer the environment variable: flags show in `ps`.
     /// Without it those routes answer 403. [default: none]
     #[arg(

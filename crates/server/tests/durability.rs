@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{db_counters, report, yesterday, Server};
+use support::{db_counters, report, yesterday, Server, ADMIN_TOKEN};
 
 #[test]
 fn a_restart_keeps_every_acknowledged_report() {
     let dir = support::test_dir("restart");
-    let server = Server::start(&dir, &["--rate-limit", "0"]);
+    let server = Server::start(&dir, &["--rate-limit", "0", "--admin-token", ADMIN_TOKEN]);
     let y = yesterday();
     let post = |server: &Server, i: usize| {
         let r = server.post_json("/v1/reports", &report(y, &["shared", &format!("only-{i}")]));
@@ -25,8 +25,8 @@ fn a_restart_keeps_every_acknowledged_report() {
     for i in 40..60 {
         post(&server, i);
     }
-    let health = server.get("/v1/health").json();
-    assert_eq!(health["pendingReports"], 60, "{health}");
+    let stats = server.admin("GET", "/v1/stats").json();
+    assert_eq!(stats["pendingReports"], 60, "{stats}");
     let status = server.stop();
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
     assert!(
@@ -116,8 +116,11 @@ fn kill_9_during_ingest_loses_no_acknowledged_report() {
         acked.len()
     );
     // The database opens cleanly after the crash, and the server starts on it.
-    let server = Server::start(&dir, &["--rate-limit", "0"]);
-    assert_eq!(server.get("/v1/health").json()["pendingReports"], stored);
+    let server = Server::start(&dir, &["--rate-limit", "0", "--admin-token", ADMIN_TOKEN]);
+    assert_eq!(
+        server.admin("GET", "/v1/stats").json()["pendingReports"],
+        stored
+    );
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn stored_rows(server: &Server) -> usize {
 #[test]
 fn bad_inputs_are_refused_with_their_status_and_store_nothing() {
     let dir = support::test_dir("bad-inputs");
-    let server = Server::start(&dir, &["--rate-limit", "0"]);
+    let server = Server::start(&dir, &["--rate-limit", "0", "--admin-token", ADMIN_TOKEN]);
     let y = yesterday();
     let good = report(y, &["mug", "tea"]);
     let seventeen: Vec<String> = (0..17).map(|i| format!("i{i:02}")).collect();
@@ -169,7 +169,8 @@ fn bad_inputs_are_refused_with_their_status_and_store_nothing() {
     assert_eq!(rows.get(&(y, "reports".into(), String::new())), Some(&1));
     assert_eq!(rows.len(), 3, "{rows:?}");
 
-    let metrics = server.get("/metrics").text();
+    assert_eq!(server.get("/metrics").status, 401, "metrics are not public");
+    let metrics = server.admin("GET", "/metrics").text();
     assert_eq!(
         metric(
             &metrics,
@@ -512,6 +513,9 @@ fn admin_routes_need_the_token() {
     assert_eq!(stats["privacy"]["k"], 10);
     assert_eq!(stats["privacy"]["thresholds"]["items"], 10);
     assert_eq!(stats["privacy"]["noiseScale"]["items"], 32.0);
+    // Click-through needs ten noise standard deviations of impressions: 10 * 200 * sqrt(2).
+    let floor = stats["ctrMinImpressions"].as_f64().expect("number");
+    assert!((floor - 2828.4).abs() < 0.1, "{floor}");
     assert_eq!(stats["model"]["version"], 1);
     let bearer = server.admin("POST", "/v1/admin/rebuild");
     assert_eq!(bearer.status, 200);
@@ -616,6 +620,10 @@ fn health_static_files_and_json_errors() {
         (Some("ok"), Some("Static Shop"))
     );
     assert_eq!(h["model"]["version"], 1);
+    assert!(
+        h.get("pendingReports").is_none(),
+        "no live counts in public: {h}"
+    );
     let index = server.get("/");
     assert_eq!(index.status, 200);
     assert_eq!(index.text(), "<h1>shop</h1>");

@@ -1,5 +1,5 @@
 //! The shop owner's routes: `GET /dashboard` (and its assets), `GET /v1/stats`,
-//! `POST /v1/admin/rebuild`, all behind the admin token.
+//! `POST /v1/admin/rebuild` and `GET /metrics`, all behind the admin token.
 //!
 //! Authentication: HTTP Basic with the token as password (any user name), so a browser asks
 //! for it once and sends it with the dashboard's own requests, or `Authorization: Bearer
@@ -39,6 +39,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
         .route("/dashboard/{file}", get(asset))
         .route("/v1/stats", get(get_stats))
         .route("/v1/admin/rebuild", post(post_rebuild))
+        .route("/metrics", get(super::metrics))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -5,7 +5,7 @@
 //! | `POST /v1/reports` | browsers (CORS) | one report or a batch; 202 once durably counted |
 //! | `GET /v1/model` | browsers (CORS) | the shared model; ETag, gzip/br, Cache-Control |
 //! | `GET /v1/health` | anyone | liveness, model version and age; 503 while shutting down |
-//! | `GET /metrics` | Prometheus | requests, rejects by reason, ingest latency, model age |
+//! | `GET /metrics` | admin token | requests, rejects by reason, ingest latency, model age |
 //! | `GET /v1/stats`, `GET /dashboard` | admin token | released numbers for the shop owner |
 //! | `POST /v1/admin/rebuild` | admin token | release closed days and rebuild the model now |
 //! | anything else | anyone | static files from the static directory (the demo) |
@@ -219,7 +219,6 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(public)
         .merge(admin)
-        .route("/metrics", get(metrics))
         .fallback_service(files)
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -315,12 +314,7 @@ async fn health(State(state): State<SharedState>) -> Response {
             "ageSeconds": (now_ms() - p.built_at_ms).max(0) / 1000,
         })
     });
-    let pending: u64 = state
-        .ingestor
-        .pending()
-        .iter()
-        .map(|(_, d)| d.reports + d.ldp_reports)
-        .sum();
+    // No live report counts here: polling them would time each report's arrival.
     (
         [(header::CACHE_CONTROL, "no-store")],
         Json(json!({
@@ -328,13 +322,14 @@ async fn health(State(state): State<SharedState>) -> Response {
             "site": state.settings.common.site,
             "version": env!("CARGO_PKG_VERSION"),
             "model": model,
-            "pendingReports": pending,
         })),
     )
         .into_response()
 }
 
-async fn metrics(State(state): State<SharedState>) -> Response {
+/// `GET /metrics` (admin): live counters would tell anyone who polls them when each report
+/// arrives, so they are not public; Prometheus sends the token as a Bearer credential.
+pub(crate) async fn metrics(State(state): State<SharedState>) -> Response {
     (
         [
             (
@@ -391,7 +386,9 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
         );
     }
     if settings.admin_token.is_none() {
-        tracing::warn!("no admin token: /dashboard, /v1/stats and /v1/admin/* answer 403");
+        tracing::warn!(
+            "no admin token: /dashboard, /v1/stats, /v1/admin/* and /metrics answer 403"
+        );
     }
     let state = Arc::new(AppState {
         policy,

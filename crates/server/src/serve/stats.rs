@@ -28,11 +28,15 @@ pub struct Stats {
     model: Option<ModelInfo>,
     /// Every day with reports within retention, oldest first.
     days: Vec<Day>,
+    /// Reports counted for days not released yet.
+    pending_reports: u64,
     top_items: Vec<Scored>,
     trending: Vec<Scored>,
     interests: Vec<Scored>,
     pairs: Vec<Pair>,
     strategies: Vec<StrategyRow>,
+    /// Click-through is given for strategies with at least this many (noised) impressions.
+    ctr_min_impressions: f64,
     /// Keys held back by the threshold, summed over the released days.
     suppressed: Suppressed,
 }
@@ -102,8 +106,17 @@ struct StrategyRow {
     strategy: String,
     impressions: f64,
     clicks: f64,
-    /// clicks / impressions, when there were impressions.
+    /// clicks / impressions in [0, 1], when there are enough impressions for the noise not to
+    /// dominate (see [`ctr_floor`]).
     ctr: Option<f64>,
+}
+
+/// Impressions a strategy needs before its click-through is shown: ten standard deviations of
+/// the strategy counters' noise (discrete Laplace of scale b has a standard deviation of
+/// about b·√2). Below that a ratio of two noised counts is mostly noise (a few shown lists
+/// can come out as 0 or as 500 % click-through).
+fn ctr_floor(noise_scale: f64) -> f64 {
+    10.0 * noise_scale * std::f64::consts::SQRT_2
 }
 
 fn top<'a>(map: impl Iterator<Item = (&'a String, f64)>) -> Vec<Scored> {
@@ -144,6 +157,7 @@ pub fn collect(state: &AppState) -> Stats {
         release_delay_days: p.release_delay_days,
         retention_days: settings.common.retention_days,
     };
+    let ctr_min_impressions = ctr_floor(privacy.noise_scale["strategies"]);
     let now = now_ms();
     let today = today();
     let current = state.current();
@@ -197,7 +211,9 @@ pub fn collect(state: &AppState) -> Stats {
             .take(TOP)
             .collect();
     }
+    let mut pending_reports = 0;
     for (epoch, d) in state.ingestor.pending() {
+        pending_reports += d.reports + d.ldp_reports;
         days.entry(epoch).or_insert(Day {
             epoch,
             date: date_of(epoch),
@@ -246,6 +262,7 @@ pub fn collect(state: &AppState) -> Stats {
         privacy,
         model,
         days: days.into_values().collect(),
+        pending_reports,
         top_items,
         trending,
         interests,
@@ -256,9 +273,11 @@ pub fn collect(state: &AppState) -> Stats {
                 strategy,
                 impressions: t.impressions,
                 clicks: t.clicks,
-                ctr: (t.impressions > 0.0).then(|| t.clicks / t.impressions),
+                ctr: (t.impressions >= ctr_min_impressions && t.impressions > 0.0)
+                    .then(|| (t.clicks / t.impressions).clamp(0.0, 1.0)),
             })
             .collect(),
+        ctr_min_impressions,
         suppressed,
     }
 }
