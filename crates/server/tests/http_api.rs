@@ -259,8 +259,20 @@ fn the_model_holds_keys_of_at_least_k_reports_only() {
     let (_, before) = fetch_model(&server);
     assert!(before.popularity.is_empty(), "{before:?}");
 
+    let pending = |server: &Server| {
+        metric(
+            &server.admin("GET", "/metrics").text(),
+            "kindred_pending_reports",
+        )
+    };
+    assert_eq!(pending(&server), Some(9.0));
     let summary = server.rebuild();
     assert_eq!(summary["released"], serde_json::json!([y]));
+    assert_eq!(
+        pending(&server),
+        Some(0.0),
+        "released days are no longer pending"
+    );
     assert_eq!(db_released(&server.db()), vec![y]);
     assert!(
         db_counters(&server.db()).is_empty(),

@@ -50,6 +50,14 @@ pub struct DayReports {
     pub ldp_reports: u64,
 }
 
+/// Sets the pending-reports gauge from the per-day counts.
+fn set_pending_metric(metrics: &Metrics, pending: &BTreeMap<u32, DayReports>) {
+    let total: u64 = pending.values().map(|d| d.reports + d.ldp_reports).sum();
+    metrics
+        .pending_reports
+        .set(i64::try_from(total).unwrap_or(i64::MAX));
+}
+
 enum Command {
     Add {
         submission: Submission,
@@ -74,6 +82,7 @@ struct Shared {
 pub struct Ingestor {
     commands: mpsc::Sender<Command>,
     shared: Arc<Shared>,
+    metrics: Metrics,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -98,10 +107,7 @@ impl Ingestor {
                 )
             })
             .collect::<BTreeMap<u32, DayReports>>();
-        let total: u64 = pending.values().map(|d| d.reports + d.ldp_reports).sum();
-        metrics
-            .pending_reports
-            .set(i64::try_from(total).unwrap_or(i64::MAX));
+        set_pending_metric(&metrics, &pending);
         *shared
             .pending
             .lock()
@@ -110,7 +116,7 @@ impl Ingestor {
         let writer = Writer {
             store,
             shared: shared.clone(),
-            metrics,
+            metrics: metrics.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("kindred-writer".into())
@@ -119,6 +125,7 @@ impl Ingestor {
         Ok(Ingestor {
             commands: tx,
             shared,
+            metrics,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -166,6 +173,7 @@ impl Ingestor {
             pending.remove(e);
         }
         pending.retain(|e, _| *e >= deleted_before);
+        set_pending_metric(&self.metrics, &pending);
     }
 
     /// Reports per day not released yet, oldest first.
@@ -316,10 +324,7 @@ impl Writer {
                 .inc_by(u64::from(submission.reports));
             let _ = reply.send(Ok(()));
         }
-        let total: u64 = pending.values().map(|d| d.reports + d.ldp_reports).sum();
-        self.metrics
-            .pending_reports
-            .set(i64::try_from(total).unwrap_or(i64::MAX));
+        set_pending_metric(&self.metrics, &pending);
     }
 }
 
