@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { launchChromium } from "./support/chromium.mjs";
+import { openTab, shopYesterday } from "./support/shop-tabs.mjs";
 import { startKindred } from "./support/kindred-server.mjs";
 import { serveRepository } from "./support/static-server.mjs";
 
@@ -42,27 +43,12 @@ async function pendingReports() {
 }
 
 /** A shop tab on `origin` (the static server under another name works too). */
-async function openShop(context, origin, site) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  const opts = { endpoint: ctx.kindred.url, reportDelayMs: 50, retryDelayMs: 200 };
-  const query = new URLSearchParams({ site, opts: JSON.stringify(opts) });
-  await page.goto(`${origin}/tests/pages/tab.html?${query}`);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 10_000 });
-  assert.deepEqual(errors, []);
-  return page;
-}
-
-function shopYesterday(page) {
-  return page.evaluate(async () => {
-    const ts = Date.now() - 86_400_000;
-    window.k.track({ type: "view", item: "p1", ts });
-    window.k.track({ type: "cart", item: "p2", ts: ts + 1000 });
-    window.k.track({ type: "purchase", item: "p2", ts: ts + 2000 });
-    await window.k.flush();
+const openShop = (context, origin, site) =>
+  openTab({ server: { url: origin } }, context, site, {
+    endpoint: ctx.kindred.url,
+    reportDelayMs: 50,
+    retryDelayMs: 200,
   });
-}
 
 test("a shop page reports cross-origin and installs the model the server publishes", async () => {
   const context = await ctx.browser.newContext();

@@ -65,6 +65,15 @@ function horizontalBars(id, rows, label, digits = 3) {
   );
 }
 
+/** Bars per day, stacked. */
+function stackedBars(id, labels, datasets) {
+  draw(id, {
+    type: "bar",
+    data: { labels, datasets },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+  });
+}
+
 function renderModel(s) {
   const m = s.model;
   if (!m) {
@@ -99,32 +108,21 @@ function renderPrivacy(s) {
 
 function renderDays(s) {
   const days = s.days;
-  draw("reports-chart", {
-    type: "bar",
-    data: {
-      labels: days.map((d) => d.date),
-      datasets: [
-        { label: "threshold reports (released)", data: days.map((d) => (d.released ? d.reports : 0)), backgroundColor: COLORS[0], stack: "r" },
-        { label: "ldp reports (released)", data: days.map((d) => (d.released ? d.ldpReports : 0)), backgroundColor: COLORS[4], stack: "r" },
-        { label: "not released yet", data: days.map((d) => (d.released ? 0 : d.reports + d.ldpReports)), backgroundColor: COLORS[9], stack: "r" },
-      ],
-    },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
-  });
+  stackedBars("reports-chart", days.map((d) => d.date), [
+    { label: "threshold reports (released)", data: days.map((d) => (d.released ? d.reports : 0)), backgroundColor: COLORS[0] },
+    { label: "ldp reports (released)", data: days.map((d) => (d.released ? d.ldpReports : 0)), backgroundColor: COLORS[4] },
+    { label: "not released yet", data: days.map((d) => (d.released ? 0 : d.reports + d.ldpReports)), backgroundColor: COLORS[9] },
+  ]);
   const released = days.filter((d) => d.released);
-  draw("suppressed-chart", {
-    type: "bar",
-    data: {
-      labels: released.map((d) => d.date),
-      datasets: ["items", "pairs", "interests"].map((f, i) => ({
-        label: f,
-        data: released.map((d) => d.suppressed[f]),
-        backgroundColor: COLORS[i + 1],
-        stack: "s",
-      })),
-    },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
-  });
+  stackedBars(
+    "suppressed-chart",
+    released.map((d) => d.date),
+    ["items", "pairs", "interests"].map((f, i) => ({
+      label: f,
+      data: released.map((d) => d.suppressed[f]),
+      backgroundColor: COLORS[i + 1],
+    })),
+  );
   const t = s.suppressed;
   $("suppressed-total").textContent =
     `Held back over the kept days: ${number(t.items)} items, ${number(t.pairs)} pairs, ${number(t.interests)} interests ` +
