@@ -25,11 +25,11 @@ export async function startKindred(name, args = [], env = {}) {
   const binary = buildKindred();
   const dir = `${root}target/tmp/node-${name}`;
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(`${dir}/www`, { recursive: true });
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINDRED_")));
   const child = spawn(
     binary,
-    ["serve", "--listen", "127.0.0.1:0", "--database", `${dir}/kindred.db`, "--static-dir", `${dir}`,
+    ["serve", "--listen", "127.0.0.1:0", "--database", `${dir}/kindred.db`, "--static-dir", `${dir}/www`,
       "--rebuild-every", "0", ...args],
     { cwd: root, env: { ...clean, KINDRED_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "inherit"] },
   );

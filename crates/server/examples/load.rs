@@ -164,7 +164,7 @@ fn start_server(args: &Args) -> (Spawned, String) {
         .map(|p| p.join("load"))
         .expect("target dir");
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("load dir");
+    std::fs::create_dir_all(dir.join("www")).expect("load dir");
     let mut child = Command::new(&kindred)
         .args([
             "serve",
@@ -178,7 +178,7 @@ fn start_server(args: &Args) -> (Spawned, String) {
         .arg("--database")
         .arg(dir.join("kindred.db"))
         .arg("--static-dir")
-        .arg(&dir)
+        .arg(dir.join("www"))
         .env("KINDRED_LOG", "warn")
         .env("KINDRED_ADMIN_TOKEN", LOAD_TOKEN)
         .stdout(Stdio::piped())
@@ -307,9 +307,18 @@ fn main() {
         percentile(&lat, 0.999),
         percentile(&lat, 1.0)
     );
-    let met = achieved >= 5000.0 && p99 < 20.0 && outcome.errors == 0;
+    // The server kept up when every report was accepted and the last answer came within 2 %
+    // of the planned duration (a server that falls behind drains a queue after it).
+    let kept_up =
+        outcome.accepted == total && elapsed.as_secs_f64() <= args.seconds as f64 * 1.02 + 0.05;
     println!(
-        "target (>= 5000 reports/s, p99 < 20 ms): {}",
+        "kept up with {} reports/s: {}",
+        args.rate,
+        if kept_up { "yes" } else { "no" }
+    );
+    let met = args.rate >= 5000 && kept_up && p99 < 20.0;
+    println!(
+        "target (>= 5000 reports/s sustained, p99 < 20 ms): {}",
         if met { "met" } else { "MISSED" }
     );
     let token = std::env::var("KINDRED_ADMIN_TOKEN").unwrap_or_else(|_| LOAD_TOKEN.to_owned());

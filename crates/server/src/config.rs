@@ -490,15 +490,26 @@ impl ServeSettings {
                 "must be at least 16 characters (e.g. `openssl rand -hex 16`)",
             ));
         }
+        let static_dir = args
+            .static_dir
+            .clone()
+            .or_else(|| file.static_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("www"));
+        if database_is_served(&common.database, &static_dir) {
+            return Err(invalid(
+                "static-dir",
+                format!(
+                    "{} would serve the database {} to anyone: put one outside the other",
+                    static_dir.display(),
+                    common.database
+                ),
+            ));
+        }
         Ok(ServeSettings {
             common,
             listen,
             allowed_origins: parse_origins(&origins)?,
-            static_dir: args
-                .static_dir
-                .clone()
-                .or_else(|| file.static_dir.clone())
-                .unwrap_or_else(|| PathBuf::from("www")),
+            static_dir,
             rate_limit_per_minute: args.rate_limit.or(file.rate_limit).unwrap_or(60),
             client_ip_header,
             drain: Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
@@ -506,6 +517,32 @@ impl ServeSettings {
             rebuild_every: Some(parse_duration(&rebuild).map_err(|p| invalid("rebuild-every", p))?)
                 .filter(|d| !d.is_zero()),
         })
+    }
+}
+
+/// Whether the database file lies inside the static directory (compared as absolute paths,
+/// without resolving links: the file may not exist yet).
+fn database_is_served(database: &str, static_dir: &Path) -> bool {
+    let db = Path::new(database.strip_prefix("sqlite:").unwrap_or(database));
+    match (std::path::absolute(db), std::path::absolute(static_dir)) {
+        (Ok(db), Ok(dir)) => {
+            // Lexically resolve `.` and `..` (absolute() keeps them on Unix).
+            let normal = |p: &Path| -> PathBuf {
+                let mut out = PathBuf::new();
+                for c in p.components() {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            out.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => out.push(other),
+                    }
+                }
+                out
+            };
+            normal(&db).starts_with(normal(&dir))
+        }
+        _ => false,
     }
 }
 
@@ -661,6 +698,23 @@ mod tests {
             parse_origins(&["https://a.example".into(), "*".into()]).expect("valid"),
             AllowedOrigins::Any
         );
+        let exposed = ServeArgs {
+            common: CommonArgs {
+                database: Some("www/kindred.db".into()),
+                ..CommonArgs::default()
+            },
+            ..ServeArgs::default()
+        };
+        let err = ServeSettings::resolve(&exposed).expect_err("database inside www");
+        assert!(
+            err.to_string().contains("would serve the database"),
+            "{err}"
+        );
+        let dot = ServeArgs {
+            static_dir: Some(PathBuf::from("www/..")),
+            ..ServeArgs::default()
+        };
+        assert!(ServeSettings::resolve(&dot).is_err(), "kindred.db inside .");
         let short = ServeArgs {
             admin_token: Some("short".into()),
             ..ServeArgs::default()
