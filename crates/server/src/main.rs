@@ -1,17 +1,23 @@
 //! `kindred`: the self-hosted aggregation server and native command-line tool.
 //!
-//! No subcommands exist yet; `--help` lists the planned ones so nobody mistakes a stub for a
-//! working command.
+//! A thin dispatcher: each subcommand's work lives in the library (`kindred_server`).
 
-use clap::Parser;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kindred_server::config::{CommonArgs, ServeArgs, ServeSettings, Settings};
+use kindred_server::{build_model, serve, store, time};
 
 const LONG_ABOUT: &str = "\
 kindred: the self-hosted server and native tool for kindred, the privacy-first \
 recommendation engine that runs in the shopper's browser.
 
-Planned subcommands (not implemented yet, each arrives with its own issue):
-  serve        (planned) serve the demo storefront in www/ and accept aggregate reports on 127.0.0.1:8080
-  build-model  (planned) turn released report counters into the shared model clients download
+Every setting is a flag, an environment variable (KINDRED_*) or a key of the TOML file given \
+with --config (flag names with _ for -), in that order of precedence. \
+Run `kindred serve --help` for the server's settings.
+
+Subcommands still planned (each arrives with its own issue):
   simulate     (planned) replay a dataset through simulated browsers to produce reports
   evaluate     (planned) measure recommendation quality on a validation split";
 
@@ -21,12 +27,100 @@ Planned subcommands (not implemented yet, each arrives with its own issue):
     name = "kindred",
     version,
     about = "The kindred self-hosted server and native tool",
-    long_about = LONG_ABOUT
+    long_about = LONG_ABOUT,
+    arg_required_else_help = true
 )]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("kindred: no subcommands are implemented yet; run `kindred --help` for the plan");
-    std::process::exit(2);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the report API, the shared model, the dashboard and the static demo
+    /// (default: http://127.0.0.1:8080, database kindred.db, files from www/).
+    Serve(Box<ServeArgs>),
+    /// Release the days that closed, apply retention and rebuild the shared model once, then
+    /// exit (the server does the same on its schedule).
+    BuildModel(Box<CommonArgs>),
+    /// (planned) Replay a dataset through simulated browsers to produce reports.
+    Simulate,
+    /// (planned) Measure recommendation quality on a validation split.
+    Evaluate,
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => run_serve(&args),
+        Command::BuildModel(args) => run_build_model(&args),
+        Command::Simulate | Command::Evaluate => {
+            eprintln!("kindred: this subcommand is not implemented yet (planned)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("kindred: {message}");
+    ExitCode::FAILURE
+}
+
+fn run_serve(args: &ServeArgs) -> ExitCode {
+    let settings = match ServeSettings::resolve(args) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    init_logging(&settings.common.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kindred-http")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(serve::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn run_build_model(args: &CommonArgs) -> ExitCode {
+    let settings = match Settings::resolve(args) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    init_logging(&settings.log);
+    let result = store::open_backend(&settings.database)
+        .and_then(|b| b.open())
+        .map_err(build_model::RebuildError::from)
+        .and_then(|mut s| build_model::rebuild(&mut *s, &settings, time::today(), time::now_ms()));
+    match result {
+        Ok(r) => {
+            let days: Vec<String> = r.released.iter().map(|e| time::date_of(*e)).collect();
+            println!(
+                "released {} day(s){}; retention removed {} counter rows and {} releases; model version {} ({}), {} bytes",
+                r.released.len(),
+                if days.is_empty() { String::new() } else { format!(" ({})", days.join(", ")) },
+                r.removed.counter_rows,
+                r.removed.releases,
+                r.model.version,
+                if r.changed { "new" } else { "unchanged" },
+                r.model.json.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
