@@ -4,7 +4,7 @@
 // gets it later. Events are tracked "yesterday" (ts), which makes yesterday's report due now.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { openTab as open, useShop } from "./support/shop-tabs.mjs";
+import { openTab as open, shopYesterday, useShop } from "./support/shop-tabs.mjs";
 
 const shop = useShop();
 
@@ -15,19 +15,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A shop tab that reports to the stand-in endpoint quickly. */
 const openTab = (context, site, opts) =>
   open(shop, context, site, { endpoint: "/", reportDelayMs: 50, retryDelayMs: 100, ...opts });
-
-/** Tracks a small day of shopping yesterday and saves it. */
-function shopYesterday(page) {
-  return page.evaluate(async () => {
-    const ts = Date.now() - 86_400_000;
-    window.k.track({ type: "view", item: "p1", ts });
-    window.k.track({ type: "cart", item: "p2", ts: ts + 1000 });
-    window.k.track({ type: "purchase", item: "p2", ts: ts + 2000 });
-    window.k.track({ type: "search", query: "secret gift for my partner", ts: ts + 3000 });
-    await window.k.flush();
-  });
-}
-
 
 async function waitForReports(count, timeout = 5_000) {
   const start = Date.now();

@@ -30,3 +30,15 @@ export async function openTab(shop, context, site, options = {}) {
   assert.deepEqual(errors, []);
   return page;
 }
+
+/** Tracks a small day of shopping yesterday (a search too, which never leaves the device) and saves it. */
+export function shopYesterday(page) {
+  return page.evaluate(async () => {
+    const ts = Date.now() - 86_400_000;
+    window.k.track({ type: "view", item: "p1", ts });
+    window.k.track({ type: "cart", item: "p2", ts: ts + 1000 });
+    window.k.track({ type: "purchase", item: "p2", ts: ts + 2000 });
+    window.k.track({ type: "search", query: "secret gift for my partner", ts: ts + 3000 });
+    await window.k.flush();
+  });
+}

@@ -1,0 +1,733 @@
+//! Settings of `kindred serve` and `kindred build-model`.
+//!
+//! Every setting can come from a flag, an environment variable (`KINDRED_*`) or the optional
+//! TOML file (`--config`), in that order of precedence, then the default. The file uses the
+//! flag names with `_` for `-` (`--retention-days` is `retention_days = 90`); the caps, which
+//! must equal the clients' `privacy.caps`, exist only in the file (`[caps]`). Unknown keys in
+//! the file are errors, so a typo cannot silently leave a default in force.
+//!
+//! Paths (database, static directory, catalog) are relative to the working directory, not to
+//! the file: the same rule for flags, variables and the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use kindred_core::aggregate::AggregationConfig;
+use kindred_core::report::{Caps, LdpParams};
+use kindred_core::Mode;
+use serde::Deserialize;
+
+/// Why the settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("invalid setting {name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        problem: problem.into(),
+    }
+}
+
+/// Settings shared by `serve` and `build-model`: where the counters are and how they are
+/// released.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
+    /// TOML file with any of these settings (flag names with `_` for `-`; caps in `[caps]`).
+    /// Flags and environment variables override it.
+    #[arg(long, env = "KINDRED_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// SQLite database file (created when missing), or `sqlite:PATH`. [default: kindred.db]
+    #[arg(
+        long,
+        env = "KINDRED_DATABASE",
+        value_name = "PATH",
+        help_heading = "Storage"
+    )]
+    pub database: Option<String>,
+
+    /// Days released counts are kept; older counters and releases are deleted at each rebuild.
+    /// [default: 90]
+    #[arg(
+        long,
+        env = "KINDRED_RETENTION_DAYS",
+        value_name = "DAYS",
+        help_heading = "Storage"
+    )]
+    pub retention_days: Option<u32>,
+
+    /// Name of the shop, shown on the dashboard and in /v1/health. [default: kindred]
+    #[arg(long, env = "KINDRED_SITE", value_name = "NAME")]
+    pub site: Option<String>,
+
+    /// Report modes accepted, comma-separated: threshold, ldp. Reports in other modes are
+    /// refused with 400. `ldp` needs --catalog. [default: threshold]
+    #[arg(
+        long,
+        env = "KINDRED_MODES",
+        value_name = "MODES",
+        value_delimiter = ',',
+        value_parser = parse_mode,
+        help_heading = "Privacy"
+    )]
+    pub modes: Option<Vec<Mode>>,
+
+    /// Minimum number of distinct reports of one day that must hold a key (item, pair,
+    /// interest) before it is released. [default: 10]
+    #[arg(long, env = "KINDRED_K", value_name = "N", help_heading = "Privacy")]
+    pub k: Option<u64>,
+
+    /// Epsilon of one report: the noise is calibrated to it, and LDP reports must carry it.
+    /// Must equal the clients' `epsilonPerDay`. [default: 1]
+    #[arg(
+        long,
+        env = "KINDRED_EPSILON",
+        value_name = "EPSILON",
+        help_heading = "Privacy"
+    )]
+    pub epsilon: Option<f64>,
+
+    /// Optional delta for (epsilon, delta)-DP presence of keys: raises the release threshold far
+    /// above k (see docs/PRIVACY.md). [default: none]
+    #[arg(
+        long,
+        env = "KINDRED_PRESENCE_DELTA",
+        value_name = "DELTA",
+        help_heading = "Privacy"
+    )]
+    pub presence_delta: Option<f64>,
+
+    /// LDP Padding-and-Sampling length; must equal the clients' `ldpSetSize`. [default: 4]
+    #[arg(
+        long,
+        env = "KINDRED_LDP_SET_SIZE",
+        value_name = "N",
+        help_heading = "Privacy"
+    )]
+    pub ldp_set_size: Option<u32>,
+
+    /// Catalog JSON (the one the storefront loads): its ids and interest keys are the
+    /// candidates LDP estimates are computed for. Required with mode ldp.
+    #[arg(
+        long,
+        env = "KINDRED_CATALOG",
+        value_name = "FILE",
+        help_heading = "Privacy"
+    )]
+    pub catalog: Option<PathBuf>,
+
+    /// Days after its end that a day still accepts late reports; the day is released (once,
+    /// for ever) at the first rebuild after that. [default: 1]
+    #[arg(
+        long,
+        env = "KINDRED_RELEASE_DELAY_DAYS",
+        value_name = "DAYS",
+        help_heading = "Privacy"
+    )]
+    pub release_delay_days: Option<u32>,
+
+    /// Log filter (tracing's EnvFilter syntax, e.g. `info`, `kindred_server=debug`).
+    /// [default: info]
+    #[arg(long, env = "KINDRED_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// Settings of `kindred serve` only.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Address to listen on (port 0 picks a free port; the address is logged).
+    /// [default: 127.0.0.1:8080]
+    #[arg(
+        long,
+        env = "KINDRED_LISTEN",
+        value_name = "ADDR",
+        help_heading = "HTTP"
+    )]
+    pub listen: Option<SocketAddr>,
+
+    /// Origins allowed to post reports and read the model from other sites, comma-separated
+    /// (`https://shop.example`), or `*` for any. Same-origin pages need no entry.
+    /// [default: none]
+    #[arg(
+        long,
+        env = "KINDRED_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ',',
+        help_heading = "HTTP"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
+
+    /// Directory of static files served at / (the demo storefront). [default: www]
+    #[arg(
+        long,
+        env = "KINDRED_STATIC_DIR",
+        value_name = "DIR",
+        help_heading = "HTTP"
+    )]
+    pub static_dir: Option<PathBuf>,
+
+    /// Reports accepted per minute from one client address (salted hash, never stored);
+    /// 0 turns rate limiting off. [default: 60]
+    #[arg(
+        long,
+        env = "KINDRED_RATE_LIMIT",
+        value_name = "PER_MINUTE",
+        help_heading = "HTTP"
+    )]
+    pub rate_limit: Option<u32>,
+
+    /// Behind a reverse proxy: the header holding the client address (e.g. x-forwarded-for;
+    /// its last entry is used). Only set it when a proxy always sets that header.
+    /// [default: none, the peer address]
+    #[arg(
+        long,
+        env = "KINDRED_CLIENT_IP_HEADER",
+        value_name = "HEADER",
+        help_heading = "HTTP"
+    )]
+    pub client_ip_header: Option<String>,
+
+    /// On SIGTERM/Ctrl-C, seconds to keep answering 503 (health included) before closing, so a
+    /// load balancer can drain. [default: 0]
+    #[arg(
+        long,
+        env = "KINDRED_DRAIN_SECONDS",
+        value_name = "SECONDS",
+        help_heading = "HTTP"
+    )]
+    pub drain_seconds: Option<u64>,
+
+    /// Token for /dashboard, /v1/stats, /v1/admin/* and /metrics (HTTP Basic password, any user name, or
+    /// `Authorization: Bearer`). Prefer the environment variable: flags show in `ps`.
+    /// Without it those routes answer 403. [default: none]
+    #[arg(
+        long,
+        env = "KINDRED_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        help_heading = "Admin"
+    )]
+    pub admin_token: Option<String>,
+
+    /// How often the model is rebuilt (closed days released, retention applied): `90s`,
+    /// `15m`, `1h`, `1d`; `0` only on demand (POST /v1/admin/rebuild). [default: 1h]
+    #[arg(
+        long,
+        env = "KINDRED_REBUILD_EVERY",
+        value_name = "DURATION",
+        help_heading = "Admin"
+    )]
+    pub rebuild_every: Option<String>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s.trim() {
+        "threshold" => Ok(Mode::Threshold),
+        "ldp" => Ok(Mode::Ldp),
+        other => Err(format!(
+            "unknown mode \"{other}\": use threshold and/or ldp"
+        )),
+    }
+}
+
+/// The TOML file: the same settings, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database: Option<String>,
+    retention_days: Option<u32>,
+    site: Option<String>,
+    modes: Option<Vec<String>>,
+    k: Option<u64>,
+    epsilon: Option<f64>,
+    presence_delta: Option<f64>,
+    ldp_set_size: Option<u32>,
+    catalog: Option<PathBuf>,
+    release_delay_days: Option<u32>,
+    log: Option<String>,
+    caps: Option<Caps>,
+    listen: Option<String>,
+    allowed_origins: Option<Vec<String>>,
+    static_dir: Option<PathBuf>,
+    rate_limit: Option<u32>,
+    client_ip_header: Option<String>,
+    drain_seconds: Option<u64>,
+    admin_token: Option<String>,
+    rebuild_every: Option<String>,
+}
+
+impl FileConfig {
+    fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// How reports are accepted and released.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrivacySettings {
+    /// Modes accepted (never `off`, never empty).
+    pub modes: Vec<Mode>,
+    /// k, epsilon, presence delta, caps and LDP parameters, as the core aggregator takes them.
+    pub aggregation: AggregationConfig,
+    /// See [`CommonArgs::release_delay_days`].
+    pub release_delay_days: u32,
+    /// See [`CommonArgs::catalog`].
+    pub catalog: Option<PathBuf>,
+}
+
+impl PrivacySettings {
+    /// The newest epoch that may be released on `today`: a day is released once it ended
+    /// more than `release_delay_days` days ago.
+    pub fn last_releasable(&self, today: u32) -> Option<u32> {
+        today.checked_sub(1 + self.release_delay_days)
+    }
+}
+
+/// Resolved settings shared by both commands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub database: String,
+    pub retention_days: u32,
+    pub site: String,
+    pub privacy: PrivacySettings,
+    pub log: String,
+}
+
+/// Which cross-origin pages may use the public API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// Resolved settings of `kindred serve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeSettings {
+    pub common: Settings,
+    pub listen: SocketAddr,
+    pub allowed_origins: AllowedOrigins,
+    pub static_dir: PathBuf,
+    /// 0: off.
+    pub rate_limit_per_minute: u32,
+    /// Lowercase header name.
+    pub client_ip_header: Option<String>,
+    pub drain: Duration,
+    pub admin_token: Option<String>,
+    /// `None`: only on demand.
+    pub rebuild_every: Option<Duration>,
+}
+
+/// Longest time a report may wait for a day to be released; also the most days kept.
+const MAX_DAYS: u32 = 3650;
+
+impl Settings {
+    /// Resolves flags/environment over the file over the defaults, and validates.
+    pub fn resolve(args: &CommonArgs) -> Result<Settings, ConfigError> {
+        let file = FileConfig::load(args.config.as_deref())?;
+        Settings::from_parts(args, &file)
+    }
+
+    fn from_parts(args: &CommonArgs, file: &FileConfig) -> Result<Settings, ConfigError> {
+        let modes = match (&args.modes, &file.modes) {
+            (Some(m), _) => m.clone(),
+            (None, Some(names)) => names
+                .iter()
+                .map(|n| parse_mode(n).map_err(|p| invalid("modes", p)))
+                .collect::<Result<_, _>>()?,
+            (None, None) => vec![Mode::Threshold],
+        };
+        let mut modes_dedup = Vec::new();
+        for m in modes {
+            if !modes_dedup.contains(&m) {
+                modes_dedup.push(m);
+            }
+        }
+        if modes_dedup.is_empty() {
+            return Err(invalid("modes", "accept at least one of threshold, ldp"));
+        }
+        let epsilon = args.epsilon.or(file.epsilon).unwrap_or(1.0);
+        let defaults = AggregationConfig::default();
+        let aggregation = AggregationConfig {
+            epsilon,
+            k: args.k.or(file.k).unwrap_or(defaults.k),
+            presence_delta: args.presence_delta.or(file.presence_delta),
+            caps: file.caps.unwrap_or(defaults.caps),
+            ldp: LdpParams {
+                epsilon,
+                set_size: args
+                    .ldp_set_size
+                    .or(file.ldp_set_size)
+                    .unwrap_or(defaults.ldp.set_size),
+            },
+            ..defaults
+        };
+        aggregation
+            .validate()
+            .map_err(|e| invalid("privacy", e.to_string()))?;
+        let catalog = args.catalog.clone().or_else(|| file.catalog.clone());
+        if modes_dedup.contains(&Mode::Ldp) && catalog.is_none() {
+            return Err(invalid(
+                "catalog",
+                "mode ldp needs --catalog: LDP estimates are computed for the catalog's ids and interest keys",
+            ));
+        }
+        let release_delay_days = args
+            .release_delay_days
+            .or(file.release_delay_days)
+            .unwrap_or(1);
+        if release_delay_days > 30 {
+            return Err(invalid(
+                "release-delay-days",
+                format!("{release_delay_days} is more than 30 days"),
+            ));
+        }
+        let retention_days = args.retention_days.or(file.retention_days).unwrap_or(90);
+        if retention_days <= release_delay_days + 1 || retention_days > MAX_DAYS {
+            return Err(invalid(
+                "retention-days",
+                format!(
+                    "{retention_days} must be more than release-delay-days + 1 ({}) and at most {MAX_DAYS}",
+                    release_delay_days + 1
+                ),
+            ));
+        }
+        let database = args
+            .database
+            .clone()
+            .or_else(|| file.database.clone())
+            .unwrap_or_else(|| "kindred.db".to_owned());
+        if database.trim().is_empty() {
+            return Err(invalid("database", "must not be empty"));
+        }
+        Ok(Settings {
+            database,
+            retention_days,
+            site: args
+                .site
+                .clone()
+                .or_else(|| file.site.clone())
+                .unwrap_or_else(|| "kindred".to_owned()),
+            privacy: PrivacySettings {
+                modes: modes_dedup,
+                aggregation,
+                release_delay_days,
+                catalog,
+            },
+            log: args
+                .log
+                .clone()
+                .or_else(|| file.log.clone())
+                .unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+}
+
+impl ServeSettings {
+    /// Resolves flags/environment over the file over the defaults, and validates.
+    pub fn resolve(args: &ServeArgs) -> Result<ServeSettings, ConfigError> {
+        let file = FileConfig::load(args.common.config.as_deref())?;
+        let common = Settings::from_parts(&args.common, &file)?;
+        let listen = match (args.listen, &file.listen) {
+            (Some(a), _) => a,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| invalid("listen", format!("\"{s}\": {e}")))?,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let origins = args
+            .allowed_origins
+            .clone()
+            .or_else(|| file.allowed_origins.clone())
+            .unwrap_or_default();
+        let rebuild = args
+            .rebuild_every
+            .clone()
+            .or_else(|| file.rebuild_every.clone())
+            .unwrap_or_else(|| "1h".to_owned());
+        let client_ip_header = args
+            .client_ip_header
+            .clone()
+            .or_else(|| file.client_ip_header.clone())
+            .map(|h| h.trim().to_ascii_lowercase());
+        if let Some(h) = &client_ip_header {
+            axum::http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                invalid("client-ip-header", format!("\"{h}\" is not a header name"))
+            })?;
+        }
+        let admin_token = args
+            .admin_token
+            .clone()
+            .or_else(|| file.admin_token.clone())
+            .filter(|t| !t.is_empty());
+        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "admin-token",
+                "must be at least 16 characters (e.g. `openssl rand -hex 16`)",
+            ));
+        }
+        let static_dir = args
+            .static_dir
+            .clone()
+            .or_else(|| file.static_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("www"));
+        if database_is_served(&common.database, &static_dir) {
+            return Err(invalid(
+                "static-dir",
+                format!(
+                    "{} would serve the database {} to anyone: put one outside the other",
+                    static_dir.display(),
+                    common.database
+                ),
+            ));
+        }
+        Ok(ServeSettings {
+            common,
+            listen,
+            allowed_origins: parse_origins(&origins)?,
+            static_dir,
+            rate_limit_per_minute: args.rate_limit.or(file.rate_limit).unwrap_or(60),
+            client_ip_header,
+            drain: Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
+            admin_token,
+            rebuild_every: Some(parse_duration(&rebuild).map_err(|p| invalid("rebuild-every", p))?)
+                .filter(|d| !d.is_zero()),
+        })
+    }
+}
+
+/// Whether the database file lies inside the static directory (compared as absolute paths,
+/// without resolving links: the file may not exist yet).
+fn database_is_served(database: &str, static_dir: &Path) -> bool {
+    let db = Path::new(database.strip_prefix("sqlite:").unwrap_or(database));
+    match (std::path::absolute(db), std::path::absolute(static_dir)) {
+        (Ok(db), Ok(dir)) => {
+            // Lexically resolve `.` and `..` (absolute() keeps them on Unix).
+            let normal = |p: &Path| -> PathBuf {
+                let mut out = PathBuf::new();
+                for c in p.components() {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            out.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => out.push(other),
+                    }
+                }
+                out
+            };
+            normal(&db).starts_with(normal(&dir))
+        }
+        _ => false,
+    }
+}
+
+/// `*`, or exact origins `scheme://host[:port]`.
+fn parse_origins(list: &[String]) -> Result<AllowedOrigins, ConfigError> {
+    let list: Vec<&str> = list
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.contains(&"*") {
+        return Ok(AllowedOrigins::Any);
+    }
+    let mut out = Vec::new();
+    for origin in list {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let ok = rest.is_some_and(|host| {
+            !host.is_empty() && !host.contains('/') && host.chars().all(|c| c.is_ascii_graphic())
+        });
+        if !ok {
+            return Err(invalid(
+                "allowed-origins",
+                format!("\"{origin}\" is not an origin like https://shop.example (scheme and host, no path)"),
+            ));
+        }
+        out.push(origin.to_ascii_lowercase());
+    }
+    Ok(AllowedOrigins::List(out))
+}
+
+/// `90`, `90s`, `15m`, `1h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration like 90s, 15m, 1h or 1d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("\"{text}\": the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let s = ServeSettings::resolve(&ServeArgs::default()).expect("defaults are valid");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.common.database, "kindred.db");
+        assert_eq!(s.common.privacy.modes, vec![Mode::Threshold]);
+        assert_eq!(s.common.privacy.aggregation, AggregationConfig::default());
+        assert_eq!(s.common.retention_days, 90);
+        assert_eq!(s.common.privacy.release_delay_days, 1);
+        assert_eq!(s.static_dir, PathBuf::from("www"));
+        assert_eq!(s.rebuild_every, Some(Duration::from_secs(3600)));
+        assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
+        assert_eq!(s.rate_limit_per_minute, 60);
+        assert_eq!(s.admin_token, None);
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            k = 25
+            epsilon = 2.0
+            retention_days = 30
+            modes = ["threshold", "ldp"]
+            catalog = "catalog.json"
+            allowed_origins = ["https://shop.example"]
+            [caps]
+            items = 8
+            "#,
+        )
+        .expect("valid toml");
+        let args = CommonArgs {
+            k: Some(50),
+            ..CommonArgs::default()
+        };
+        let s = Settings::from_parts(&args, &file).expect("valid");
+        assert_eq!(s.privacy.aggregation.k, 50, "flag wins");
+        assert_eq!(s.privacy.aggregation.epsilon, 2.0, "file wins over default");
+        assert_eq!(s.privacy.aggregation.ldp.epsilon, 2.0);
+        assert_eq!(s.privacy.aggregation.caps.items, 8);
+        assert_eq!(
+            s.privacy.aggregation.caps.pairs, 16,
+            "other caps keep defaults"
+        );
+        assert_eq!(s.privacy.modes, vec![Mode::Threshold, Mode::Ldp]);
+        assert_eq!(s.retention_days, 30);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_setting_named() {
+        let bad_file = toml::from_str::<FileConfig>("retention = 3").expect_err("unknown key");
+        assert!(
+            bad_file.to_string().contains("unknown field `retention`"),
+            "{bad_file}"
+        );
+        let cases: Vec<(CommonArgs, &str)> = vec![
+            (
+                CommonArgs {
+                    modes: Some(vec![Mode::Ldp]),
+                    ..CommonArgs::default()
+                },
+                "mode ldp needs --catalog",
+            ),
+            (
+                CommonArgs {
+                    epsilon: Some(0.0),
+                    ..CommonArgs::default()
+                },
+                "epsilon",
+            ),
+            (
+                CommonArgs {
+                    k: Some(0),
+                    ..CommonArgs::default()
+                },
+                "\"k\"",
+            ),
+            (
+                CommonArgs {
+                    retention_days: Some(2),
+                    ..CommonArgs::default()
+                },
+                "retention-days",
+            ),
+        ];
+        for (args, expected) in cases {
+            let err = Settings::from_parts(&args, &FileConfig::default()).expect_err(expected);
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+        assert!(parse_origins(&["https://shop.example/".into()]).is_err());
+        assert!(parse_origins(&["shop.example".into()]).is_err());
+        assert_eq!(
+            parse_origins(&["https://Shop.example:8443".into()]).expect("valid"),
+            AllowedOrigins::List(vec!["https://shop.example:8443".into()])
+        );
+        assert_eq!(
+            parse_origins(&["https://a.example".into(), "*".into()]).expect("valid"),
+            AllowedOrigins::Any
+        );
+        let exposed = ServeArgs {
+            common: CommonArgs {
+                database: Some("www/kindred.db".into()),
+                ..CommonArgs::default()
+            },
+            ..ServeArgs::default()
+        };
+        let err = ServeSettings::resolve(&exposed).expect_err("database inside www");
+        assert!(
+            err.to_string().contains("would serve the database"),
+            "{err}"
+        );
+        let dot = ServeArgs {
+            static_dir: Some(PathBuf::from("www/..")),
+            ..ServeArgs::default()
+        };
+        assert!(ServeSettings::resolve(&dot).is_err(), "kindred.db inside .");
+        let short = ServeArgs {
+            admin_token: Some("short".into()),
+            ..ServeArgs::default()
+        };
+        assert!(ServeSettings::resolve(&short).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

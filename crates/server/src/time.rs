@@ -1,0 +1,71 @@
+//! The server's clock. Epochs are UTC days (days since 1970-01-01), as in the core.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since 1970 (0 if the system clock is before 1970).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Today's epoch.
+pub fn today() -> u32 {
+    kindred_core::epoch_of(now_ms())
+}
+
+/// `YYYY-MM-DD` of an epoch (proleptic Gregorian calendar, UTC), for humans and the dashboard.
+pub fn date_of(epoch: u32) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = i64::from(epoch) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110) for `Last-Modified`.
+pub fn http_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.max(0) / 1000;
+    let epoch = (secs / 86_400) as u32;
+    let date = date_of(epoch);
+    let (year, rest) = date.split_at(4);
+    let month: usize = rest[1..3].parse().unwrap_or(1);
+    let day = &rest[4..6];
+    let t = secs % 86_400;
+    format!(
+        "{}, {day} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[(epoch % 7) as usize],
+        MONTHS[month.clamp(1, 12) - 1],
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_of_known_epochs() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(11_016), "2000-02-29");
+        assert_eq!(date_of(20_415), "2025-11-23");
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+}

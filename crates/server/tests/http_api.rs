@@ -1,0 +1,643 @@
+//! The HTTP API of the real `kindred serve` on 127.0.0.1: bad inputs, the model and its
+//! caching, the threshold, CORS, the admin token, rate limiting, metrics and static files.
+
+mod support;
+
+use std::io::Read;
+
+use base64::Engine;
+use kindred_core::SharedModel;
+use support::{db_counters, db_released, metric, report, today, yesterday, Server, ADMIN_TOKEN};
+
+/// The top-level fields of the core's model JSON. The browser's `loadModel` refuses any other
+/// field, and tests/server.test.mjs proves that it installs what this server serves; here the
+/// served body must carry exactly the core's fields, nothing added.
+fn core_model_fields() -> Vec<String> {
+    let empty: serde_json::Value =
+        serde_json::from_str(&SharedModel::default().to_json()).expect("core model JSON");
+    let mut fields: Vec<String> = empty.as_object().expect("object").keys().cloned().collect();
+    fields.sort_unstable();
+    fields
+}
+
+/// A bad request: what it is, its content type, body, expected status and error code.
+type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+
+fn stored_rows(server: &Server) -> usize {
+    db_counters(&server.db()).len()
+}
+
+#[test]
+fn bad_inputs_are_refused_with_their_status_and_store_nothing() {
+    let dir = support::test_dir("bad-inputs");
+    let server = Server::start(&dir, &["--rate-limit", "0", "--admin-token", ADMIN_TOKEN]);
+    let y = yesterday();
+    let good = report(y, &["mug", "tea"]);
+    let seventeen: Vec<String> = (0..17).map(|i| format!("i{i:02}")).collect();
+    let seventeen: Vec<&str> = seventeen.iter().map(String::as_str).collect();
+    let big = format!(
+        r#"{{"v":1,"epoch":{y},"mode":"threshold","items":["{}"]}}"#,
+        "x".repeat(70 * 1024)
+    );
+    let mut non_utf8 = good.clone().into_bytes();
+    non_utf8.insert(non_utf8.len() - 3, 0xff);
+    let cases: Vec<Case<'_>> = vec![
+        ("malformed JSON", Some("application/json"), br#"{"v":1,"epoch":"#.to_vec(), 400, "invalid-report"),
+        ("not an object", Some("application/json"), b"42".to_vec(), 400, "invalid-report"),
+        (
+            "unknown version",
+            Some("application/json"),
+            format!(r#"{{"v":2,"epoch":{y},"mode":"threshold"}}"#).into_bytes(),
+            400,
+            "unsupported-version",
+        ),
+        ("oversized body", Some("application/json"), big.clone().into_bytes(), 413, "payload-too-large"),
+        ("too many keys", Some("application/json"), report(y, &seventeen).into_bytes(), 400, "invalid-report"),
+        (
+            "wrong type",
+            Some("application/json"),
+            format!(r#"{{"v":1,"epoch":{y},"mode":"threshold","items":"mug"}}"#).into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        (
+            "number as key",
+            Some("application/json"),
+            format!(r#"{{"v":1,"epoch":{y},"mode":"threshold","items":[7]}}"#).into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        ("non-UTF-8", Some("application/json"), non_utf8, 400, "not-utf8"),
+        (
+            "duplicate field",
+            Some("application/json"),
+            format!(r#"{{"v":1,"epoch":{y},"mode":"threshold","items":["a"],"items":["b"]}}"#).into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        ("duplicate key", Some("application/json"), report(y, &["mug", "mug"]).into_bytes(), 400, "invalid-report"),
+        (
+            "negative counter",
+            Some("application/json"),
+            format!(
+                r#"{{"v":1,"epoch":{y},"mode":"threshold","strategies":{{"for-you":{{"impressions":-1,"clicks":0}}}}}}"#
+            )
+            .into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        (
+            "counter over the bound",
+            Some("application/json"),
+            format!(
+                r#"{{"v":1,"epoch":{y},"mode":"threshold","strategies":{{"for-you":{{"impressions":99,"clicks":0}}}}}}"#
+            )
+            .into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        (
+            "identifying field",
+            Some("application/json"),
+            format!(r#"{{"v":1,"epoch":{y},"mode":"threshold","user":"u1"}}"#).into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        ("mode off", Some("application/json"), format!(r#"{{"v":1,"epoch":{y},"mode":"off"}}"#).into_bytes(), 400, "invalid-report"),
+        (
+            "ldp not accepted",
+            Some("application/json"),
+            format!(r#"{{"v":1,"epoch":{y},"mode":"ldp","ldp":{{"eps":1.0,"l":4,"items":{{"s":1,"y":0}},"pairs":{{"s":1,"y":0}},"interests":{{"s":1,"y":0}},"strategies":{{"s":1,"y":0}}}}}}"#).into_bytes(),
+            400,
+            "mode-not-accepted",
+        ),
+        ("future day", Some("application/json"), report(today() + 1, &["mug"]).into_bytes(), 400, "epoch-not-accepted"),
+        ("ancient day", Some("application/json"), report(today() - 400, &["mug"]).into_bytes(), 400, "epoch-not-accepted"),
+        (
+            "batch with one bad report",
+            Some("application/json"),
+            format!("[{good}, {}]", report(y, &["", "x"])).into_bytes(),
+            400,
+            "invalid-report",
+        ),
+        ("empty batch", Some("application/json"), b"[]".to_vec(), 400, "empty-batch"),
+        ("wrong content type", Some("text/plain"), good.clone().into_bytes(), 415, "unsupported-media-type"),
+        ("form content type", Some("application/x-www-form-urlencoded"), good.clone().into_bytes(), 415, "unsupported-media-type"),
+        ("no content type", None, good.clone().into_bytes(), 415, "unsupported-media-type"),
+    ];
+    for (what, content_type, body, status, code) in &cases {
+        let headers: Vec<(&str, &str)> =
+            content_type.iter().map(|c| ("content-type", *c)).collect();
+        let r = server.request("POST", "/v1/reports", &headers, body);
+        assert_eq!(r.status, *status, "{what}: {}", r.text());
+        assert_eq!(r.error_code(), *code, "{what}");
+        assert_eq!(r.header("content-type"), Some("application/json"), "{what}");
+        assert_eq!(stored_rows(&server), 0, "{what}: something was stored");
+    }
+    // An oversized body without Content-Length (chunked) is cut off at the limit too.
+    let chunk = format!("{:x}\r\n{big}\r\n0\r\n\r\n", big.len());
+    let r = server.request(
+        "POST",
+        "/v1/reports",
+        &[
+            ("content-type", "application/json"),
+            ("transfer-encoding", "chunked"),
+        ],
+        chunk.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (413, "payload-too-large")
+    );
+    // Other methods get JSON errors too.
+    let r = server.get("/v1/reports");
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (405, "method-not-allowed")
+    );
+    assert_eq!(stored_rows(&server), 0);
+
+    // The checks above can fail: a good report is stored.
+    let r = server.post_json("/v1/reports", &good);
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.json()["accepted"], 1);
+    let rows = db_counters(&server.db());
+    assert_eq!(rows.get(&(y, "items".into(), "mug".into())), Some(&1));
+    assert_eq!(rows.get(&(y, "reports".into(), String::new())), Some(&1));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+
+    assert_eq!(server.get("/metrics").status, 401, "metrics are not public");
+    let metrics = server.admin("GET", "/metrics").text();
+    assert_eq!(
+        metric(
+            &metrics,
+            "kindred_reports_rejected_total{reason=\"invalid-report\"}"
+        ),
+        Some(12.0)
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "kindred_reports_rejected_total{reason=\"payload-too-large\"}"
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "kindred_reports_rejected_total{reason=\"unsupported-media-type\"}"
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(&metrics, "kindred_reports_accepted_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&metrics, "kindred_ingest_duration_seconds_count"),
+        Some(1.0)
+    );
+    assert!(
+        metric(&metrics, "kindred_model_age_seconds").is_some(),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "kindred_http_requests_total{route=\"/v1/reports\",status=\"202\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+/// Posts `n` copies of a report.
+fn post_many(server: &Server, body: &str, n: usize) {
+    for _ in 0..n {
+        let r = server.post_json("/v1/reports", body);
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+}
+
+fn fetch_model(server: &Server) -> (serde_json::Value, SharedModel) {
+    let r = server.get("/v1/model");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    // Parsed the way the client's engine validates it.
+    let model = SharedModel::from_json(&text).expect("the core accepts the served model");
+    (r.json(), model)
+}
+
+#[test]
+fn the_model_holds_keys_of_at_least_k_reports_only() {
+    let dir = support::test_dir("threshold");
+    // Epsilon this large makes the noise zero (test only), so the threshold is exact.
+    let server = Server::start(
+        &dir,
+        &[
+            "--rate-limit",
+            "0",
+            "--k",
+            "5",
+            "--epsilon",
+            "1000000",
+            "--release-delay-days",
+            "0",
+            "--admin-token",
+            ADMIN_TOKEN,
+        ],
+    );
+    let y = yesterday();
+    let popular = format!(
+        r#"{{"v":1,"epoch":{y},"mode":"threshold","items":["mug","spoon"],"pairs":[["mug","spoon"]],"interests":["brand:Acme"],"strategies":{{"for-you":{{"impressions":4,"clicks":1}}}}}}"#
+    );
+    post_many(&server, &popular, 5);
+    post_many(&server, &report(y, &["rare"]), 4);
+    // Nothing is published before the day is released.
+    let (_, before) = fetch_model(&server);
+    assert!(before.popularity.is_empty(), "{before:?}");
+
+    let pending = |server: &Server| {
+        metric(
+            &server.admin("GET", "/metrics").text(),
+            "kindred_pending_reports",
+        )
+    };
+    assert_eq!(pending(&server), Some(9.0));
+    let summary = server.rebuild();
+    assert_eq!(summary["released"], serde_json::json!([y]));
+    assert_eq!(
+        pending(&server),
+        Some(0.0),
+        "released days are no longer pending"
+    );
+    assert_eq!(db_released(&server.db()), vec![y]);
+    assert!(
+        db_counters(&server.db()).is_empty(),
+        "raw counters are deleted once released"
+    );
+
+    let (raw, model) = fetch_model(&server);
+    let fields: Vec<String> = raw.as_object().expect("object").keys().cloned().collect();
+    assert_eq!(fields, core_model_fields(), "exactly the core's fields");
+    assert_eq!(
+        model.version,
+        summary["modelVersion"].as_u64().expect("version")
+    );
+    assert_eq!(model.built_epoch, today());
+    assert!(model.popularity.contains_key("mug") && model.popularity.contains_key("spoon"));
+    assert!(!model.popularity.contains_key("rare"), "4 reports < k = 5");
+    assert_eq!(model.neighbours["mug"][0].item, "spoon");
+    assert_eq!(model.interests.get("brand:Acme"), Some(&1.0));
+
+    let stats = server.admin("GET", "/v1/stats").json();
+    assert_eq!(stats["suppressed"]["items"], 1);
+    let day = &stats["days"][0];
+    assert_eq!(
+        (day["epoch"].as_u64(), day["reports"].as_u64()),
+        (Some(u64::from(y)), Some(9))
+    );
+    assert_eq!(day["released"], true);
+    assert_eq!(stats["topItems"].as_array().map(Vec::len), Some(2));
+    let for_you = stats["strategies"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["strategy"] == "for-you"))
+        .expect("for-you row");
+    assert_eq!(
+        (for_you["impressions"].as_f64(), for_you["clicks"].as_f64()),
+        (Some(20.0), Some(5.0))
+    );
+    assert_eq!(for_you["ctr"].as_f64(), Some(0.25));
+    assert_eq!(stats["pairs"][0]["a"], "mug");
+
+    // A late report for the released day is refused: a day is released once.
+    let r = server.post_json("/v1/reports", &report(y, &["rare"]));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "epoch-not-accepted")
+    );
+    assert!(r.text().contains("already released"), "{}", r.text());
+    // A rebuild with nothing new keeps the version (clients get 304).
+    assert_eq!(server.rebuild()["modelChanged"], false);
+}
+
+#[test]
+fn the_model_is_cached_by_etag_and_compressed() {
+    let dir = support::test_dir("model-http");
+    let server = Server::start(&dir, &[]);
+    let plain = server.get("/v1/model");
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    assert_eq!(plain.header("cache-control"), Some("public, max-age=300"));
+    assert!(plain
+        .header("vary")
+        .is_some_and(|v| v.contains("accept-encoding")));
+    assert!(plain
+        .header("last-modified")
+        .is_some_and(|v| v.ends_with(" GMT")));
+    let etag = plain.header("etag").expect("etag").to_owned();
+    assert!(etag.starts_with("\"1-"), "{etag}");
+
+    let gz = server.request("GET", "/v1/model", &[("accept-encoding", "gzip")], b"");
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_end(&mut out)
+        .expect("gzip");
+    assert_eq!(out, plain.body);
+    let br = server.request(
+        "GET",
+        "/v1/model",
+        &[("accept-encoding", "gzip, deflate, br")],
+        b"",
+    );
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    let mut out = Vec::new();
+    brotli::Decompressor::new(&br.body[..], 4096)
+        .read_to_end(&mut out)
+        .expect("br");
+    assert_eq!(out, plain.body);
+
+    let not_modified = server.request("GET", "/v1/model", &[("if-none-match", &etag)], b"");
+    assert_eq!(not_modified.status, 304);
+    assert!(not_modified.body.is_empty());
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+    let stale = server.request("GET", "/v1/model", &[("if-none-match", "\"0-0\"")], b"");
+    assert_eq!(stale.status, 200);
+    let head = server.request("HEAD", "/v1/model", &[], b"");
+    assert_eq!(
+        (head.status, head.header("etag")),
+        (200, Some(etag.as_str()))
+    );
+
+    // A restart serves the same bytes under the same ETag.
+    let server = server.restart();
+    let again = server.get("/v1/model");
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    assert_eq!(again.body, plain.body);
+}
+
+#[test]
+fn cors_lets_listed_origins_post_and_read_the_etag_only() {
+    let dir = support::test_dir("cors");
+    let server = Server::start(&dir, &["--allowed-origins", "https://shop.example"]);
+    let preflight = |origin: &str, method: &str, headers: &str| {
+        server.request(
+            "OPTIONS",
+            "/v1/reports",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", method),
+                ("access-control-request-headers", headers),
+            ],
+            b"",
+        )
+    };
+    let ok = preflight("https://shop.example", "POST", "content-type");
+    assert!(ok.status < 300, "{ok:?}");
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert!(ok
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("POST")));
+    assert!(ok
+        .header("access-control-allow-headers")
+        .is_some_and(|h| h.contains("content-type")));
+    assert_eq!(
+        ok.header("access-control-allow-credentials"),
+        None,
+        "no credentials"
+    );
+    let other = preflight("https://evil.example", "POST", "content-type");
+    assert_eq!(
+        other.header("access-control-allow-origin"),
+        None,
+        "{other:?}"
+    );
+
+    let model = server.request(
+        "GET",
+        "/v1/model",
+        &[("origin", "https://shop.example")],
+        b"",
+    );
+    assert_eq!(
+        model.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert!(model
+        .header("access-control-expose-headers")
+        .is_some_and(|h| h.contains("etag")));
+    let conditional = server.request(
+        "OPTIONS",
+        "/v1/model",
+        &[
+            ("origin", "https://shop.example"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "if-none-match"),
+        ],
+        b"",
+    );
+    assert!(conditional
+        .header("access-control-allow-headers")
+        .is_some_and(|h| h.contains("if-none-match")));
+    let foreign = server.request(
+        "GET",
+        "/v1/model",
+        &[("origin", "https://evil.example")],
+        b"",
+    );
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+
+    // What a page may send without a preflight (a "simple" request) is refused.
+    let simple = server.request(
+        "POST",
+        "/v1/reports",
+        &[
+            ("origin", "https://evil.example"),
+            ("content-type", "text/plain"),
+        ],
+        report(yesterday(), &["mug"]).as_bytes(),
+    );
+    assert_eq!(simple.status, 415);
+    assert_eq!(simple.header("access-control-allow-origin"), None);
+    // Admin routes never answer other origins.
+    let stats = server.request(
+        "OPTIONS",
+        "/v1/stats",
+        &[
+            ("origin", "https://shop.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        b"",
+    );
+    assert_eq!(stats.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn admin_routes_need_the_token() {
+    let dir = support::test_dir("admin-off");
+    let server = Server::start(&dir, &[]);
+    for path in ["/v1/stats", "/dashboard"] {
+        let r = server.get(path);
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (403, "admin-disabled"),
+            "{path}"
+        );
+    }
+    drop(server);
+
+    let dir = support::test_dir("admin");
+    let server = Server::start(&dir, &["--admin-token", ADMIN_TOKEN, "--site", "Test Shop"]);
+    let r = server.get("/v1/stats");
+    assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|h| h.starts_with("Basic")));
+    let wrong = server.request(
+        "GET",
+        "/v1/stats",
+        &[("authorization", "Bearer not-the-token-at-all")],
+        b"",
+    );
+    assert_eq!(wrong.status, 401);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("owner:{ADMIN_TOKEN}"))
+    );
+    let ok = server.request("GET", "/v1/stats", &[("authorization", &basic)], b"");
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let stats = ok.json();
+    assert_eq!(stats["site"], "Test Shop");
+    assert_eq!(stats["privacy"]["k"], 10);
+    assert_eq!(stats["privacy"]["thresholds"]["items"], 10);
+    assert_eq!(stats["privacy"]["noiseScale"]["items"], 32.0);
+    // Click-through needs ten noise standard deviations of impressions: 10 * 200 * sqrt(2).
+    let floor = stats["ctrMinImpressions"].as_f64().expect("number");
+    assert!((floor - 2828.4).abs() < 0.1, "{floor}");
+    assert_eq!(stats["model"]["version"], 1);
+    let bearer = server.admin("POST", "/v1/admin/rebuild");
+    assert_eq!(bearer.status, 200);
+    let cross = server.request(
+        "POST",
+        "/v1/admin/rebuild",
+        &[("authorization", &basic), ("sec-fetch-site", "cross-site")],
+        b"",
+    );
+    assert_eq!(
+        (cross.status, cross.error_code().as_str()),
+        (403, "cross-site")
+    );
+
+    let page = server.request("GET", "/dashboard", &[("authorization", &basic)], b"");
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html")));
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("script-src 'self'")));
+    assert!(page.text().contains("/dashboard/chart.umd.min.js"));
+    let js = server.request(
+        "GET",
+        "/dashboard/dashboard.js",
+        &[("authorization", &basic)],
+        b"",
+    );
+    assert!(js.text().contains("/v1/stats"));
+    let anon_js = server.get("/dashboard/dashboard.js");
+    assert_eq!(anon_js.status, 401);
+    let missing = server.request(
+        "GET",
+        "/dashboard/nothing.js",
+        &[("authorization", &basic)],
+        b"",
+    );
+    assert_eq!(missing.status, 404);
+}
+
+#[test]
+fn reports_are_rate_limited_per_client_address() {
+    let dir = support::test_dir("rate-limit");
+    let server = Server::start(
+        &dir,
+        &["--rate-limit", "3", "--client-ip-header", "x-forwarded-for"],
+    );
+    let body = report(yesterday(), &["mug"]);
+    let post = |addr: &str| {
+        server.request(
+            "POST",
+            "/v1/reports",
+            &[
+                ("content-type", "application/json"),
+                ("x-forwarded-for", addr),
+            ],
+            body.as_bytes(),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(post("203.0.113.7").status, 202);
+    }
+    let limited = post("198.51.100.1, 203.0.113.7");
+    assert_eq!(
+        (limited.status, limited.error_code().as_str()),
+        (429, "rate-limited")
+    );
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("retry-after");
+    assert!((1..=20).contains(&wait), "{wait}");
+    assert_eq!(
+        post("203.0.113.8").status,
+        202,
+        "another client has its own bucket"
+    );
+    let rows = db_counters(&server.db());
+    assert_eq!(
+        rows.get(&(yesterday(), "reports".into(), String::new())),
+        Some(&4)
+    );
+    let log = support::log(&dir);
+    assert!(
+        !log.contains("203.0.113"),
+        "addresses are never logged:\n{log}"
+    );
+}
+
+#[test]
+fn health_static_files_and_json_errors() {
+    let dir = support::test_dir("static");
+    std::fs::write(dir.join("www/index.html"), "<h1>shop</h1>").expect("write");
+    std::fs::write(dir.join("secret.txt"), "outside").expect("write");
+    let server = Server::start(&dir, &["--site", "Static Shop"]);
+    let health = server.get("/v1/health");
+    assert_eq!(health.status, 200);
+    let h = health.json();
+    assert_eq!(
+        (h["status"].as_str(), h["site"].as_str()),
+        (Some("ok"), Some("Static Shop"))
+    );
+    assert_eq!(h["model"]["version"], 1);
+    assert!(
+        h.get("pendingReports").is_none(),
+        "no live counts in public: {h}"
+    );
+    let index = server.get("/");
+    assert_eq!(index.status, 200);
+    assert_eq!(index.text(), "<h1>shop</h1>");
+    let missing = server.get("/nothing.html");
+    assert_eq!(
+        (missing.status, missing.error_code().as_str()),
+        (404, "not-found")
+    );
+    let escape = server.get("/../secret.txt");
+    assert!(
+        escape.status >= 400 && !escape.text().contains("outside"),
+        "{escape:?}"
+    );
+    assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+}

@@ -1,0 +1,90 @@
+//! The product target "the model for a 10k-item catalog is <= 1 MB compressed", checked on the
+//! worst case: every one of 10,000 items released with popularity, half of them trending, and
+//! every item with the full 20 co-occurrence neighbours (random pairs, which compress worst),
+//! built and compressed exactly as `kindred serve` publishes it. A size, not a time: it is a
+//! test. Run with `--nocapture` to see the numbers.
+
+use kindred_core::aggregate::{build_model, ModelConfig, ReleasedCounts};
+use kindred_core::report::pair_key;
+use kindred_core::synthetic::SplitMix64;
+use kindred_server::build_model::{quantize, Published};
+use kindred_server::store::StoredModel;
+
+const ITEMS: usize = 10_000;
+const TARGET_BYTES: usize = 1_000_000;
+
+fn worst_case_releases() -> Vec<ReleasedCounts> {
+    let mut rng = SplitMix64::new(7);
+    let id = |i: usize| format!("sku-{i:05}");
+    (0..4u32)
+        .map(|day| {
+            let mut r = ReleasedCounts {
+                epoch: 20_000 + day,
+                reports: 50_000,
+                ..ReleasedCounts::default()
+            };
+            for i in 0..ITEMS {
+                // Zipf-like popularity; the last day lifts every other item (trending).
+                let base = 10.0 + (5_000.0 / (1.0 + i as f64)).floor() + rng.below(30) as f64;
+                let lift = if day == 3 && i % 2 == 0 { 3.0 } else { 1.0 };
+                r.items.insert(id(i), base * lift);
+                for _ in 0..12 {
+                    let j = rng.below(ITEMS);
+                    if j != i {
+                        let (a, b) = (i.min(j), i.max(j));
+                        r.pairs
+                            .insert(pair_key(&id(a), &id(b)), 10.0 + rng.below(20) as f64);
+                    }
+                }
+            }
+            for c in 0..300 {
+                r.interests.insert(
+                    format!("category:Dept {} > Aisle {c}", c / 10),
+                    10.0 + c as f64,
+                );
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_10k_item_model_is_at_most_1_mb_compressed() {
+    let releases = worst_case_releases();
+    let mut model = build_model(&releases, 20_003, &ModelConfig::default(), 1);
+    quantize(&mut model);
+    let neighbours: usize = model.neighbours.values().map(Vec::len).sum();
+    assert_eq!(model.popularity.len(), ITEMS);
+    assert!(
+        model.trending.len() >= ITEMS / 3,
+        "{} trending",
+        model.trending.len()
+    );
+    assert!(
+        neighbours >= ITEMS * 19,
+        "worst case: ~20 neighbours each, got {neighbours}"
+    );
+    let stored = StoredModel {
+        version: 1,
+        built_at_ms: 0,
+        json: model.to_json(),
+    };
+    let published = Published::from_stored(&stored).expect("valid model");
+    println!(
+        "10k-item model: {} neighbours, {} bytes JSON, {} gzip, {} brotli",
+        neighbours,
+        published.json.len(),
+        published.gzip.len(),
+        published.br.len()
+    );
+    assert!(
+        published.gzip.len() <= TARGET_BYTES,
+        "gzip {} bytes",
+        published.gzip.len()
+    );
+    assert!(
+        published.br.len() <= TARGET_BYTES,
+        "br {} bytes",
+        published.br.len()
+    );
+}

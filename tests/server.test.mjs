@@ -1,0 +1,127 @@
+// The browser module against the real kindred server (crates/server), in headless Chromium:
+// a shop page on one origin sends its daily report cross-origin to the server (CORS
+// preflight, JSON, no credentials), the server counts it, releases the day and publishes a
+// model that the page's loadModel() installs, then revalidates with its ETag (304). A page on
+// an origin the server does not list cannot get a report counted. The owner's dashboard
+// draws its charts (Chart.js from npm, compiled into the binary).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchChromium } from "./support/chromium.mjs";
+import { openTab, shopYesterday } from "./support/shop-tabs.mjs";
+import { startKindred } from "./support/kindred-server.mjs";
+import { serveRepository } from "./support/static-server.mjs";
+
+const TOKEN = "node-test-admin-token-0123456789";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ctx = { shop: undefined, kindred: undefined, browser: undefined };
+
+before(async () => {
+  ctx.shop = await serveRepository();
+  // k = 1 and a huge epsilon (no noise) so one browser's report shows in the model: test only.
+  ctx.kindred = await startKindred("e2e", [
+    "--allowed-origins", ctx.shop.url,
+    "--k", "1",
+    "--epsilon", "1000000",
+    "--release-delay-days", "0",
+    "--site", "E2E Shop",
+  ], { KINDRED_ADMIN_TOKEN: TOKEN });
+  ctx.browser = await launchChromium();
+});
+
+after(async () => {
+  await ctx.browser?.close();
+  await ctx.shop?.close();
+  if (ctx.kindred) assert.equal(await ctx.kindred.stop(), 0, "kindred exits 0 on SIGTERM");
+});
+
+const admin = (path, init = {}) =>
+  fetch(`${ctx.kindred.url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}` } });
+
+async function pendingReports() {
+  const stats = await (await admin("/v1/stats")).json();
+  return stats.pendingReports;
+}
+
+/** A shop tab on `origin` (the static server under another name works too). */
+const openShop = (context, origin, site) =>
+  openTab({ server: { url: origin } }, context, site, {
+    endpoint: ctx.kindred.url,
+    reportDelayMs: 50,
+    retryDelayMs: 200,
+  });
+
+test("a shop page reports cross-origin and installs the model the server publishes", async () => {
+  const context = await ctx.browser.newContext();
+  const page = await openShop(context, ctx.shop.url, "e2e-report");
+  assert.equal(await pendingReports(), 0);
+  await shopYesterday(page);
+  await page.waitForFunction(() => window.k.privacy().outbox.length === 0 && window.k.privacy().lastReportedEpoch != null,
+    null, { timeout: 10_000 });
+  const warnings = await page.evaluate(() => window.warnings.map((w) => w.code));
+  assert.deepEqual(warnings.filter((w) => w.startsWith("report-")), [], "accepted on the first try");
+  assert.equal(await pendingReports(), 1, "the server counted the report");
+
+  const rebuilt = await (await admin("/v1/admin/rebuild", { method: "POST" })).json();
+  assert.equal(rebuilt.released.length, 1);
+  const modelUrl = `${ctx.kindred.url}/v1/model`;
+  const first = await page.evaluate((url) => window.k.loadModel(url), modelUrl);
+  assert.deepEqual(first, { status: "fetched", version: rebuilt.modelVersion });
+  const second = await page.evaluate((url) => window.k.loadModel(url), modelUrl);
+  assert.equal(second.status, "not-modified", "revalidated with the ETag across origins");
+  const trending = await page.evaluate(() => window.k.recommend({ strategy: "trending", k: 3 }).map((r) => r.item));
+  assert.ok(trending.includes("p2") || trending.includes("p1"), `the shared model ranks: ${trending}`);
+  await context.close();
+});
+
+test("a page on an origin the server does not list cannot get a report counted", async () => {
+  const before = await pendingReports();
+  const context = await ctx.browser.newContext();
+  // Same files, another origin: localhost instead of 127.0.0.1.
+  const page = await openShop(context, ctx.shop.url.replace("127.0.0.1", "localhost"), "e2e-foreign");
+  await shopYesterday(page);
+  await page.waitForFunction(() => window.warnings.some((w) => w.code === "report-delayed"), null, { timeout: 10_000 });
+  await sleep(300);
+  assert.equal(await pendingReports(), before, "the preflight failed, nothing was counted");
+  assert.equal((await page.evaluate(() => window.k.privacy())).outbox.length, 1, "kept for later");
+  await context.close();
+});
+
+test("the dashboard draws the released numbers with Chart.js", async () => {
+  const context = await ctx.browser.newContext({ httpCredentials: { username: "owner", password: TOKEN } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  await page.goto(`${ctx.kindred.url}/dashboard`);
+  await page.waitForSelector("body[data-loaded=true]", { timeout: 10_000 });
+  const view = await page.evaluate(() => {
+    const labels = (id) => window.Chart.getChart(id)?.data.labels ?? null;
+    return {
+      site: document.getElementById("site").textContent,
+      chartMissing: document.getElementById("chart-missing").hidden,
+      version: window.Chart.version,
+      reports: window.Chart.getChart("reports-chart")?.data.datasets.map((d) => d.data.reduce((a, b) => a + b, 0)),
+      top: labels("top-chart"),
+      interests: labels("interests-chart"),
+      interestsNote: !document.getElementById("interests-chart").closest("article").querySelector(".empty").hidden,
+      strategies: labels("strategies-chart"),
+      suppressed: labels("suppressed-chart"),
+      privacy: document.getElementById("privacy-facts").textContent,
+      model: document.getElementById("model-facts").textContent,
+    };
+  });
+  assert.equal(view.site, "E2E Shop");
+  assert.equal(view.chartMissing, true, "Chart.js is in the binary");
+  assert.equal(view.version, "4.6.1");
+  assert.equal(view.reports[0], 1, "one released threshold report");
+  assert.ok(view.top.includes("p2"), `top items: ${view.top}`);
+  // The test catalog has no categories, brands or prices: no interests, and the page says so.
+  assert.equal(view.interests, null);
+  assert.equal(view.interestsNote, true);
+  assert.ok(view.strategies.includes("for-you"), `${view.strategies}`);
+  assert.equal(view.suppressed.length, 1);
+  assert.match(view.privacy, /k \(reports per key and day\)1/);
+  assert.match(view.model, /version2/);
+  assert.deepEqual(problems, [], "no script errors or CSP violations");
+  await context.close();
+});
