@@ -299,7 +299,10 @@ impl Engine {
 
     /// The catalog and index for changing in place, when no clone shares them.
     fn own_catalog(&mut self) -> Result<(&mut Catalog, &mut ContentIndex), EngineError> {
-        match (Arc::get_mut(&mut self.catalog), Arc::get_mut(&mut self.index)) {
+        match (
+            Arc::get_mut(&mut self.catalog),
+            Arc::get_mut(&mut self.index),
+        ) {
             (Some(catalog), Some(index)) => Ok((catalog, index)),
             _ => Err(EngineError::SharedCatalog),
         }
