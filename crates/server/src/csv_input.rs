@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use kindred_core::{Catalog, EventKind};
 use serde_json::{Map, Value};
 
+use crate::time;
+
 /// Lines quoted per file in the skipped-rows summary.
 const EXAMPLES: usize = 5;
 
@@ -481,10 +483,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
     }
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month) || day < 1 || day > time::days_in_month(year, month) {
         return None;
     }
-    let mut ms = days_from_civil(year, month, day) * DAY_MS;
+    let mut ms = time::days_from_civil(year, month, day) * DAY_MS;
     let mut rest = &text[10..];
     if let Some(time) = rest.strip_prefix(['T', ' ']) {
         let t = time.as_bytes();
@@ -542,26 +544,6 @@ fn num2(b: &[u8], at: usize) -> Option<i64> {
     s.iter()
         .all(u8::is_ascii_digit)
         .then(|| i64::from(s[0] - b'0') * 10 + i64::from(s[1] - b'0'))
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

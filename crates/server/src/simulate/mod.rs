@@ -312,12 +312,13 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         received.bytes as f64 / (clients * days) as f64,
     );
     eprintln!(
-        "released: {} item-days and {} pair-days over {} epochs ({} item and {} pair keys held back); model: {} items with popularity, {} with neighbours",
+        "released: {} item-days and {} pair-days over {} epochs ({} item and {} pair keys held back); model as of {}: {} items with popularity, {} with neighbours",
         released.item_days,
         released.pair_days,
         released.epochs,
         released.suppressed_items,
         released.suppressed_pairs,
+        crate::time::date_of(end_epoch),
         model.popularity.len(),
         model.neighbours.len(),
     );
