@@ -403,7 +403,7 @@ async fn a_state_from_a_newer_version_is_kept_not_read() {
 async fn retention_deletes_old_events() {
     let k = create("retention").await;
     let now = js_sys::Date::now();
-    let old = now - 100.0 * 86_400_000.0;
+    let old = now - 400.0 * 86_400_000.0;
     k.track(js(&format!(
         r#"{{"type": "view", "item": "mug", "ts": {old}}}"#
     )))
@@ -412,7 +412,11 @@ async fn retention_deletes_old_events() {
     wait(k.close()).await;
     let again = create("retention").await;
     let events = Array::from(&get(&again.export_data().unwrap(), "events"));
-    assert_eq!(events.length(), 1, "the 100-day-old event is gone");
+    assert_eq!(
+        events.length(),
+        1,
+        "the 400-day-old event is gone (retention: 365 days)"
+    );
     assert_eq!(get(&events.get(0), "item"), "cup");
     wait(again.forget()).await;
     wait(again.close()).await;

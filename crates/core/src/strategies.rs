@@ -6,12 +6,29 @@ use std::collections::HashSet;
 use crate::engine::{Engine, EngineError};
 use crate::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
 
-/// Weights of the for-you blend: the shopper's own content profile, what other shoppers
-/// bought together with the shopper's items, and a small popularity prior that breaks ties
-/// toward items people actually buy.
+/// Weights of the for-you blend. Relevance is the shopper's own content profile plus what
+/// other shoppers bought together with the shopper's items; co-occurrence counts double,
+/// because it is evidence from real baskets where content only compares titles.
 const FOR_YOU_CONTENT: f32 = 1.0;
-const FOR_YOU_COVISIT: f32 = 1.0;
-const FOR_YOU_POPULARITY: f32 = 0.1;
+const FOR_YOU_COVISIT: f32 = 2.0;
+/// Shared popularity (in [0, 1]) multiplies relevance by up to `1 + FOR_YOU_POPULARITY_BOOST`:
+/// of two items that match equally, the one many shoppers buy now is the likelier purchase,
+/// but popularity alone never makes an unrelated item relevant. (An additive prior of the
+/// same strength pushed the few items a k-thresholded model knows into every list.)
+const FOR_YOU_POPULARITY_BOOST: f32 = 2.0;
+/// A small additive popularity prior orders what relevance leaves at zero (thin profiles).
+const FOR_YOU_POPULARITY: f32 = 0.05;
+/// When a request allows bought items, the shopper's own repeat purchases join the blend:
+/// the buy-again score scaled to [0, 1], times this weight. At 3 an item bought often and
+/// recently ranks above any discovery, while one bought once long ago can fall below a strong
+/// new match. Repeat buying is a large share of what shoppers buy next.
+const FOR_YOU_BUY_AGAIN: f32 = 3.0;
+/// Shared popularity multiplies the buy-again term by up to `1 + this`: of the many items a
+/// shopper bought once, the ones everybody keeps buying are the ones bought again.
+const BUY_AGAIN_POPULARITY_BOOST: f32 = 2.0;
+/// Half-life of repeat-purchase recency. Restocking and consumables run on monthly to
+/// quarterly cycles, slower than browsing interest (the profile's 14 days).
+const BUY_AGAIN_HALF_LIFE_DAYS: f64 = 90.0;
 /// Profile items used as anchors for co-occurrence and reasons.
 const ANCHORS: usize = 20;
 
@@ -64,7 +81,7 @@ impl Engine {
             Vec::new()
         };
         let candidates = match req.strategy {
-            Strategy::ForYou => self.for_you(&anchors),
+            Strategy::ForYou => self.for_you(&anchors, !req.exclusions().1, now),
             Strategy::Similar => self.similar(anchor.unwrap_or(0)),
             Strategy::BoughtTogether => self.bought_together(anchor.unwrap_or(0)),
             Strategy::Trending => self.trending(),
@@ -227,7 +244,7 @@ impl Engine {
             .collect()
     }
 
-    fn for_you(&self, anchors: &[(u32, f32)]) -> Candidates {
+    fn for_you(&self, anchors: &[(u32, f32)], again: bool, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let user_text = self
             .profile
@@ -262,14 +279,34 @@ impl Engine {
                 }
             }
         }
+        // Buy-again scores scaled to [0, 1] (empty when bought items are excluded anyway).
+        let bought = if again {
+            let mut b = self.buy_again(now).scores;
+            let max = b.iter().copied().fold(0.0f32, f32::max);
+            if max > 0.0 {
+                b.iter_mut().for_each(|v| *v /= max);
+            }
+            b
+        } else {
+            Vec::new()
+        };
         for i in 0..slots {
+            let pop = model.map_or(0.0, |m| m.popularity[i]);
             let c = FOR_YOU_CONTENT * content[i];
             let v = FOR_YOU_COVISIT * covisit[i];
-            let p = model.map_or(0.0, |m| FOR_YOU_POPULARITY * m.popularity[i]);
-            out.scores[i] = c + v + p;
-            out.why[i] = if v >= c && v >= p && v > 0.0 {
+            // Popularity boosts relevance and adds a small prior of its own.
+            let boost = (c + v) * FOR_YOU_POPULARITY_BOOST * pop;
+            let prior = FOR_YOU_POPULARITY * pop;
+            let a = bought.get(i).map_or(0.0, |b| {
+                FOR_YOU_BUY_AGAIN * b * (1.0 + BUY_AGAIN_POPULARITY_BOOST * pop)
+            });
+            out.scores[i] = c + v + boost + prior + a;
+            // The reason names the strongest source of relevance; the boost only amplifies it.
+            out.why[i] = if a > c + v + boost + prior {
+                Why::BuyAgain
+            } else if v >= c && v > 0.0 && v >= prior {
                 Why::CoOccurrence
-            } else if p > c {
+            } else if prior > c + v {
                 Why::Popular
             } else {
                 Why::Content
@@ -361,8 +398,7 @@ impl Engine {
     fn buy_again(&self, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let mut out = Candidates::new(slots, Why::BuyAgain);
-        // Repeat purchases follow a slower rhythm than browsing: decay over twice the half-life.
-        let half_life = 2.0 * self.config.half_life_days * 86_400_000.0;
+        let half_life = BUY_AGAIN_HALF_LIFE_DAYS * 86_400_000.0;
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last), true) =
                 (self.catalog.index_of(id), s.last_purchase, s.purchases > 0)

@@ -101,6 +101,74 @@ fn for_you_uses_shared_co_occurrence() {
 }
 
 #[test]
+fn for_you_brings_back_repeat_purchases_only_when_asked() {
+    let mut e = engine();
+    e.set_model(model()).expect("valid model");
+    for days in [60, 30, 2] {
+        track(&mut e, Purchase, "scarf", NOW - days * DAY);
+    }
+    track(&mut e, Purchase, "teapot", NOW - 200 * DAY);
+    let default = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(5), NOW)
+        .expect("ok");
+    assert!(
+        !ids(&default).contains(&"scarf") && !ids(&default).contains(&"teapot"),
+        "bought items are excluded by default: {default:?}"
+    );
+    let again = RecommendRequest {
+        exclude_purchased: Some(false),
+        ..RecommendRequest::new(Strategy::ForYou).with_k(5)
+    };
+    let recs = e.recommend(&again, NOW).expect("ok");
+    assert_eq!(recs[0].item, "scarf", "{recs:?}");
+    assert_eq!(recs[0].reasons[0], "you bought this 3 times");
+    let teapot = recs.iter().position(|r| r.item == "teapot");
+    assert!(
+        teapot.is_none_or(|at| at > 0),
+        "one purchase 200 days ago ranks below three recent ones: {recs:?}"
+    );
+}
+
+#[test]
+fn popularity_amplifies_relevance_but_never_replaces_it() {
+    let mut e = engine();
+    let mut b = ModelBuilder::new(Default::default());
+    // The puzzle is by far the most popular item, the red mug barely known.
+    b.item("puzzle", 1000.0).item("mug-red", 2.0);
+    e.set_model(b.build(1, 20_000)).expect("valid model");
+    track(&mut e, View, "mug-blue", NOW - HOUR);
+    let recs = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(10), NOW)
+        .expect("ok");
+    let at = |id: &str| recs.iter().position(|r| r.item == id);
+    assert_eq!(at("mug-red"), Some(0), "{recs:?}");
+    assert!(
+        at("puzzle").is_some_and(|p| p > at("mug-travel").unwrap_or(0)),
+        "a popular but unrelated item ranks below every related one: {recs:?}"
+    );
+}
+
+#[test]
+fn clones_share_the_catalog_but_not_the_shopper() {
+    let template = engine();
+    let mut a = template.clone();
+    let b = template.clone();
+    track(&mut a, Purchase, "tea", NOW);
+    assert!(b.history().is_empty(), "b never sees a's events");
+    assert_eq!(
+        a.upsert_item(Item::new("new-tea", "Green Tea Bags")),
+        Err(EngineError::SharedCatalog),
+        "a shared catalog is read-only"
+    );
+    a.load_catalog_json(CATALOG).expect("a catalog of its own");
+    a.upsert_item(Item::new("new-tea", "Green Tea Bags"))
+        .expect("its own catalog can change");
+    assert_eq!(a.catalog().len(), 11);
+    assert_eq!(b.catalog().len(), 10, "b keeps the shared catalog");
+    assert_eq!(a.history().stats("tea").map(|s| s.purchases), Some(1));
+}
+
+#[test]
 fn cold_start_uses_popularity_then_the_catalog() {
     let mut e = engine();
     let recs = e
@@ -432,7 +500,7 @@ fn catalog_changes_keep_history_and_work_incrementally() {
 #[test]
 fn retention_deletes_old_behaviour() {
     let mut e = engine();
-    track(&mut e, View, "hat", NOW - 200 * DAY);
+    track(&mut e, View, "hat", NOW - 400 * DAY);
     track(&mut e, View, "scarf", NOW - DAY);
     assert_eq!(e.expire(NOW), 1);
     assert!(e.history().stats("hat").is_none());

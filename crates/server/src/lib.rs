@@ -15,11 +15,17 @@
 //! - [`metrics`]: the Prometheus metrics.
 //! - [`serve`]: the HTTP server (axum): routes, rate limiting, metrics, admin and dashboard.
 //! - [`time`]: the clock (UTC days) the rest of the server shares.
+//! - [`simulate`]: `kindred simulate`, simulated browsers replaying an event log through the
+//!   same core engine and aggregator; [`evaluate`]: `kindred evaluate`, the validation
+//!   protocol's metrics; [`csv_input`]: the CSV files both read.
 
 pub mod build_model;
 pub mod config;
+pub mod csv_input;
+pub mod evaluate;
 pub mod ingest;
 pub mod metrics;
 pub mod serve;
+pub mod simulate;
 pub mod store;
 pub mod time;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kindred_server::config::{CommonArgs, ServeArgs, ServeSettings, Settings};
-use kindred_server::{build_model, serve, store, time};
+use kindred_server::{build_model, evaluate, serve, simulate, store, time};
 
 const LONG_ABOUT: &str = "\
 kindred: the self-hosted server and native tool for kindred, the privacy-first \
@@ -15,11 +15,7 @@ recommendation engine that runs in the shopper's browser.
 
 Every setting is a flag, an environment variable (KINDRED_*) or a key of the TOML file given \
 with --config (flag names with _ for -), in that order of precedence. \
-Run `kindred serve --help` for the server's settings.
-
-Subcommands still planned (each arrives with its own issue):
-  simulate     (planned) replay a dataset through simulated browsers to produce reports
-  evaluate     (planned) measure recommendation quality on a validation split";
+Run `kindred serve --help` for the server's settings.";
 
 /// Command-line arguments of the `kindred` binary.
 #[derive(Debug, Parser)]
@@ -43,10 +39,11 @@ enum Command {
     /// Release the days that closed, apply retention and rebuild the shared model once, then
     /// exit (the server does the same on its schedule).
     BuildModel(Box<CommonArgs>),
-    /// (planned) Replay a dataset through simulated browsers to produce reports.
-    Simulate,
-    /// (planned) Measure recommendation quality on a validation split.
-    Evaluate,
+    /// Replay an event log through simulated browsers and write each shopper's
+    /// recommendations (quality and the cost of each privacy setting, before deploying).
+    Simulate(Box<simulate::Args>),
+    /// Measure recommendations against later purchases (HR, P, R, NDCG, MAP, MRR at k).
+    Evaluate(Box<evaluate::Args>),
 }
 
 fn init_logging(filter: &str) {
@@ -64,9 +61,18 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => run_serve(&args),
         Command::BuildModel(args) => run_build_model(&args),
-        Command::Simulate | Command::Evaluate => {
-            eprintln!("kindred: this subcommand is not implemented yet (planned)");
-            ExitCode::from(2)
+        Command::Simulate(args) => tool("simulate", simulate::run(&args)),
+        Command::Evaluate(args) => tool("evaluate", evaluate::run(&args)),
+    }
+}
+
+/// The exit of an offline tool: its error, named after the subcommand, on stderr.
+fn tool<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kindred {name}: error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -29,6 +29,28 @@ pub fn date_of(epoch: u32) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Days in a month of the proleptic Gregorian calendar (`month` 1 to 12).
+pub fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date, the inverse of [`date_of`] (Howard
+/// Hinnant's days-from-civil algorithm).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110) for `Last-Modified`.
 pub fn http_date(ms: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -55,6 +77,23 @@ pub fn http_date(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_from_civil_inverts_date_of() {
+        for epoch in [0u32, 59, 60, 11_016, 15_256, 20_000, 2_932_896] {
+            let date = date_of(epoch);
+            let part = |r: std::ops::Range<usize>| date[r].parse::<i64>().unwrap();
+            let (y, m, d) = (
+                part(0..date.len() - 6),
+                part(date.len() - 5..date.len() - 3),
+                part(date.len() - 2..date.len()),
+            );
+            assert_eq!(days_from_civil(y, m, d), i64::from(epoch), "{date}");
+            assert!(d <= days_in_month(y, m));
+        }
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(1900, 2), 28);
+    }
 
     #[test]
     fn dates_of_known_epochs() {

@@ -1,0 +1,92 @@
+//! A simulated shopper: an engine of its own that sees only this shopper's events, exactly as
+//! the browser module's engine would, and hands over nothing but report bytes.
+//!
+//! The client wakes at the first epoch boundary (UTC midnight) after each day it was active,
+//! as a browser that is open then, or reopened within `maxReportLagDays`, would: it applies
+//! retention (`expire`, which the browser runs on every page load), then prepares and commits
+//! every report that is due, in the chosen privacy mode, with the ledger enforcing the budget.
+//! A real shopper who never comes back never reports their last day, so the simulation is an
+//! optimistic view of how many reports arrive.
+
+use kindred_core::privacy::epoch_of;
+use kindred_core::synthetic::SplitMix64;
+use kindred_core::{Engine, EngineError, EventInput, PrivacyError};
+
+use crate::csv_input::Event;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What can stop a client (each is a bug or a bad setting, not bad data: bad rows were
+/// skipped while reading).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
+}
+
+/// One shopper's device.
+#[derive(Debug)]
+pub struct Client {
+    engine: Engine,
+    /// The device's randomness (sampling to the caps, LDP). Seeded per client from the
+    /// simulator's `--seed`, so a run is reproducible; real devices use the OS generator.
+    rng: SplitMix64,
+    /// Epoch of the latest event replayed.
+    last_epoch: Option<u32>,
+}
+
+impl Client {
+    /// A fresh device: a clone of `template` (which shares its catalog and content index and
+    /// has no shopper state).
+    pub fn new(template: &Engine, seed: u64) -> Self {
+        Client {
+            engine: template.clone(),
+            rng: SplitMix64::new(seed),
+            last_epoch: None,
+        }
+    }
+
+    /// Replays this shopper's events (in time order) and passes every committed report's
+    /// bytes to `send`, the only way anything leaves the client.
+    pub fn replay(
+        &mut self,
+        events: &[Event],
+        send: &mut dyn FnMut(String),
+    ) -> Result<(), ClientError> {
+        for e in events {
+            let epoch = epoch_of(e.ts);
+            if let Some(last) = self.last_epoch.filter(|&last| last < epoch) {
+                self.end_of_day(last, send)?;
+            }
+            self.last_epoch = Some(epoch);
+            let Some(item) = self.engine.catalog().get(e.item) else {
+                continue;
+            };
+            let input = EventInput::new(e.kind, item.id.clone()).at(e.ts);
+            self.engine.track(&input, e.ts)?;
+        }
+        if let Some(last) = self.last_epoch {
+            self.end_of_day(last, send)?;
+        }
+        Ok(())
+    }
+
+    /// The epoch boundary after the active day `epoch`: retention, then every due report.
+    fn end_of_day(&mut self, epoch: u32, send: &mut dyn FnMut(String)) -> Result<(), ClientError> {
+        let now = (i64::from(epoch) + 1) * DAY_MS;
+        self.engine.expire(now);
+        while let Some(report) = self.engine.prepare_report(now, &mut self.rng)? {
+            send(self.engine.commit_report(report.epoch)?);
+        }
+        Ok(())
+    }
+
+    /// The device's persisted state at `now` (after the retention a page load applies): what
+    /// a later page load restores, and all that the recommendation phase gets of this client.
+    pub fn into_snapshot(mut self, now: i64) -> Vec<u8> {
+        self.engine.expire(now);
+        self.engine.snapshot()
+    }
+}
