@@ -69,12 +69,11 @@ pub struct EngineConfig {
     pub session_gap_minutes: f64,
     /// Timestamps further than this in the future are clamped to now (default 5 minutes).
     pub future_tolerance_ms: i64,
-    /// Raw events and item aggregates older than this are deleted (default 365 days). A year,
-    /// because "do not show what I already bought", buy-again and seasonal interests (gifts,
-    /// decorations, restocking) recur over months, and they all stop working for whatever
-    /// retention forgets; the data never leaves the device and `forget()` deletes it at once.
-    /// (90 days, the earlier default, re-recommended on average 2.2 of the top 10 to shoppers
-    /// of the Online Retail validation split who had bought them 3 to 10 months before.)
+    /// Raw events and item aggregates older than this are deleted (default 90 days, the
+    /// data-minimizing default the product brief asks for; `retentionDays` in the browser).
+    /// Longer retention helps shops with slow repeat cycles: on the Online Retail validation
+    /// split, 365 days raises "new items" NDCG@10 because "already bought" exclusions and
+    /// buy-again keep purchases older than a quarter (docs/QUALITY.md has both rows).
     pub retention_days: f64,
     /// Strongest profile terms used to score content (default 64).
     pub profile_terms: usize,
@@ -90,7 +89,7 @@ impl Default for EngineConfig {
             max_events: 5000,
             session_gap_minutes: 30.0,
             future_tolerance_ms: 5 * 60_000,
-            retention_days: 365.0,
+            retention_days: 90.0,
             profile_terms: 64,
             event_weights: EventWeights::default(),
             privacy: PrivacyConfig::default(),

@@ -99,9 +99,20 @@ pub struct Args {
     /// are reproducible. Real devices and servers draw from the operating system instead.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Days of behaviour each simulated device keeps (the browser's `retentionDays`; 90 is
+    /// its default).
+    #[arg(long, default_value_t = 90.0, value_parser = parse_retention)]
+    pub retention_days: f64,
     /// Also write the shared model (JSON) the shoppers downloaded.
     #[arg(long, value_name = "MODEL.json")]
     pub model_out: Option<PathBuf>,
+}
+
+fn parse_retention(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(days) if days.is_finite() && (1.0..=3650.0).contains(&days) => Ok(days),
+        _ => Err(format!("\"{text}\" is not a number of days from 1 to 3650")),
+    }
 }
 
 fn parse_strategy(name: &str) -> Result<Strategy, String> {
@@ -219,6 +230,7 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
     let users = csv_input::read_users(&args.users)?;
     let mut template = Engine::with_config(EngineConfig {
         privacy: settings.device,
+        retention_days: args.retention_days,
         ..EngineConfig::default()
     })?;
     template.set_catalog(items.catalog);
