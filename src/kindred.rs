@@ -46,8 +46,8 @@ use crate::transport::{
     OutboxEntry,
 };
 use crate::values::{
-    explanation_js, interests_js, json_value, ledger_js, load_report_js, privacy_js, read_event,
-    read_model, read_request, recommendations_js, shopper_data_js, Obj,
+    explanation_js, interests_js, ledger_js, load_report_js, privacy_js, read_event, read_model,
+    read_request, recommendations_js, shopper_data_js, JsJson, Obj,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -1163,8 +1163,7 @@ impl Kindred {
                 },
                 None => items,
             };
-            let rows = json_value(&rows);
-            let report = shared.borrow_mut().engine.load_catalog_value(rows);
+            let report = shared.borrow_mut().engine.load_catalog_value(JsJson(rows));
             let report = load_report_js(&report.map_err(JsError::from)?);
             emit_update(&shared, "catalog");
             Ok(report)

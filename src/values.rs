@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Object, Reflect};
-use kindred_core::catalog::LoadReport;
+use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
 use kindred_core::explain::Explanation;
 use kindred_core::export::ShopperData;
 use kindred_core::history::ItemStats;
@@ -258,34 +258,56 @@ pub(crate) fn read_request(value: JsValue) -> Result<RecommendRequest, JsError> 
     Ok(r)
 }
 
-/// Any JSON-like JS value as a `serde_json::Value` (catalog rows, whose validation in core
-/// reports each bad row). Integers stay integers, so numeric ids keep their text.
-pub(crate) fn json_value(value: &JsValue) -> serde_json::Value {
-    use serde_json::Value;
-    if let Some(s) = value.as_string() {
-        Value::String(s)
-    } else if let Some(n) = value.as_f64() {
-        if n.fract() == 0.0 && n.abs() < 9.0e15 {
-            Value::from(n as i64)
+/// A JS value read in place as a catalog row: core validates rows through
+/// [`JsonLike`], so no JSON tree is built and serde_json is not linked.
+pub(crate) struct JsJson(pub JsValue);
+
+impl JsonLike for JsJson {
+    fn kind(&self) -> JsonKind {
+        let v = &self.0;
+        if v.is_null() || v.is_undefined() {
+            JsonKind::Null
+        } else if v.is_string() {
+            JsonKind::String
+        } else if v.as_f64().is_some() {
+            JsonKind::Number
+        } else if v.as_bool().is_some() {
+            JsonKind::Bool
+        } else if Array::is_array(v) {
+            JsonKind::Array
+        } else if v.is_object() && !v.is_function() {
+            JsonKind::Object
         } else {
-            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+            JsonKind::Other
         }
-    } else if let Some(b) = value.as_bool() {
-        Value::Bool(b)
-    } else if let Some(a) = value.dyn_ref::<Array>() {
-        Value::Array(a.iter().map(|v| json_value(&v)).collect())
-    } else if value.is_object() {
-        let mut map = serde_json::Map::new();
-        for entry in Object::entries(value.unchecked_ref::<Object>()).iter() {
-            let pair: Array = entry.unchecked_into();
-            map.insert(
-                pair.get(0).as_string().unwrap_or_default(),
-                json_value(&pair.get(1)),
-            );
+    }
+    fn field(&self, name: &str) -> Option<JsJson> {
+        if !self.0.is_object() {
+            return None;
         }
-        Value::Object(map)
-    } else {
-        Value::Null
+        Reflect::get(&self.0, &JsValue::from_str(name))
+            .ok()
+            .filter(|v| !v.is_undefined())
+            .map(JsJson)
+    }
+    fn string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+    fn elements(&self) -> Vec<JsJson> {
+        self.0
+            .dyn_ref::<Array>()
+            .map(|a| a.iter().map(JsJson).collect())
+            .unwrap_or_default()
+    }
+    fn integer_text(&self) -> Option<String> {
+        let n = self.0.as_f64()?;
+        (n.fract() == 0.0 && n.abs() <= MAX_EXACT_INTEGER).then(|| (n as i64).to_string())
     }
 }
 

@@ -309,6 +309,47 @@ async fn bad_input_throws_errors_that_name_the_problem() {
     wait(k.close()).await;
 }
 
+/// Catalog rows are read from JS values in place, including values JSON cannot hold.
+#[wasm_bindgen_test]
+async fn catalog_rows_are_validated_from_js_values() {
+    let k = Kindred::create(js(r#"{"site": "js-rows", "storage": "memory"}"#))
+        .await
+        .expect("created");
+    let rows = js(r#"[
+      {"id": 7, "title": "Numeric id"},
+      {"id": "ok", "title": "Fine", "brand": null, "tags": "single"},
+      {"id": "nan", "title": "NaN price"},
+      {"id": "fn", "title": "A function id"},
+      {"id": 1.5, "title": "Fractional id"},
+      ["not", "an", "object"]
+    ]"#);
+    let row = |i: u32| Array::from(&rows).get(i);
+    Reflect::set(&row(2), &"price".into(), &f64::NAN.into()).unwrap();
+    Reflect::set(&row(3), &"id".into(), &Function::new_no_args("")).unwrap();
+    let report = wait(k.load_catalog(rows)).await;
+    assert_eq!(get(&report, "loaded").as_f64(), Some(2.0));
+    let reasons: Vec<String> = Array::from(&get(&report, "rejected"))
+        .iter()
+        .map(|r| get(&r, "reason").as_string().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(
+        reasons[0].contains("price must be a finite number, got NaN"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("a value JSON cannot hold"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("integer up to 2^53"), "{reasons:?}");
+    assert!(
+        reasons[3].contains("must be an object, got an array"),
+        "{reasons:?}"
+    );
+    assert!(k.explain("7").is_ok(), "numeric ids are kept as text");
+    wait(k.close()).await;
+}
+
 #[wasm_bindgen_test]
 async fn without_indexeddb_it_works_in_memory_and_says_so() {
     let restore = hide_indexeddb();

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::compact;
 use crate::ldp::{support, Olh};
 use crate::model::{BuilderConfig, ModelBuilder, SharedModel};
 use crate::noise::{DiscreteLaplace, RandomError, RandomSource};
@@ -530,7 +531,7 @@ pub fn merge_epochs(
     let hl = half_life_days.max(1e-9);
     for r in released {
         let age = f64::from(now_epoch.saturating_sub(r.epoch));
-        let w = (-age / hl).exp2();
+        let w = compact::exp2(-age / hl);
         let noise = &r.ldp_noise;
         let families = [
             (&r.items, &mut t.items, &mut t.variance.items, noise.items),

@@ -4,7 +4,7 @@
 //! valid rows load, so one malformed product never takes a shop's recommendations down. Removal
 //! leaves a tombstone so that indices held elsewhere (the content index) stay valid.
 
-use std::collections::HashMap;
+use crate::compact::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,23 +121,25 @@ impl Catalog {
     pub fn from_json(json: &str) -> Result<(Catalog, LoadReport), CatalogError> {
         let value: Value =
             serde_json::from_str(json).map_err(|e| CatalogError::InvalidJson(e.to_string()))?;
-        Catalog::from_value(value)
+        Catalog::from_value(&value)
     }
 
     /// Validates an already parsed JSON value, which must be an array of item objects.
-    pub fn from_value(value: Value) -> Result<(Catalog, LoadReport), CatalogError> {
-        match value {
-            Value::Array(rows) => Catalog::from_rows(rows),
-            other => Err(CatalogError::NotAnArray(json_type(&other))),
+    pub fn from_value<V: JsonLike>(value: V) -> Result<(Catalog, LoadReport), CatalogError> {
+        match value.kind() {
+            JsonKind::Array => Catalog::from_rows(value.elements()),
+            other => Err(CatalogError::NotAnArray(other.described())),
         }
     }
 
     /// Validates rows one by one; valid rows load, invalid ones are reported.
-    pub fn from_rows(rows: Vec<Value>) -> Result<(Catalog, LoadReport), CatalogError> {
+    pub fn from_rows<V: JsonLike>(
+        rows: impl IntoIterator<Item = V>,
+    ) -> Result<(Catalog, LoadReport), CatalogError> {
         let mut catalog = Catalog::default();
         let mut report = LoadReport::default();
         for (index, row) in rows.into_iter().enumerate() {
-            let id = row.get("id").and_then(Value::as_str).map(str::to_owned);
+            let id = row.field("id").and_then(|v| v.string());
             let result = parse_item(&row).and_then(|item| {
                 if catalog.ids.contains_key(&item.id) {
                     Err(format!(
@@ -172,13 +174,12 @@ impl Catalog {
     }
 
     /// Validates one JSON item row (the same rules as a catalog load).
-    pub fn parse_item(row: &Value) -> Result<Item, CatalogError> {
+    pub fn parse_item<V: JsonLike>(row: &V) -> Result<Item, CatalogError> {
         parse_item(row).map_err(|reason| CatalogError::InvalidItem {
             id: row
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_owned(),
+                .field("id")
+                .and_then(|v| v.string())
+                .unwrap_or_else(|| "?".to_owned()),
             reason,
         })
     }
@@ -286,86 +287,186 @@ pub fn normalize_category(path: &str) -> String {
         .join(" > ")
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The kinds of JSON value a catalog row can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+    /// A value JSON cannot hold (a JS function, symbol or bigint).
+    Other,
+}
+
+impl JsonKind {
+    /// How an error message names the kind ("got a number").
+    pub fn described(self) -> &'static str {
+        match self {
+            JsonKind::Null => "null",
+            JsonKind::Bool => "a boolean",
+            JsonKind::Number => "a number",
+            JsonKind::String => "a string",
+            JsonKind::Array => "an array",
+            JsonKind::Object => "an object",
+            JsonKind::Other => "a value JSON cannot hold",
+        }
     }
 }
 
+/// Read access to a JSON-like value: what catalog validation needs from a row.
+///
+/// Implemented for `&serde_json::Value` (files, the server, tests) and by the browser module
+/// for JS values read in place, so the module neither builds a JSON tree per catalog nor links
+/// serde_json's value and number formatting (about 5 KB of gzipped wasm, measured).
+pub trait JsonLike: Sized {
+    fn kind(&self) -> JsonKind;
+    /// The named field of an object (`None` when absent or when this is not an object).
+    fn field(&self, name: &str) -> Option<Self>;
+    fn string(&self) -> Option<String>;
+    fn number(&self) -> Option<f64>;
+    fn boolean(&self) -> Option<bool>;
+    /// The elements of an array (empty for anything else).
+    fn elements(&self) -> Vec<Self>;
+    /// The decimal text of an integer number, for numeric ids (`None` for other values).
+    /// Only integers a JS number holds exactly (|n| <= 2^53) qualify, so an id reads the same
+    /// in the browser and on the server.
+    fn integer_text(&self) -> Option<String>;
+}
+
+/// The largest integer every JSON reader (JS included) holds exactly: 2^53.
+pub const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+impl<'a> JsonLike for &'a Value {
+    fn kind(&self) -> JsonKind {
+        match self {
+            Value::Null => JsonKind::Null,
+            Value::Bool(_) => JsonKind::Bool,
+            Value::Number(_) => JsonKind::Number,
+            Value::String(_) => JsonKind::String,
+            Value::Array(_) => JsonKind::Array,
+            Value::Object(_) => JsonKind::Object,
+        }
+    }
+    fn field(&self, name: &str) -> Option<&'a Value> {
+        self.get(name)
+    }
+    fn string(&self) -> Option<String> {
+        self.as_str().map(str::to_owned)
+    }
+    fn number(&self) -> Option<f64> {
+        self.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn elements(&self) -> Vec<&'a Value> {
+        self.as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    }
+    fn integer_text(&self) -> Option<String> {
+        let exact = |m: u64| m <= 1 << 53;
+        match self {
+            Value::Number(n) if n.as_u64().is_some_and(exact) => n.as_u64().map(|v| v.to_string()),
+            Value::Number(n) if n.as_i64().is_some_and(|v| exact(v.unsigned_abs())) => {
+                n.as_i64().map(|v| v.to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A field that is absent or null.
+fn present<V: JsonLike>(row: &V, field: &str) -> Option<V> {
+    row.field(field).filter(|v| v.kind() != JsonKind::Null)
+}
+
 /// Reads an optional field with `get`; a value of another type is an error naming the field.
-fn typed<T>(
-    row: &Value,
+fn typed<V: JsonLike, T>(
+    row: &V,
     field: &str,
     expected: &str,
-    get: impl Fn(&Value) -> Option<T>,
+    get: impl Fn(&V) -> Option<T>,
 ) -> Result<Option<T>, String> {
-    match row.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => get(value).map(Some).ok_or_else(|| {
+    match present(row, field) {
+        None => Ok(None),
+        Some(value) => get(&value).map(Some).ok_or_else(|| {
             format!(
                 "field \"{field}\" must be {expected}, got {}",
-                json_type(value)
+                value.kind().described()
             )
         }),
     }
 }
 
-fn opt_string(row: &Value, field: &str) -> Result<Option<String>, String> {
-    typed(row, field, "a string", |v| v.as_str().map(str::to_owned))
+fn opt_string<V: JsonLike>(row: &V, field: &str) -> Result<Option<String>, String> {
+    typed(row, field, "a string", V::string)
 }
 
-fn string_list(row: &Value, field: &str) -> Result<Vec<String>, String> {
-    match row.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Array(values)) => values
+fn string_list<V: JsonLike>(row: &V, field: &str) -> Result<Vec<String>, String> {
+    let Some(value) = present(row, field) else {
+        return Ok(Vec::new());
+    };
+    match value.kind() {
+        JsonKind::String => Ok(value.string().into_iter().collect()),
+        JsonKind::Array => value
+            .elements()
             .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(format!(
-                    "field \"{field}\" must hold strings, found {}",
-                    json_type(other)
-                )),
+            .map(|v| {
+                v.string().ok_or_else(|| {
+                    format!(
+                        "field \"{field}\" must hold strings, found {}",
+                        v.kind().described()
+                    )
+                })
             })
             .collect(),
-        Some(other) => Err(format!(
+        other => Err(format!(
             "field \"{field}\" must be an array of strings, got {}",
-            json_type(other)
+            other.described()
         )),
     }
 }
 
-fn parse_item(row: &Value) -> Result<Item, String> {
-    if !row.is_object() {
-        return Err(format!("an item must be an object, got {}", json_type(row)));
+fn parse_item<V: JsonLike>(row: &V) -> Result<Item, String> {
+    if row.kind() != JsonKind::Object {
+        return Err(format!(
+            "an item must be an object, got {}",
+            row.kind().described()
+        ));
     }
-    let id = match row.get("id") {
-        Some(Value::String(s)) => s.clone(),
-        // Numeric ids are common in shop exports; accept integers and keep them as text.
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
-        None | Some(Value::Null) => return Err("missing \"id\"".to_owned()),
-        Some(other) => {
-            return Err(format!(
-                "field \"id\" must be a string, got {}",
-                json_type(other)
-            ))
-        }
+    let id = match present(row, "id") {
+        None => return Err("missing \"id\"".to_owned()),
+        Some(v) => match v.kind() {
+            JsonKind::String => v.string().unwrap_or_default(),
+            // Numeric ids are common in shop exports; accept integers and keep them as text.
+            JsonKind::Number if v.integer_text().is_some() => v.integer_text().unwrap_or_default(),
+            JsonKind::Number => {
+                return Err(
+                    "field \"id\" must be a string or an integer up to 2^53, got another number"
+                        .to_owned(),
+                )
+            }
+            other => {
+                return Err(format!(
+                    "field \"id\" must be a string, got {}",
+                    other.described()
+                ))
+            }
+        },
     };
     let title = opt_string(row, "title")?.ok_or("missing \"title\"")?;
-    let price = typed(row, "price", "a number", Value::as_f64)?;
-    let available = typed(row, "available", "a boolean", Value::as_bool)?.unwrap_or(true);
-    let embedding = match row.get("embedding") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(values)) => Some(
-            values
+    let price = typed(row, "price", "a number", V::number)?;
+    let available = typed(row, "available", "a boolean", V::boolean)?.unwrap_or(true);
+    let embedding = match present(row, "embedding") {
+        None => None,
+        Some(v) if v.kind() == JsonKind::Array => Some(
+            v.elements()
                 .iter()
                 .map(|v| {
-                    v.as_f64()
+                    v.number()
                         .map(|f| f as f32)
                         .ok_or_else(|| "field \"embedding\" must hold numbers".to_owned())
                 })
@@ -374,7 +475,7 @@ fn parse_item(row: &Value) -> Result<Item, String> {
         Some(other) => {
             return Err(format!(
                 "field \"embedding\" must be an array of numbers, got {}",
-                json_type(other)
+                other.kind().described()
             ))
         }
     };
@@ -442,7 +543,7 @@ mod tests {
     use serde_json::json;
 
     fn reasons(rows: Value) -> Vec<String> {
-        let (_, report) = Catalog::from_value(rows).expect("some rows load");
+        let (_, report) = Catalog::from_value(&rows).expect("some rows load");
         report.rejected.into_iter().map(|r| r.reason).collect()
     }
 
@@ -484,7 +585,7 @@ mod tests {
     #[test]
     fn rejects_duplicate_id_keeping_the_first() {
         let (cat, report) =
-            Catalog::from_value(json!([good(), {"id": "ok", "title": "Second"}])).expect("loads");
+            Catalog::from_value(&json!([good(), {"id": "ok", "title": "Second"}])).expect("loads");
         assert_eq!(report.rejected[0].index, 1);
         assert_eq!(report.rejected[0].id.as_deref(), Some("ok"));
         assert!(report.rejected[0].reason.contains("duplicate id"));
@@ -571,13 +672,24 @@ mod tests {
 
     #[test]
     fn numeric_ids_are_kept_as_text() {
-        let (cat, _) = Catalog::from_value(json!([{"id": 42, "title": "Answer"}])).expect("ok");
+        let (cat, _) = Catalog::from_value(&json!([{"id": 42, "title": "Answer"}])).expect("ok");
         assert_eq!(cat.index_of("42"), Some(0));
+        // Only integers a JS number holds exactly, so the browser and the server agree.
+        let edge = json!([
+            {"id": -9_007_199_254_740_992i64, "title": "Smallest"},
+            {"id": 9_007_199_254_740_993u64, "title": "Beyond 2^53"},
+            {"id": 1.5, "title": "Fraction"},
+        ]);
+        let (cat, report) = Catalog::from_value(&edge).expect("the first row loads");
+        assert_eq!(cat.index_of("-9007199254740992"), Some(0));
+        let rejected: Vec<usize> = report.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(rejected, [1, 2]);
+        assert!(report.rejected[0].reason.contains("integer up to 2^53"));
     }
 
     #[test]
     fn no_valid_row_is_an_error() {
-        let err = Catalog::from_value(json!([{"id": ""}])).expect_err("nothing valid");
+        let err = Catalog::from_value(&json!([{"id": ""}])).expect_err("nothing valid");
         assert!(matches!(
             err,
             CatalogError::NoValidItems { rejected: 1, .. }
@@ -599,7 +711,7 @@ mod tests {
     #[test]
     fn upsert_and_remove_keep_indices_stable() {
         let (mut cat, _) =
-            Catalog::from_value(json!([good(), {"id": "b", "title": "B"}])).expect("ok");
+            Catalog::from_value(&json!([good(), {"id": "b", "title": "B"}])).expect("ok");
         assert_eq!(cat.upsert(Item::new("b", "B2")), Ok((1, true)));
         assert_eq!(cat.upsert(Item::new("c", "C")), Ok((2, false)));
         assert_eq!(cat.remove("ok"), Ok(0));

@@ -65,6 +65,51 @@ pub fn number(x: f64) -> String {
     format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
+/// The hash maps of the engine's own state (catalog ids, history, profile, vocabulary) use
+/// rustc's FxHash. std's SipHash-1-3 defends against hash flooding, which these maps do not
+/// face (their keys come from the shop's catalog and the shopper's own behaviour), and cost
+/// 1 KB of gzipped wasm (foldhash, tried too, was larger still: its 128-bit multiplies are
+/// library calls on wasm32). The server's aggregation maps, whose keys untrusted clients
+/// choose, keep std's randomly keyed hasher.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+/// See [`HashMap`].
+pub type HashSet<T> = std::collections::HashSet<T, rustc_hash::FxBuildHasher>;
+
+/// Appends `s` as a JSON string literal, escaped exactly as serde_json does (quote, backslash
+/// and control characters), so hand-written JSON matches serde_json's bytes.
+pub fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let b = u32::from(c) as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[b >> 4]));
+                out.push(char::from(HEX[b & 15]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `2^x`, computed as `e^(x ln 2)`. On wasm32, `f64::exp2` links libm's table-driven `exp2`
+/// (a 4 KB table of doubles that gzip cannot shrink), while `f64::exp` is fdlibm's table-free
+/// one, which the module needs anyway. The extra rounding of `x ln 2` costs a few ulps (relative
+/// error below 1e-14 for the decay exponents used here, |x| < 60), far below anything a
+/// half-life weight can show.
+pub fn exp2(x: f64) -> f64 {
+    (x * std::f64::consts::LN_2).exp()
+}
+
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the checksum in snapshot headers.
 pub fn crc32(bytes: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
@@ -233,6 +278,28 @@ mod tests {
         assert_eq!(extended.as_slice(), &[0, 1, 2, 3, 9]);
         let words: SortedSet<String> = ["b".to_owned(), "a".to_owned()].into_iter().collect();
         assert!(words.contains("a") && !words.contains("c"));
+    }
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        let mut all_controls: String = (0u8..0x20).map(char::from).collect();
+        all_controls.push_str("\"\\/ \u{7f} é 漢字 🎉");
+        for s in ["", "plain", "a\"b", "back\\slash", &all_controls] {
+            let mut ours = String::new();
+            push_json_string(&mut ours, s);
+            assert_eq!(ours, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn exp2_agrees_with_std() {
+        for i in -6000..=6000 {
+            let x = f64::from(i) / 100.0;
+            let (ours, std) = (exp2(x), x.exp2());
+            assert!(((ours - std) / std).abs() < 1e-14, "2^{x}: {ours} vs {std}");
+        }
+        assert_eq!(exp2(0.0), 1.0);
+        assert_eq!(exp2(f64::NEG_INFINITY), 0.0);
     }
 
     #[test]

@@ -4,14 +4,13 @@
 //! The engine has no clock: callers pass `now` in milliseconds since the Unix epoch, so the
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
-use std::collections::HashSet;
+use crate::compact::HashSet;
 use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::catalog::{Catalog, CatalogError, Item, LoadReport};
+use crate::catalog::{Catalog, CatalogError, Item, JsonLike, LoadReport};
 use crate::history::{clamp_time, Event, EventError, EventInput, EventKind, History, Session};
 use crate::index::{ContentIndex, FieldWeights};
 use crate::model::{ModelError, SharedModel};
@@ -253,7 +252,7 @@ impl Engine {
     }
 
     /// Like [`Engine::load_catalog_json`] for an already parsed value.
-    pub fn load_catalog_value(&mut self, value: Value) -> Result<LoadReport, EngineError> {
+    pub fn load_catalog_value<V: JsonLike>(&mut self, value: V) -> Result<LoadReport, EngineError> {
         let (catalog, report) = Catalog::from_value(value)?;
         self.set_catalog(catalog);
         Ok(report)
@@ -503,7 +502,7 @@ impl Engine {
         if m.centroids.nrows() == 0 {
             return None;
         }
-        let interests: std::collections::HashMap<String, f64> = self
+        let interests: crate::compact::HashMap<String, f64> = self
             .profile
             .interests(now, usize::MAX)
             .into_iter()
@@ -580,8 +579,8 @@ impl Engine {
 
     /// Item ids the shopper viewed (or clicked, carted) and bought, resolved to indices.
     pub(crate) fn seen_and_bought(&self) -> (HashSet<u32>, HashSet<u32>) {
-        let mut seen = HashSet::new();
-        let mut bought = HashSet::new();
+        let mut seen = HashSet::default();
+        let mut bought = HashSet::default();
         for (id, s) in self.history.all_stats() {
             if let Some(i) = self.catalog.index_of(id) {
                 if s.last_seen.is_some() {

@@ -6,7 +6,9 @@
 //! events loses nothing the recommenders use. Raw events exist for sessions, baskets, the
 //! privacy centre and export.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::compact::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -422,7 +424,7 @@ impl History {
         for item in items {
             self.stats.remove(item);
         }
-        let forgotten: std::collections::HashSet<&str> = items.iter().map(String::as_str).collect();
+        let forgotten: crate::compact::HashSet<&str> = items.iter().map(String::as_str).collect();
         self.events
             .retain(|e| e.item.as_deref().is_none_or(|i| !forgotten.contains(i)));
     }

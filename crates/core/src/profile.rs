@@ -7,9 +7,7 @@
 //! half_life)`. One event is therefore O(size of the item), whatever the history length. When
 //! the stored scale grows too large the origin moves forward and all entries are rescaled once.
 
-use std::collections::HashMap;
-
-use crate::compact::SortedSet;
+use crate::compact::{self, HashMap, SortedSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -81,12 +79,12 @@ impl Profile {
             self.rebase(ts);
             return 1.0;
         }
-        exponent.exp2()
+        compact::exp2(exponent)
     }
 
     fn rebase(&mut self, new_origin: i64) {
         let origin = self.origin_ms.unwrap_or(new_origin);
-        let factor = (-((new_origin - origin) as f64) / self.half_life_ms).exp2();
+        let factor = compact::exp2(-((new_origin - origin) as f64) / self.half_life_ms);
         for map in [&mut self.items, &mut self.interests, &mut self.text] {
             map.values_mut().for_each(|v| *v *= factor);
             map.retain(|_, v| v.abs() > 1e-12);
@@ -97,7 +95,7 @@ impl Profile {
     /// Factor turning stored values into values as of `now`.
     fn read_factor(&self, now: i64) -> f64 {
         match self.origin_ms {
-            Some(origin) => (-((now - origin) as f64) / self.half_life_ms).exp2(),
+            Some(origin) => compact::exp2(-((now - origin) as f64) / self.half_life_ms),
             None => 0.0,
         }
     }
@@ -146,7 +144,7 @@ impl Profile {
         }
         let mut values: Vec<f64> = self.text.values().map(|v| v.abs()).collect();
         let cut = values.len() - MAX_TEXT_TERMS * 3 / 4;
-        crate::compact::sort_by(&mut values, |a, b| a < b);
+        compact::sort_by(&mut values, |a, b| a < b);
         let threshold = values[cut];
         self.text.retain(|_, v| v.abs() >= threshold);
     }
@@ -286,7 +284,7 @@ fn top_n(items: &mut Vec<(String, f64)>, n: usize) {
         *items = best;
         return;
     }
-    crate::compact::sort_by(items, better);
+    compact::sort_by(items, better);
     items.truncate(n);
 }
 

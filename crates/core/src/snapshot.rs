@@ -15,7 +15,9 @@
 //! quarantines like any unreadable state. 3 (current) holds history, profile and the privacy
 //! state (ledger, last reported day, pending report, recommendation counters).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::compact::HashMap;
 
 use crate::history::{Event, EventKind, History, ItemStats};
 use crate::ledger::Ledger;
@@ -237,7 +239,7 @@ impl Reader<'_> {
     }
     fn float_map(&mut self) -> Result<HashMap<String, f64>, SnapshotError> {
         let n = self.len()?;
-        let mut map = HashMap::with_capacity(n.min(4096));
+        let mut map = HashMap::with_capacity_and_hasher(n.min(4096), Default::default());
         for _ in 0..n {
             let k = self.str()?;
             map.insert(k, self.f64()?);
@@ -298,7 +300,7 @@ fn read_history(r: &mut Reader<'_>) -> Result<History, SnapshotError> {
         });
     }
     let n = r.len()?;
-    let mut stats = HashMap::with_capacity(n.min(8192));
+    let mut stats = HashMap::with_capacity_and_hasher(n.min(8192), Default::default());
     for _ in 0..n {
         let id = r.str()?;
         let s = ItemStats {

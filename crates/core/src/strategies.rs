@@ -1,8 +1,9 @@
 //! The recommender menu: candidate scoring for each [`Strategy`], the shared rule pipeline
 //! (exclusions, filters, boosts, minimum score, top-k, MMR, pins) and human-readable reasons.
 
-use std::collections::HashSet;
+use crate::compact::HashSet;
 
+use crate::compact;
 use crate::engine::{Engine, EngineError};
 use crate::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
 
@@ -195,7 +196,7 @@ impl Engine {
         }
         // Stable by position: of two pins for one position, the first given wins.
         let mut pins: Vec<(usize, &crate::rules::Pin)> = req.pin.iter().enumerate().collect();
-        crate::compact::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
+        compact::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
         for (_, pin) in pins {
             let Some(i) = self.catalog.index_of(&pin.item) else {
                 continue;
@@ -389,7 +390,7 @@ impl Engine {
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last)) = (self.catalog.index_of(id), s.last_seen) {
                 let age = (now - last).max(0) as f64;
-                out.scores[i as usize] = ((-age / half_life).exp2() as f32).max(1e-9);
+                out.scores[i as usize] = (compact::exp2(-age / half_life) as f32).max(1e-9);
             }
         }
         out
@@ -405,7 +406,8 @@ impl Engine {
             {
                 let age = (now - last).max(0) as f64;
                 let frequency = 1.0 + f64::from(s.purchases).ln();
-                out.scores[i as usize] = ((frequency * (-age / half_life).exp2()) as f32).max(1e-9);
+                out.scores[i as usize] =
+                    ((frequency * compact::exp2(-age / half_life)) as f32).max(1e-9);
             }
         }
         out

@@ -7,7 +7,7 @@
 //! seen at fit time get the idf of a term with document frequency 1). The catalog index refits
 //! when enough items have changed (see `index.rs`), so single upserts stay O(item).
 
-use std::collections::HashMap;
+use crate::compact::HashMap;
 
 use serde::{Deserialize, Serialize};
 

@@ -299,7 +299,7 @@ pub fn read_items(path: &Path) -> Result<Items, InputError> {
         values.push(Value::Object(object));
         lines.push(row.line);
     }
-    let (catalog, report) = match Catalog::from_rows(values) {
+    let (catalog, report) = match Catalog::from_rows(&values) {
         Ok(loaded) => loaded,
         Err(e) => {
             skipped.note(0, "invalid item", e);
