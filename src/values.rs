@@ -6,10 +6,9 @@
 //! and the whole boundary was about half the module. These functions cost a few hundred bytes
 //! each. Messages name the bad field as JS spells it: `invalid event: "item" must be a string`.
 
-use std::collections::BTreeMap;
-
 use js_sys::{Array, Object, Reflect};
 use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
+use kindred_core::compact::SortedMap;
 use kindred_core::explain::Explanation;
 use kindred_core::export::ShopperData;
 use kindred_core::history::ItemStats;
@@ -323,11 +322,11 @@ const MODEL_FIELDS: &[&str] = &[
     "segments",
 ];
 
-/// An object of numbers, as a map.
-fn number_map(o: &Obj<'_>, key: &str) -> Result<BTreeMap<String, f32>, JsError> {
-    let mut map = BTreeMap::new();
+/// An object of numbers, as a map (built in one go: a served model's keys come sorted).
+fn number_map(o: &Obj<'_>, key: &str) -> Result<SortedMap<String, f32>, JsError> {
+    let mut map = Vec::new();
     let Some(v) = o.get(key) else {
-        return Ok(map);
+        return Ok(SortedMap::new());
     };
     if !v.is_object() {
         return Err(invalid("model", &format!("\"{key}\" must be an object")));
@@ -338,15 +337,15 @@ fn number_map(o: &Obj<'_>, key: &str) -> Result<BTreeMap<String, f32>, JsError> 
             .get(1)
             .as_f64()
             .ok_or_else(|| invalid("model", &format!("\"{key}\" must map item ids to numbers")))?;
-        map.insert(pair.get(0).as_string().unwrap_or_default(), score as f32);
+        map.push((pair.get(0).as_string().unwrap_or_default(), score as f32));
     }
-    Ok(map)
+    Ok(map.into_iter().collect())
 }
 
 /// The shared model as published by the server (validated by the engine when installed).
 pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
     let o = Obj::new(value, "model", MODEL_FIELDS)?;
-    let mut neighbours = BTreeMap::new();
+    let mut neighbours = Vec::new();
     if let Some(n) = o.get("neighbours") {
         for entry in Object::entries(n.unchecked_ref::<Object>()).iter() {
             let pair: Array = entry.unchecked_into();
@@ -362,7 +361,7 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
                     score: n.num("score")?.unwrap_or(f64::NAN) as f32,
                 });
             }
-            neighbours.insert(pair.get(0).as_string().unwrap_or_default(), out);
+            neighbours.push((pair.get(0).as_string().unwrap_or_default(), out));
         }
     }
     let mut segments = Vec::new();
@@ -385,7 +384,7 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
         built_epoch: o.int("built_epoch", 1e9)?.unwrap_or(0.0) as u32,
         popularity: number_map(&o, "popularity")?,
         trending: number_map(&o, "trending")?,
-        neighbours,
+        neighbours: neighbours.into_iter().collect(),
         interests: number_map(&o, "interests")?,
         segment_axis: o.strings("segment_axis")?,
         segments,

@@ -137,7 +137,7 @@ pub(crate) struct ResolvedModel {
 impl ResolvedModel {
     fn resolve(model: Arc<SharedModel>, catalog: &Catalog) -> Self {
         let slots = catalog.slots();
-        let dense = |map: &std::collections::BTreeMap<String, f32>| {
+        let dense = |map: &crate::compact::SortedMap<String, f32>| {
             let mut v = vec![0.0f32; slots];
             for (id, &s) in map {
                 if let Some(i) = catalog.index_of(id) {

@@ -5,9 +5,11 @@
 //! [`ModelBuilder`] turns plain counts into a model. Later the private aggregator feeds it
 //! noised, thresholded counts; here it is only arithmetic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::compact::SortedMap;
 
 /// Version of the model format. A client refuses models from a newer format.
 pub const MODEL_FORMAT: u32 = 1;
@@ -29,7 +31,8 @@ pub struct Segment {
     pub centroid: Vec<f32>,
 }
 
-/// The shared model (format [`MODEL_FORMAT`]).
+/// The shared model (format [`MODEL_FORMAT`]). Its maps are [`SortedMap`]s, not `BTreeMap`s:
+/// the same JSON (objects, keys in order) for less code in the browser module.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SharedModel {
     pub format: u32,
@@ -38,13 +41,13 @@ pub struct SharedModel {
     /// UTC day (days since 1970-01-01) the model was built.
     pub built_epoch: u32,
     /// Popularity in [0, 1] (log-scaled counts, 1 for the most popular item).
-    pub popularity: BTreeMap<String, f32>,
+    pub popularity: SortedMap<String, f32>,
     /// Trending score in [0, 1]: growth of recent counts over the baseline.
-    pub trending: BTreeMap<String, f32>,
+    pub trending: SortedMap<String, f32>,
     /// Per item, its strongest co-occurrence neighbours, best first.
-    pub neighbours: BTreeMap<String, Vec<Neighbour>>,
+    pub neighbours: SortedMap<String, Vec<Neighbour>>,
     /// Interest key -> share of all interest counts (sums to 1).
-    pub interests: BTreeMap<String, f32>,
+    pub interests: SortedMap<String, f32>,
     /// The interest keys segment centroids are expressed over.
     pub segment_axis: Vec<String>,
     pub segments: Vec<Segment>,
@@ -240,10 +243,10 @@ impl ModelBuilder {
         }
     }
 
-    fn popularity(&self) -> BTreeMap<String, f32> {
+    fn popularity(&self) -> SortedMap<String, f32> {
         let max = self.items.values().copied().fold(0.0, f64::max);
         if max <= 0.0 {
-            return BTreeMap::new();
+            return SortedMap::new();
         }
         self.items
             .iter()
@@ -251,7 +254,7 @@ impl ModelBuilder {
             .collect()
     }
 
-    fn trending(&self) -> BTreeMap<String, f32> {
+    fn trending(&self) -> SortedMap<String, f32> {
         let prior = self.config.trending_prior;
         let recent = if self.recent.is_empty() {
             &self.items
@@ -270,7 +273,7 @@ impl ModelBuilder {
             .collect();
         let max = growth.iter().map(|(_, g)| g.ln()).fold(0.0, f64::max);
         if max <= 0.0 {
-            return BTreeMap::new();
+            return SortedMap::new();
         }
         growth
             .into_iter()
@@ -280,7 +283,7 @@ impl ModelBuilder {
 
     /// Ochiai (cosine) co-occurrence `c_ab / sqrt(c_a * c_b)`, shrunk for small counts, so
     /// that popular items do not become everyone's neighbour.
-    fn neighbours(&self) -> BTreeMap<String, Vec<Neighbour>> {
+    fn neighbours(&self) -> SortedMap<String, Vec<Neighbour>> {
         // Item occurrence: explicit counts, else the sum of its pair counts.
         let mut occurrence: HashMap<&str, f64> = HashMap::new();
         for ((a, b), &c) in &self.pairs {
@@ -331,10 +334,10 @@ impl ModelBuilder {
     }
 }
 
-fn normalize_sum(counts: &HashMap<String, f64>) -> BTreeMap<String, f32> {
+fn normalize_sum(counts: &HashMap<String, f64>) -> SortedMap<String, f32> {
     let total: f64 = counts.values().sum();
     if total <= 0.0 {
-        return BTreeMap::new();
+        return SortedMap::new();
     }
     counts
         .iter()
@@ -398,6 +401,40 @@ mod tests {
         assert!((m.interests.values().sum::<f32>() - 1.0).abs() < 1e-6);
         let back = SharedModel::from_json(&m.to_json()).expect("valid");
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn json_is_what_btreemaps_wrote() {
+        use std::collections::BTreeMap;
+        // The model as it was before its maps became `SortedMap`s: the wire format must not move.
+        #[derive(Serialize, Deserialize)]
+        struct Before {
+            format: u32,
+            version: u64,
+            built_epoch: u32,
+            popularity: BTreeMap<String, f32>,
+            trending: BTreeMap<String, f32>,
+            neighbours: BTreeMap<String, Vec<Neighbour>>,
+            interests: BTreeMap<String, f32>,
+            segment_axis: Vec<String>,
+            segments: Vec<Segment>,
+        }
+        let mut b = builder();
+        for i in 0..40 {
+            b.item(&format!("item-{}", (i * 7) % 40), f64::from(i + 1))
+                .pair(&format!("item-{i}"), "mug", 3.0);
+        }
+        b.segments(
+            vec!["category:Kitchen".into()],
+            vec![Segment {
+                label: "cooks".into(),
+                share: 0.5,
+                centroid: vec![1.0],
+            }],
+        );
+        let json = b.build(3, 20000).to_json();
+        let before: Before = serde_json::from_str(&json).expect("old shape");
+        assert_eq!(serde_json::to_string(&before).expect("json"), json);
     }
 
     #[test]

@@ -132,8 +132,12 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
     }
 }
 
-fn top(map: &BTreeMap<String, impl Copy + Into<f64>>, n: usize) -> Vec<String> {
-    let mut v: Vec<(&String, f64)> = map.iter().map(|(k, &s)| (k, s.into())).collect();
+/// The `n` best keys of a map (the truth's `BTreeMap` or a model's `SortedMap`).
+fn top<'a, V: Copy + Into<f64> + 'a>(
+    map: impl IntoIterator<Item = (&'a String, &'a V)>,
+    n: usize,
+) -> Vec<String> {
+    let mut v: Vec<(&String, f64)> = map.into_iter().map(|(k, &s)| (k, s.into())).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     v.into_iter().take(n).map(|(k, _)| k.clone()).collect()
 }
