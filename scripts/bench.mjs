@@ -1,6 +1,6 @@
 // `npm run bench`: the in-browser benchmark page (www/bench/) in Debian's Chromium through
-// playwright-core, against the built module with the Kindred API (pkg-full/). Prints median and p95 per operation and
-// catalog size, and the targets from PRODUCT.md next to them.
+// playwright-core, against the built, wasm-opt'd module (pkg/, the bytes that ship). Prints
+// median and p95 per operation and catalog size, and the targets from PRODUCT.md next to them.
 //
 // usage: node scripts/bench.mjs [--sizes 1000,10000,100000]
 import { existsSync } from "node:fs";
@@ -9,8 +9,8 @@ import { serveRepository } from "../tests/support/static-server.mjs";
 
 const sizesArg = process.argv.indexOf("--sizes");
 const sizes = sizesArg > 0 ? process.argv[sizesArg + 1] : "1000,10000,100000";
-if (!existsSync(new URL("../pkg-full/kindred_bg.wasm", import.meta.url))) {
-  console.error("error: pkg-full/ is missing: run `npm run build` first");
+if (!existsSync(new URL("../pkg/kindred_bg.wasm", import.meta.url))) {
+  console.error("error: pkg/ is missing: run `npm run build` first");
   process.exit(1);
 }
 

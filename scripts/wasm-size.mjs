@@ -1,17 +1,14 @@
 // Prints raw, gzip and brotli sizes of the built browser module and fails (exit 1) when the
 // gzipped `_bg.wasm` exceeds the budget from PRODUCT.md.
 //
-// usage: node scripts/wasm-size.mjs [pkg-dir] [unoptimized-pkg-dir] [--track-only]
-// --track-only prints how far a build that is not shipped yet is from the budget instead of
-// failing (pkg-full/, see Cargo.toml's `browser-api` feature).
+// usage: node scripts/wasm-size.mjs [pkg-dir] [unoptimized-pkg-dir]
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { constants, brotliCompressSync, gzipSync } from "node:zlib";
 
 const WASM_GZIP_BUDGET = 120 * 1024; // bytes
 
-const trackOnly = process.argv.includes("--track-only");
-const [pkgDir = "pkg", unoptDir] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const [pkgDir = "pkg", unoptDir] = process.argv.slice(2);
 
 const rows = [
   ["kindred_bg.wasm", join(pkgDir, "kindred_bg.wasm")],
@@ -50,15 +47,6 @@ for (const [label, s] of measured) {
 }
 
 const wasmGzip = measured[0][1].gzip;
-if (trackOnly) {
-  const delta = wasmGzip - WASM_GZIP_BUDGET;
-  console.log(
-    delta > 0
-      ? `tracked: ${pkgDir}/kindred_bg.wasm gzip ${wasmGzip} bytes is ${(delta / 1024).toFixed(1)} KB over the 120 KB budget (not shipped until it fits)`
-      : `tracked: ${pkgDir}/kindred_bg.wasm gzip ${wasmGzip} bytes fits the 120 KB budget`,
-  );
-  process.exit(0);
-}
 if (wasmGzip > WASM_GZIP_BUDGET) {
   console.error(
     `error: ${pkgDir}/kindred_bg.wasm is ${wasmGzip} bytes gzipped, over the budget of ${WASM_GZIP_BUDGET} bytes (120 KB)`,

@@ -8,27 +8,23 @@
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
-//!
-//! Everything but `version` and `tokenize` is behind the `browser-api` feature until the
-//! module fits the 120 KB gzip budget (see Cargo.toml).
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-#[cfg(feature = "browser-api")]
+/// Talc instead of std's dlmalloc, the default allocator on wasm32: 1.8 KB less gzipped wasm,
+/// and `recommend` measured faster with it (1.09 against 1.44 ms at 10k items).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod convert;
-#[cfg(feature = "browser-api")]
 mod kindred;
-#[cfg(feature = "browser-api")]
 mod storage;
-#[cfg(feature = "browser-api")]
 mod transport;
-#[cfg(feature = "browser-api")]
 mod values;
 
-#[cfg(feature = "browser-api")]
 pub use kindred::Kindred;
 
-#[cfg(feature = "browser-api")]
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("kindred.d.ts");
 

@@ -3,8 +3,6 @@
 //! re-creation, two instances of one site merging, error shapes, the memory fallback and
 //! recovery from corrupt stored data.
 #![cfg(target_arch = "wasm32")]
-#[cfg(not(feature = "browser-api"))]
-compile_error!("the browser tests need `--features browser-api` (scripts/test passes it)");
 
 use js_sys::{Array, Function, Promise, Reflect};
 use kindred::Kindred;

@@ -1,5 +1,5 @@
-// The built modules in Node: pkg/ (shipped: version, tokenize) and pkg-full/ (with the Kindred
-// API, see Cargo.toml's browser-api feature), both release builds optimized by wasm-opt.
+// The built module in Node: pkg/, the release build optimized by wasm-opt, the bytes the npm
+// package ships.
 //
 // Instantiating the optimized module is the point: Debian's binaryen 108 once produced modules
 // that fail to instantiate, so a build that "succeeds" is not enough.
@@ -62,7 +62,7 @@ test("tokenize runs the core tokenizer inside wasm", async () => {
 });
 
 test("Kindred runs in Node from the optimized package, in memory, and says why", async () => {
-  const { Kindred } = await loadModule("pkg-full");
+  const { Kindred } = await loadModule();
   const k = await Kindred.create({ site: "node-test" });
   const status = k.status();
   assert.equal(status.storage, "memory", "Node has no IndexedDB");
@@ -86,7 +86,7 @@ test("Kindred runs in Node from the optimized package, in memory, and says why",
 });
 
 test("bad input throws a real Error with a message and changes nothing", async () => {
-  const { Kindred } = await loadModule("pkg-full");
+  const { Kindred } = await loadModule();
   const k = await Kindred.create({ storage: "memory" });
   await assert.rejects(k.loadCatalog([]), (e) => e instanceof Error && /no valid item/.test(e.message));
   await assert.rejects(k.loadCatalog({}), (e) => e instanceof Error && /must be a JSON array/.test(e.message));
@@ -118,7 +118,7 @@ test("bad input throws a real Error with a message and changes nothing", async (
 });
 
 test("loadModel fetches with ETag revalidation and keeps the last model when offline", async () => {
-  const { Kindred } = await loadModule("pkg-full");
+  const { Kindred } = await loadModule();
   const { createServer } = await import("node:http");
   const model = {
     format: 1, version: 3, built_epoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },

@@ -1,8 +1,8 @@
-// The in-browser benchmark: the release, wasm-opt'd module with the Kindred API (pkg-full/) on synthetic catalogs of 1k, 10k and
-// 100k items. Each operation is sampled many times; a sample times a batch of calls when one
+// The in-browser benchmark: the release, wasm-opt'd module (pkg/) on synthetic catalogs of 1k,
+// 10k and 100k items. Each operation is sampled many times; a sample times a batch of calls when one
 // call is shorter than the timer can see. Results go to `window.benchResults` for
 // scripts/bench.mjs and to the page.
-import init, { Kindred } from "/pkg-full/kindred.js";
+import init, { Kindred } from "/pkg/kindred.js";
 
 const SIZES = (new URLSearchParams(location.search).get("sizes") ?? "1000,10000,100000").split(",").map(Number);
 const log = (line) => (document.getElementById("log").textContent += `\n${line}`);
