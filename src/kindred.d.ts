@@ -80,11 +80,13 @@ export interface EventWeights {
 
 /** A catalog row. Unknown fields are ignored; invalid rows are skipped and reported. */
 export interface CatalogItem {
+  /** A string, or an integer up to 2^53 (kept as its decimal text). */
   id: string | number;
   title: string;
   description?: string;
-  /** Category paths, e.g. "Home > Kitchen > Mugs", or arrays of path segments. */
-  categories?: string | string[] | string[][];
+  /** Category paths, e.g. "Home > Kitchen > Mugs", each also as its segments
+   * `["Home", "Kitchen", "Mugs"]`. */
+  categories?: string | Array<string | string[]>;
   brand?: string;
   price?: number;
   available?: boolean;

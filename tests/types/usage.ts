@@ -33,6 +33,7 @@ export async function everything(): Promise<void> {
   });
   const report: LoadReport = await k.loadCatalog([
     { id: "mug", title: "Mug", categories: ["Home > Kitchen"], price: 3, available: true, tags: ["blue"] },
+    { id: 42, title: "Cup", categories: [["Home", "Kitchen"], "Gifts"] },
   ]);
   const fromUrl: LoadReport = await k.loadCatalog("/catalog.json");
   const model: ModelStatus = await k.loadModel("/v1/model");

@@ -139,7 +139,7 @@ impl Catalog {
         let mut catalog = Catalog::default();
         let mut report = LoadReport::default();
         for (index, row) in rows.into_iter().enumerate() {
-            let id = row.field("id").and_then(|v| v.string());
+            let id = row_id(&row);
             let result = parse_item(&row).and_then(|item| {
                 if catalog.ids.contains_key(&item.id) {
                     Err(format!(
@@ -176,10 +176,7 @@ impl Catalog {
     /// Validates one JSON item row (the same rules as a catalog load).
     pub fn parse_item<V: JsonLike>(row: &V) -> Result<Item, CatalogError> {
         parse_item(row).map_err(|reason| CatalogError::InvalidItem {
-            id: row
-                .field("id")
-                .and_then(|v| v.string())
-                .unwrap_or_else(|| "?".to_owned()),
+            id: row_id(row).unwrap_or_else(|| "?".to_owned()),
             reason,
         })
     }
@@ -378,6 +375,12 @@ impl<'a> JsonLike for &'a Value {
     }
 }
 
+/// The id of a row as text, when it has a usable one (for naming rejected rows).
+fn row_id<V: JsonLike>(row: &V) -> Option<String> {
+    let id = row.field("id")?;
+    id.string().or_else(|| id.integer_text())
+}
+
 /// A field that is absent or null.
 fn present<V: JsonLike>(row: &V, field: &str) -> Option<V> {
     row.field(field).filter(|v| v.kind() != JsonKind::Null)
@@ -405,29 +408,63 @@ fn opt_string<V: JsonLike>(row: &V, field: &str) -> Result<Option<String>, Strin
     typed(row, field, "a string", V::string)
 }
 
-fn string_list<V: JsonLike>(row: &V, field: &str) -> Result<Vec<String>, String> {
+/// A string or an array of strings (`tags`). With `segments` (`categories`), an element may
+/// also be a path as its segments: `["Home", "Kitchen"]` reads as `"Home > Kitchen"`.
+/// Plain loops rather than iterator chains: each chain instantiation cost wasm bytes.
+fn string_list<V: JsonLike>(row: &V, field: &str, segments: bool) -> Result<Vec<String>, String> {
     let Some(value) = present(row, field) else {
         return Ok(Vec::new());
     };
+    let what = if segments {
+        "strings or arrays of strings"
+    } else {
+        "strings"
+    };
     match value.kind() {
-        JsonKind::String => Ok(value.string().into_iter().collect()),
-        JsonKind::Array => value
-            .elements()
-            .iter()
-            .map(|v| {
-                v.string().ok_or_else(|| {
-                    format!(
-                        "field \"{field}\" must hold strings, found {}",
-                        v.kind().described()
-                    )
-                })
-            })
-            .collect(),
-        other => Err(format!(
-            "field \"{field}\" must be an array of strings, got {}",
-            other.described()
-        )),
+        JsonKind::String => return Ok(value.string().into_iter().collect()),
+        JsonKind::Array => {}
+        other => {
+            return Err(format!(
+                "field \"{field}\" must be an array of {what}, got {}",
+                other.described()
+            ))
+        }
     }
+    let mut out = Vec::new();
+    for element in value.elements() {
+        let mut found = element.kind();
+        let mut text = element.string();
+        if found == JsonKind::Array && segments {
+            let mut path = Some(String::new());
+            for segment in element.elements() {
+                match (segment.string(), path.as_mut()) {
+                    (Some(segment), Some(path)) => {
+                        if !path.is_empty() {
+                            path.push_str(" > ");
+                        }
+                        path.push_str(&segment);
+                    }
+                    (None, _) => {
+                        found = segment.kind();
+                        path = None;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            text = path;
+        }
+        match text {
+            Some(text) => out.push(text),
+            None => {
+                return Err(format!(
+                    "field \"{field}\" must hold {what}, found {}",
+                    found.described()
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn parse_item<V: JsonLike>(row: &V) -> Result<Item, String> {
@@ -483,7 +520,7 @@ fn parse_item<V: JsonLike>(row: &V) -> Result<Item, String> {
         id,
         title,
         description: opt_string(row, "description")?,
-        categories: string_list(row, "categories")?
+        categories: string_list(row, "categories", true)?
             .iter()
             .map(|c| normalize_category(c))
             .filter(|c| !c.is_empty())
@@ -491,7 +528,7 @@ fn parse_item<V: JsonLike>(row: &V) -> Result<Item, String> {
         brand: opt_string(row, "brand")?.filter(|b| !b.trim().is_empty()),
         price,
         available,
-        tags: string_list(row, "tags")?,
+        tags: string_list(row, "tags", false)?,
         embedding,
     };
     validate_item(&item)?;
@@ -635,7 +672,7 @@ mod tests {
         ]));
         assert_eq!(r.len(), 7, "{r:?}");
         assert!(r[0].contains("\"title\" must be a string"));
-        assert!(r[1].contains("\"categories\" must hold strings"));
+        assert!(r[1].contains("\"categories\" must hold strings or arrays of strings"));
         assert!(r[2].contains("\"available\" must be a boolean"));
         assert!(r[3].contains("\"embedding\" must hold numbers"));
         assert!(r[4].contains("\"id\" must be a string"));
@@ -667,6 +704,41 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "invalid item \"n\": embedding holds a non-finite value"
+        );
+    }
+
+    #[test]
+    fn categories_may_be_given_as_path_segments() {
+        let rows = json!([
+            {"id": "a", "title": "A", "categories": [["Home", " Kitchen "], "Garden > Tools"]},
+            {"id": 9, "title": "B", "categories": [["Home", 3]]},
+            {"id": "c", "title": "C", "categories": [{"path": "Home"}]},
+            {"id": "d", "title": "D", "tags": [["nested"]]},
+        ]);
+        let (cat, report) = Catalog::from_value(&rows).expect("the first row loads");
+        let a = cat.by_id("a").expect("loaded");
+        assert_eq!(a.categories, ["Home > Kitchen", "Garden > Tools"]);
+        let rejected: Vec<(Option<&str>, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.id.as_deref(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (
+                    Some("9"),
+                    "field \"categories\" must hold strings or arrays of strings, found a number"
+                ),
+                (
+                    Some("c"),
+                    "field \"categories\" must hold strings or arrays of strings, found an object"
+                ),
+                (
+                    Some("d"),
+                    "field \"tags\" must hold strings, found an array"
+                ),
+            ]
         );
     }
 
