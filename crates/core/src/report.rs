@@ -448,11 +448,7 @@ impl Report {
         if let Some(ldp) = &self.ldp {
             let eps = crate::compact::number(ldp.eps);
             // serde_json writes integral floats as "1.0"; keep its bytes.
-            let point = if eps.contains(['.', 'e', 'N', 'i']) {
-                ""
-            } else {
-                ".0"
-            };
+            let point = if eps.contains('.') { "" } else { ".0" };
             let _ = write!(out, ",\"ldp\":{{\"eps\":{eps}{point},\"l\":{}", ldp.l);
             ldp_value(&mut out, "items", ldp.items);
             ldp_value(&mut out, "pairs", ldp.pairs);
