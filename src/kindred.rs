@@ -998,6 +998,8 @@ async fn fetch_json(
     }
     let init = record(&[
         ("credentials", credentials.into()),
+        // The page's address (which product is open) is not the server's business.
+        ("referrerPolicy", "no-referrer".into()),
         ("cache", "no-cache".into()),
         ("headers", headers.into()),
     ]);

@@ -18,7 +18,8 @@ export function buildKindred() {
 }
 
 /**
- * Starts `kindred serve --listen 127.0.0.1:0` with extra arguments; resolves with
+ * Starts `kindred serve --listen 127.0.0.1:0` with extra arguments (a fresh database and static
+ * directory under target/tmp/ unless `args` names them); resolves with
  * `{ url, dir, stop }` once it listens. `stop()` sends SIGTERM and resolves with the exit code.
  */
 export async function startKindred(name, args = [], env = {}) {
@@ -27,10 +28,13 @@ export async function startKindred(name, args = [], env = {}) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(`${dir}/www`, { recursive: true });
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINDRED_")));
+  // `args` may name its own --database or --static-dir instead of the fresh ones under `dir`.
+  const defaults = [["--database", `${dir}/kindred.db`], ["--static-dir", `${dir}/www`]]
+    .filter(([flag]) => !args.includes(flag))
+    .flat();
   const child = spawn(
     binary,
-    ["serve", "--listen", "127.0.0.1:0", "--database", `${dir}/kindred.db`, "--static-dir", `${dir}/www`,
-      "--rebuild-every", "0", ...args],
+    ["serve", "--listen", "127.0.0.1:0", ...defaults, "--rebuild-every", "0", ...args],
     { cwd: root, env: { ...clean, KINDRED_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));

@@ -1,0 +1,126 @@
+// The demo shop (www/) as the end-to-end tests see it: the real `kindred serve` on 127.0.0.1
+// serving www/ with the storefront script (built by scripts/build-wasm), the generated demo
+// catalog and a database seeded with simulated shoppers (`kindred demo-seed`), plus Debian's
+// Chromium. Every request a page makes is recorded.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { after, before } from "node:test";
+import { fileURLToPath } from "node:url";
+import { launchChromium } from "./chromium.mjs";
+import { buildKindred, startKindred } from "./kindred-server.mjs";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+export const ARTIFACTS = `${root}test-results/e2e`;
+export const DAY_MS = 86_400_000;
+export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
+
+function run(binary, args) {
+  const result = spawnSync(binary, args, { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`kindred ${args[0]} failed:\n${result.stderr}`);
+  return result.stderr.trim();
+}
+
+/** Writes www/catalog.json (deterministic, so rewriting it is harmless) and a seeded database. */
+function prepare(name) {
+  for (const file of ["www/kindred.js", "www/kindred_bg.wasm"]) {
+    if (!existsSync(`${root}${file}`)) throw new Error(`${file} missing: run \`npm run build\` first`);
+  }
+  const binary = buildKindred();
+  run(binary, ["demo-catalog", "--out", `${root}www/catalog.json`]);
+  const dir = `${root}target/tmp/seed-${name}`;
+  mkdirSync(dir, { recursive: true });
+  const database = `${dir}/seeded.db`;
+  spawnSync("rm", ["-f", database, `${database}-wal`, `${database}-shm`]);
+  run(binary, ["demo-seed", "--catalog", `${root}www/catalog.json`, "--database", database, "--shoppers", "200", "--days", "3"]);
+  return database;
+}
+
+/**
+ * Starts the server and the browser for this test file; read the fields after `before` ran.
+ * `requests` collects `{ url, method, headers, body, status }` for every request of every page.
+ */
+export function useDemoShop(name) {
+  const shop = { url: undefined, kindred: undefined, browser: undefined, requests: [] };
+  before(async () => {
+    const database = prepare(name);
+    shop.kindred = await startKindred(name, ["--static-dir", `${root}www`, "--database", database], {
+      KINDRED_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
+    shop.url = shop.kindred.url;
+    shop.browser = await launchChromium();
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  after(async () => {
+    await shop.browser?.close();
+    if (shop.kindred) assert.equal(await shop.kindred.stop(), 0, "kindred exits 0 on SIGTERM");
+  });
+  return shop;
+}
+
+/**
+ * A browser context (one shopper's browser) whose requests are recorded into `log`, optionally
+ * with a fake clock starting at `time` (Playwright's clock: Date and timers; time then flows).
+ */
+export async function shopperContext(shop, { time, log = shop.requests, initScript } = {}) {
+  const context = await shop.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  if (time !== undefined) await context.clock.install({ time });
+  if (initScript) await context.addInitScript(initScript);
+  context.on("requestfinished", async (request) => {
+    const response = await request.response();
+    log.push({
+      url: request.url(),
+      method: request.method(),
+      headers: await request.allHeaders(),
+      body: request.postData(),
+      status: response ? response.status() : null,
+      navigation: request.isNavigationRequest(),
+    });
+  });
+  context.on("requestfailed", (request) => {
+    log.push({ url: request.url(), method: request.method(), headers: request.headers(), body: request.postData(),
+      status: null, failure: request.failure()?.errorText, navigation: request.isNavigationRequest() });
+  });
+  return context;
+}
+
+/** Opens `path` in a new page of `context` (or navigates `page`) and waits for `window.kindred`. */
+export async function visit(shop, target, path) {
+  const page = typeof target.newPage === "function" ? await target.newPage() : target;
+  if (!page.errors) {
+    page.errors = [];
+    page.on("pageerror", (e) => page.errors.push(e.message));
+  }
+  await page.goto(`${shop.url}${path}`);
+  await page.waitForFunction(() => window.kindred && typeof window.kindred.recommend === "function", null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-kindred-state="loading"]').length === 0, null, { timeout: 10_000 });
+  return page;
+}
+
+/** Answers the demo's consent banner ("Allow" or "Don't allow"). */
+export async function answerConsent(page, allow) {
+  await page.getByRole("button", { name: allow ? "Allow" : "Don't allow" }).click();
+  await page.waitForFunction(() => !document.querySelector(".consent"));
+}
+
+/** The item ids a slot shows now. */
+export const slotItems = (page, strategy) =>
+  page.evaluate(
+    (s) => [...document.querySelectorAll(`[data-kindred-slot="${s}"] [data-kindred-item]`)].map((el) => el.dataset.kindredItem),
+    strategy,
+  );
+
+/** The reasons a slot shows now. */
+export const slotReasons = (page, strategy) =>
+  page.evaluate(
+    (s) => window.kindred.recommend({ strategy: s, k: 8, filter: { available: true } }).map((r) => r.reasons[0]),
+    strategy,
+  );
+
+/** Waits until `window.kindred` holds `count` events of `type` (tracking is asynchronous). */
+export const waitForEvents = (page, type, count) =>
+  page.waitForFunction(
+    ({ type, count }) => window.kindred.exportData().events.filter((e) => e.type === type).length >= count,
+    { type, count },
+    { timeout: 10_000 },
+  );

@@ -1,0 +1,157 @@
+// The privacy centre: "what this shop's code knows about you", read from the storefront
+// script's `window.kindred` (the full API): interests with weights and a remove button, the
+// local history, the exact pending report, the epsilon ledger, export as JSON, forget.
+"use strict";
+
+const DAY_MS = 86_400_000;
+const centre = document.getElementById("privacy-centre");
+const day = (epoch) => new Date(epoch * DAY_MS).toISOString().slice(0, 10);
+const when = (ms) => new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+
+const BLOCKED = {
+  "no-endpoint": "this page has no kindred server configured, so nothing is ever sent",
+  "mode-off": "the shop turned reports off",
+  "consent-pending": "you have not decided yet, so nothing is sent",
+  "consent-denied": "you said no, so nothing is sent",
+  "global-privacy-control": "your browser sends Global Privacy Control, so nothing is sent",
+  "do-not-track": "your browser sends Do Not Track, so nothing is sent",
+};
+const EVENT_NAMES = {
+  view: "viewed", click: "clicked", cart: "added to cart", remove_cart: "removed from cart",
+  purchase: "bought", search: "searched", dwell: "spent time on", rate: "rated",
+};
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "class") el.className = value;
+    else if (name.startsWith("--")) el.style.setProperty(name, value);
+    else el.setAttribute(name, value);
+  }
+  el.append(...children.filter((c) => c !== null && c !== undefined));
+  return el;
+}
+const panel = (id, title, ...body) => h("section", { class: "panel", id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), ...body);
+
+function sharing(k, view) {
+  const state = view.blockedBy
+    ? `Not sending: ${BLOCKED[view.blockedBy] || view.blockedBy}.`
+    : `Sending: one report per day at most, in "${view.mode}" mode.`;
+  const buttons = h("div", { class: "actions" },
+    h("button", { type: "button", "data-do": "consent-granted" }, "Allow the daily report"),
+    h("button", { type: "button", class: "secondary", "data-do": "consent-denied" }, "Don't send anything"));
+  return panel("sharing", "Sharing", h("p", { id: "sharing-state" }, state),
+    h("p", {}, `Your choice: ${view.consent}.`), buttons);
+}
+
+function interests(profile) {
+  const list = profile.interests.length === 0
+    ? h("p", {}, "No interests yet: browse a little and they appear here.")
+    : h("ul", { class: "interests" }, ...profile.interests.map((it) => h("li", { "data-interest": it.key },
+      h("span", {}, `${it.label} `, h("small", {}, `(${it.kind})`)),
+      h("span", { class: "bar", "aria-hidden": "true" }, h("span", { "--w": `${Math.round(it.weight * 100)}%` })),
+      h("span", {}, `${(it.weight * 100).toFixed(1)} %`),
+      h("button", { type: "button", class: "secondary", "data-remove-interest": it.key, "aria-label": `Remove interest ${it.label}` }, "Remove"))));
+  const removed = profile.removedInterests.length === 0 ? null
+    : h("p", {}, `Removed (kept out of your recommendations): ${profile.removedInterests.join(", ")}`);
+  return panel("interests", "Your interests", h("p", {}, "Weights are shares of your listed interests, "
+    + "computed from what you did here, decaying over time."), list, removed);
+}
+
+function history(data, titles) {
+  const events = [...data.events].reverse().slice(0, 100);
+  const rows = events.map((e) => h("tr", {},
+    h("td", {}, when(e.ts)),
+    h("td", {}, EVENT_NAMES[e.type] || e.type),
+    h("td", {}, e.type === "search" ? `“${e.query}” (never sent)` : titles.get(e.item) || e.item || "")));
+  const table = events.length === 0 ? h("p", {}, "Nothing recorded.")
+    : h("table", { class: "history" }, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "What"), h("th", {}, "Product or search"))),
+      h("tbody", {}, ...rows));
+  return panel("history", "Your history on this device",
+    h("p", { id: "history-count" }, `${data.events.length} event(s) about ${Object.keys(data.items).length} product(s)`
+      + (data.foldedEvents ? `, plus ${data.foldedEvents} older event(s) kept only as per-product totals` : "") + "."),
+    table);
+}
+
+function report(view) {
+  const next = view.nextReport
+    ? [h("p", {}, `The report for ${day(view.nextReport.epoch)} (privacy cost ε = ${view.nextReport.epsilon}). This is the exact text that will be sent:`),
+      h("pre", { class: "report", id: "next-report" }, view.nextReport.json)]
+    : [h("p", { id: "next-report-none" }, "Nothing to send now: a report covers a completed day with activity.")];
+  const waiting = view.outbox.map((o) => h("div", {},
+    h("p", {}, `Waiting for delivery: the report for ${day(o.epoch)} (${o.attempts} failed attempt(s)).`),
+    h("pre", { class: "report" }, o.json)));
+  const last = view.lastReportedEpoch === null ? "No report was sent yet." : `Last report: for ${day(view.lastReportedEpoch)}.`;
+  return panel("report", "What would leave this device", ...next, ...waiting, h("p", {}, last));
+}
+
+function ledger(view) {
+  const l = view.ledger;
+  return panel("ledger", "Privacy budget (epsilon ledger)",
+    h("p", {}, "Each report spends some of a privacy budget; the browser refuses to send beyond the caps."),
+    h("div", { class: "meter" },
+      h("div", {}, h("strong", {}, `${l.spentToday} of ${l.capPerDay}`), h("br"), "spent today"),
+      h("div", {}, h("strong", {}, `${l.spent30Days} of ${l.cap30Days}`), h("br"), "spent in the last 30 days")),
+    l.days.length === 0 ? h("p", {}, "Nothing spent yet.")
+      : h("ul", {}, ...l.days.map(([epoch, eps]) => h("li", {}, `${day(epoch)}: ε ${eps}`))));
+}
+
+function yourData() {
+  return panel("your-data", "Your data",
+    h("p", {}, "Download everything stored about you, or erase it from this browser."),
+    h("div", { class: "actions" },
+      h("button", { type: "button", "data-do": "export" }, "Export as JSON"),
+      h("button", { type: "button", class: "danger", "data-do": "forget" }, "Forget everything")),
+    h("p", { id: "data-status", role: "status" }));
+}
+
+async function start() {
+  const k = await window.kindred.ready;
+  const titles = new Map();
+  try {
+    for (const item of await (await fetch("/catalog.json")).json()) titles.set(String(item.id), item.title);
+  } catch {
+    // Ids stand in for titles.
+  }
+  const render = () => {
+    const view = k.privacy();
+    centre.replaceChildren(sharing(k, view), interests(k.profile(30)), history(k.exportData(), titles),
+      report(view), ledger(view), yourData());
+  };
+  const status = (text) => {
+    const el = document.getElementById("data-status");
+    if (el) el.textContent = text;
+  };
+  centre.addEventListener("click", async (event) => {
+    const interest = event.target.closest("[data-remove-interest]");
+    if (interest) {
+      k.removeInterest(interest.getAttribute("data-remove-interest"));
+      render();
+      return;
+    }
+    const action = event.target.closest("[data-do]")?.getAttribute("data-do");
+    if (action === "consent-granted" || action === "consent-denied") {
+      k.consent(action.slice("consent-".length));
+      render();
+    } else if (action === "export") {
+      const blob = new Blob([JSON.stringify(k.exportData(), null, 2)], { type: "application/json" });
+      const link = h("a", { href: URL.createObjectURL(blob), download: "kindred-data.json" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      status("Exported: kindred-data.json");
+    } else if (action === "forget") {
+      if (!confirm("Erase everything this shop's code stored about you in this browser?")) return;
+      await k.forget();
+      render();
+      status("Everything was erased from this browser.");
+    }
+  });
+  k.on("update", render);
+  render();
+}
+
+// After every deferred script ran: window.kindred (kindred.js) exists then.
+document.addEventListener("DOMContentLoaded", () => start().catch((error) => {
+  centre.replaceChildren(h("p", { class: "error", role: "alert" }, `The privacy centre could not start: ${error.message}`));
+}));

@@ -1,0 +1,136 @@
+// The storefront script tag: what a shop without a build step adds to its pages.
+//
+//   <script src="/kindred.js" data-endpoint="/" data-catalog="/catalog.json" defer></script>
+//
+// It loads the wasm module, restores the shopper's state (IndexedDB), fetches the catalog and
+// the shared model, tracks from the page's markup (tracking.js), fills recommendation slots
+// (slots.js) and exposes the Kindred instance as `window.kindred`. Built by
+// scripts/build-storefront.mjs into one minified file; nothing is evaluated from strings, so it
+// runs under `script-src 'self' 'wasm-unsafe-eval'`.
+//
+// `window.kindred` exists at once: until the module is ready it holds `ready` (a promise of the
+// instance) and `consent(state)` (kept and applied on start); then it is the instance itself,
+// which also has `ready`. `kindred:ready` (detail: the instance) or `kindred:error` is
+// dispatched on `document`. The shopper's consent choice is remembered in localStorage
+// (`kindred:consent:<site>`) on this device only, and removed by `forget()`.
+import init, { Kindred } from "../../pkg/kindred.js";
+import { consentKey, readConfig, remember, remembered } from "./config.js";
+import { Slots } from "./slots.js";
+import { startTracking } from "./tracking.js";
+
+/** How long `ready` waits for the shared model before going on with the cached one. */
+const MODEL_WAIT_MS = 5000;
+
+const warn = (message) => console.warn(`kindred: ${message}`);
+
+async function fetchCatalog(url) {
+  const response = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer" });
+  if (!response.ok) throw new Error(`the catalog ${url} answered HTTP ${response.status}`);
+  const rows = await response.json();
+  if (!Array.isArray(rows)) throw new Error(`the catalog ${url} is not a JSON array of products`);
+  return rows;
+}
+
+async function start(script, early) {
+  const config = readConfig(script);
+  // Both downloads start before the module compiles.
+  const wasm = fetch(config.wasmUrl, { credentials: "omit", referrerPolicy: "no-referrer" });
+  const catalog = config.catalogUrl ? fetchCatalog(config.catalogUrl) : Promise.resolve([]);
+  catalog.catch(() => {});
+  await init({ module_or_path: wasm });
+
+  const key = consentKey(config.site);
+  const options = { consent: remembered(key) || config.consent };
+  if (config.site) options.site = config.site;
+  if (config.endpoint) options.endpoint = config.endpoint;
+  if (config.privacy) options.privacy = config.privacy;
+  const k = await Kindred.create(options);
+  const setConsent = k.consent.bind(k);
+  k.consent = (state) => {
+    setConsent(state);
+    remember(key, state);
+  };
+  if (early.consent) k.consent(early.consent);
+
+  // Events wait for the catalog (track() only takes known items); nothing is dropped.
+  let slots = null;
+  let queue = [];
+  const track = (event) => {
+    try {
+      k.track(event);
+    } catch (error) {
+      warn(`${event.type} not tracked: ${error.message}`);
+      return;
+    }
+    if (slots && event.type !== "click") slots.refresh();
+  };
+  startTracking({
+    record: (event) => (queue ? queue.push(event) : track(event)),
+    settle: () => {
+      if (!queue) k.flush().catch(() => {});
+    },
+    searchParam: config.searchParam,
+  });
+
+  const rows = new Map();
+  try {
+    const items = await catalog;
+    const loaded = await k.loadCatalog(items);
+    for (const row of items) if (row && row.id != null) rows.set(String(row.id), row);
+    if (loaded.rejected.length > 0) {
+      const first = loaded.rejected[0];
+      warn(`${loaded.rejected.length} catalog row(s) skipped; row ${first.index}: ${first.reason}`);
+    }
+  } catch (error) {
+    warn(`no catalog, so no recommendations: ${error.message}`);
+  }
+  const pending = queue;
+  queue = null;
+  for (const event of pending) track(event);
+
+  slots = new Slots(k, rows, config);
+  slots.start();
+  k.on("update", ({ reason }) => {
+    if (reason === "forget") remember(key, null);
+    slots.refresh();
+  });
+
+  if (config.modelUrl) {
+    const model = k.loadModel(config.modelUrl).catch((error) => warn(`shared model: ${error.message}`));
+    await Promise.race([model, new Promise((resolve) => setTimeout(resolve, MODEL_WAIT_MS))]);
+  }
+  return k;
+}
+
+function boot() {
+  const script = document.currentScript;
+  if (window.kindred && window.kindred.ready) {
+    warn("the kindred script is on this page twice; the second copy does nothing");
+    return;
+  }
+  const early = { consent: null };
+  let settle;
+  const ready = new Promise((resolve, reject) => (settle = { resolve, reject }));
+  ready.catch(() => {});
+  window.kindred = {
+    ready,
+    consent(state) {
+      early.consent = state;
+    },
+  };
+  start(script, early).then(
+    (k) => {
+      k.ready = ready;
+      window.kindred = k;
+      settle.resolve(k);
+      document.dispatchEvent(new CustomEvent("kindred:ready", { detail: k }));
+    },
+    (error) => {
+      console.error("kindred: could not start:", error);
+      settle.reject(error);
+      document.dispatchEvent(new CustomEvent("kindred:error", { detail: error }));
+    },
+  );
+}
+
+boot();
