@@ -18,10 +18,12 @@
 //! - [`simulate`]: `kindred simulate`, simulated browsers replaying an event log through the
 //!   same core engine and aggregator; [`evaluate`]: `kindred evaluate`, the validation
 //!   protocol's metrics; [`csv_input`]: the CSV files both read.
+//! - [`demo`]: the demo shop's data (`kindred demo-catalog`).
 
 pub mod build_model;
 pub mod config;
 pub mod csv_input;
+pub mod demo;
 pub mod evaluate;
 pub mod ingest;
 pub mod metrics;

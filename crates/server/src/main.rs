@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kindred_server::config::{CommonArgs, ServeArgs, ServeSettings, Settings};
-use kindred_server::{build_model, evaluate, serve, simulate, store, time};
+use kindred_server::{build_model, demo, evaluate, serve, simulate, store, time};
 
 const LONG_ABOUT: &str = "\
 kindred: the self-hosted server and native tool for kindred, the privacy-first \
@@ -44,6 +44,9 @@ enum Command {
     Simulate(Box<simulate::Args>),
     /// Measure recommendations against later purchases (HR, P, R, NDCG, MAP, MRR at k).
     Evaluate(Box<evaluate::Args>),
+    /// Write the demo storefront's catalog (deterministic products, some with Chinese titles)
+    /// as JSON, e.g. `--out www/catalog.json`.
+    DemoCatalog(Box<demo::catalog::Args>),
 }
 
 fn init_logging(filter: &str) {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::BuildModel(args) => run_build_model(&args),
         Command::Simulate(args) => tool("simulate", simulate::run(&args)),
         Command::Evaluate(args) => tool("evaluate", evaluate::run(&args)),
+        Command::DemoCatalog(args) => tool("demo-catalog", demo::catalog::run(&args).map(drop)),
     }
 }
 

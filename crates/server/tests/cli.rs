@@ -40,7 +40,13 @@ fn help_lists_the_commands() {
             .unwrap_or_else(|| panic!("--help does not list `{name}`:\n{stdout}"))
             .to_owned()
     };
-    for done in ["serve", "build-model", "simulate", "evaluate"] {
+    for done in [
+        "serve",
+        "build-model",
+        "simulate",
+        "evaluate",
+        "demo-catalog",
+    ] {
         assert!(!line(done).contains("(planned)"), "{done} is implemented");
     }
 }
