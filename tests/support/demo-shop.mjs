@@ -66,6 +66,10 @@ export async function shopperContext(shop, { time, log = shop.requests, initScri
   const context = await shop.browser.newContext({ viewport: { width: 1280, height: 900 } });
   if (time !== undefined) await context.clock.install({ time });
   if (initScript) await context.addInitScript(initScript);
+  context.on("page", (page) => {
+    page.errors = [];
+    page.on("pageerror", (e) => page.errors.push(e.message));
+  });
   context.on("requestfinished", async (request) => {
     const response = await request.response();
     log.push({
@@ -84,14 +88,15 @@ export async function shopperContext(shop, { time, log = shop.requests, initScri
   return context;
 }
 
-/** Opens `path` in a new page of `context` (or navigates `page`) and waits for `window.kindred`. */
+/** Opens `path` in a new page of `context` (or navigates `page` there), then waits for `ready`. */
 export async function visit(shop, target, path) {
   const page = typeof target.newPage === "function" ? await target.newPage() : target;
-  if (!page.errors) {
-    page.errors = [];
-    page.on("pageerror", (e) => page.errors.push(e.message));
-  }
   await page.goto(`${shop.url}${path}`);
+  return ready(page);
+}
+
+/** Waits until the page's storefront script is ready and no slot is still loading. */
+export async function ready(page) {
   await page.waitForFunction(() => window.kindred && typeof window.kindred.recommend === "function", null, { timeout: 15_000 });
   await page.waitForFunction(() => document.querySelectorAll('[data-kindred-state="loading"]').length === 0, null, { timeout: 10_000 });
   return page;
@@ -99,7 +104,7 @@ export async function visit(shop, target, path) {
 
 /** Answers the demo's consent banner ("Allow" or "Don't allow"). */
 export async function answerConsent(page, allow) {
-  await page.getByRole("button", { name: allow ? "Allow" : "Don't allow" }).click();
+  await page.getByRole("button", { name: allow ? "Allow" : "Don't allow", exact: true }).click();
   await page.waitForFunction(() => !document.querySelector(".consent"));
 }
 
@@ -110,10 +115,11 @@ export const slotItems = (page, strategy) =>
     strategy,
   );
 
-/** The reasons a slot shows now. */
+/** The reasons a slot shows now (its template's reason field or the default list's). */
 export const slotReasons = (page, strategy) =>
   page.evaluate(
-    (s) => window.kindred.recommend({ strategy: s, k: 8, filter: { available: true } }).map((r) => r.reasons[0]),
+    (s) => [...document.querySelectorAll(`[data-kindred-slot="${s}"] :is([data-kindred-field="reason"], .kindred-reason)`)]
+      .map((el) => el.textContent),
     strategy,
   );
 

@@ -12,7 +12,7 @@
 // instance) and `consent(state)` (kept and applied on start); then it is the instance itself,
 // which also has `ready`. `kindred:ready` (detail: the instance) or `kindred:error` is
 // dispatched on `document`. The shopper's consent choice is remembered in localStorage
-// (`kindred:consent:<site>`) on this device only, and removed by `forget()`.
+// (`kindred:consent:<site>`) on this device only; `forget()` removes it with the journal.
 import init, { Kindred } from "../../pkg/kindred.js";
 import { consentKey, readConfig, remember, remembered } from "./config.js";
 import { Slots } from "./slots.js";
@@ -20,6 +20,8 @@ import { startTracking } from "./tracking.js";
 
 /** How long `ready` waits for the shared model before going on with the cached one. */
 const MODEL_WAIT_MS = 5000;
+/** At most this many unsaved events are journaled (older ones are dropped first). */
+const JOURNAL_MAX = 200;
 
 const warn = (message) => console.warn(`kindred: ${message}`);
 
@@ -29,6 +31,47 @@ async function fetchCatalog(url) {
   const rows = await response.json();
   if (!Array.isArray(rows)) throw new Error(`the catalog ${url} is not a JSON array of products`);
   return rows;
+}
+
+/** An event's identity in storage: what happened to which item, at which millisecond. */
+const eventKey = (e) => `${e.type}|${e.item ?? ""}|${e.ts}`;
+
+/** Events of this tab not yet confirmed saved (sessionStorage: this tab only, bounded). */
+class Journal {
+  constructor(key) {
+    this.key = key;
+  }
+
+  read() {
+    try {
+      const list = JSON.parse(sessionStorage.getItem(this.key));
+      return Array.isArray(list) ? list.filter((e) => e && typeof e.type === "string" && Number.isFinite(e.ts)) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  write(list) {
+    try {
+      if (list.length === 0) sessionStorage.removeItem(this.key);
+      else sessionStorage.setItem(this.key, JSON.stringify(list.slice(-JOURNAL_MAX)));
+    } catch {
+      // No sessionStorage: events are then only as safe as the IndexedDB write.
+    }
+  }
+
+  add(event) {
+    this.write([...this.read(), event]);
+  }
+
+  settle(events) {
+    const done = new Set(events.map(eventKey));
+    this.write(this.read().filter((e) => !done.has(eventKey(e))));
+  }
+
+  clear() {
+    this.write([]);
+  }
 }
 
 async function start(script, early) {
@@ -52,7 +95,12 @@ async function start(script, early) {
   };
   if (early.consent) k.consent(early.consent);
 
-  // Events wait for the catalog (track() only takes known items); nothing is dropped.
+  // Events wait for the catalog (track() only takes known items); nothing is dropped. Each is
+  // saved at once rather than batched, and journaled in this tab's sessionStorage until saved:
+  // on a storefront most events (clicks, cart, search) come right before a navigation, which
+  // can cut an IndexedDB write short. The next page replays what was not saved.
+  const journal = new Journal(`kindred:journal:${config.site || "default"}`);
+  const carried = journal.read();
   let slots = null;
   let queue = [];
   const track = (event) => {
@@ -60,14 +108,18 @@ async function start(script, early) {
       k.track(event);
     } catch (error) {
       warn(`${event.type} not tracked: ${error.message}`);
+      journal.settle([event]);
       return;
     }
+    k.flush().then(() => journal.settle([event]), () => {});
     if (slots && event.type !== "click") slots.refresh();
   };
   startTracking({
-    record: (event) => (queue ? queue.push(event) : track(event)),
-    settle: () => {
-      if (!queue) k.flush().catch(() => {});
+    record: (event) => {
+      event.ts = Date.now();
+      journal.add(event);
+      if (queue) queue.push(event);
+      else track(event);
     },
     searchParam: config.searchParam,
   });
@@ -84,6 +136,11 @@ async function start(script, early) {
   } catch (error) {
     warn(`no catalog, so no recommendations: ${error.message}`);
   }
+  if (carried.length > 0) {
+    const saved = new Set(k.exportData().events.map(eventKey));
+    journal.settle(carried.filter((event) => saved.has(eventKey(event))));
+    for (const event of carried) if (!saved.has(eventKey(event))) track(event);
+  }
   const pending = queue;
   queue = null;
   for (const event of pending) track(event);
@@ -91,7 +148,10 @@ async function start(script, early) {
   slots = new Slots(k, rows, config);
   slots.start();
   k.on("update", ({ reason }) => {
-    if (reason === "forget") remember(key, null);
+    if (reason === "forget") {
+      remember(key, null);
+      journal.clear();
+    }
     slots.refresh();
   });
 

@@ -16,11 +16,8 @@ const ACTIONS = ["cart", "remove_cart", "purchase"];
 const ITEM = "[data-kindred-item]";
 const SLOT = "[data-kindred-slot]";
 
-/**
- * Starts tracking. `record(event)` tracks one event (it never throws); `settle()` asks for the
- * events to be saved now, before a click or a form submission navigates away.
- */
-export function startTracking({ record, settle, searchParam }) {
+/** Starts tracking; `record(event)` tracks one event (it never throws). */
+export function startTracking({ record, searchParam }) {
   const viewed = new Set();
   const timers = new Map();
 
@@ -111,7 +108,6 @@ export function startTracking({ record, settle, searchParam }) {
         return;
       }
       for (const item of items) record({ type, item });
-      settle();
       return;
     }
     const el = target.closest(ITEM);
@@ -120,7 +116,6 @@ export function startTracking({ record, settle, searchParam }) {
     const event_ = { type: "click", item: el.getAttribute("data-kindred-item") };
     if (slot) event_.strategy = slot.getAttribute("data-kindred-slot");
     record(event_);
-    settle();
   };
   document.addEventListener("click", onClick, true);
   document.addEventListener("auxclick", onClick, true);
@@ -135,10 +130,7 @@ export function startTracking({ record, settle, searchParam }) {
         form.querySelector("input[name=q]") ||
         form.querySelector("input:not([type]), input[type=text]");
       const query = input ? input.value.trim() : "";
-      if (query) {
-        record({ type: "search", query });
-        settle();
-      }
+      if (query) record({ type: "search", query });
     },
     true,
   );

@@ -1,0 +1,279 @@
+// The privacy contract on the wire, end to end: the demo shop (www/) with the storefront script,
+// the real `kindred serve`, Debian's Chromium, and Playwright's clock to live through several
+// days. Every request of every page is recorded.
+// - A long journey over four days sends only schema-valid reports, at most one per day, with
+//   no item sequences, search text, timestamps finer than a day, cookies, referrers or
+//   identifiers; kindred's other requests carry no query and nothing personal.
+// - Global Privacy Control, or consent still pending: no report is sent.
+// - Forget: storage is empty, and the next report holds nothing from before.
+// - Server down, then blocked: the page still recommends from the cached model and local
+//   history; the report is delivered once the server is back.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { answerConsent, DAY_MS, ready, shopperContext, slotItems, slotReasons, useDemoShop, visit, waitForEvents } from "./support/demo-shop.mjs";
+
+const shop = useDemoShop("network");
+const MINUTE = 60_000;
+const SECRET_QUERY = "secret birthday gift for alex";
+const STRATEGIES = ["for-you", "similar", "bought-together", "trending", "recently-viewed", "buy-again"];
+const REPORT_KEYS = ["v", "epoch", "mode", "items", "pairs", "interests", "strategies"];
+/** What kindred itself requests; everything else a page loads is the shop's own page or asset. */
+const KINDRED_PATHS = ["/kindred.js", "/kindred_bg.wasm", "/catalog.json", "/v1/model", "/v1/reports"];
+const SHOP_ASSETS = ["/demo/shop.css", "/demo/shop.js", "/demo/privacy.js"];
+
+const today = () => Math.floor(Date.now() / DAY_MS);
+/** 09:00 UTC, `days` days ago. */
+const morning = (days) => (today() - days) * DAY_MS + 9 * 3_600_000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const reportsIn = (log) => log.filter((r) => r.method === "POST" && new URL(r.url).pathname === "/v1/reports");
+
+/** Waits (real time) until `log` holds `count` finished report requests. */
+async function waitForReports(log, count, timeout = 10_000) {
+  const start = Date.now();
+  while (reportsIn(log).filter((r) => r.status !== null).length < count && Date.now() - start < timeout) await sleep(50);
+  return reportsIn(log);
+}
+
+/** Ends the day: jumps a day ahead, opens a page (which schedules the report) and lets its random delay pass. */
+async function nextDay(context, page, path = "/") {
+  await context.clock.fastForward(DAY_MS);
+  await visit(shop, page, path);
+  await context.clock.fastForward(2 * MINUTE);
+}
+
+/** Throws unless `body` is a report of the documented schema (docs/PRIVACY.md) in threshold mode. */
+function assertValidReport(body) {
+  const report = JSON.parse(body);
+  for (const key of Object.keys(report)) assert.ok(REPORT_KEYS.includes(key), `unexpected report field "${key}"`);
+  assert.equal(report.v, 1);
+  assert.equal(report.mode, "threshold");
+  assert.ok(Number.isInteger(report.epoch) && report.epoch > 19_000 && report.epoch < today(), `epoch ${report.epoch}`);
+  const sortedUnique = (list, what) => {
+    assert.ok(Array.isArray(list), what);
+    for (let i = 1; i < list.length; i++) assert.ok(list[i - 1] < list[i], `${what} are sorted (no order of events)`);
+  };
+  const items = report.items ?? [];
+  sortedUnique(items, "items");
+  for (const id of items) assert.match(id, /^p-\d{4}$/);
+  const pairs = report.pairs ?? [];
+  sortedUnique(pairs.map((p) => p.join("\u0000")), "pairs");
+  for (const [a, b] of pairs) assert.ok(a < b && /^p-\d{4}$/.test(a) && /^p-\d{4}$/.test(b), `pair ${a},${b}`);
+  sortedUnique(report.interests ?? [], "interests");
+  for (const [name, counts] of Object.entries(report.strategies ?? {})) {
+    assert.ok(STRATEGIES.includes(name), name);
+    assert.deepEqual(Object.keys(counts).sort(), ["clicks", "impressions"]);
+    assert.ok(Number.isInteger(counts.clicks) && Number.isInteger(counts.impressions));
+  }
+  return report;
+}
+
+test("a long journey over four days: schema-valid reports only, one per day, nothing personal on the wire", async () => {
+  const log = [];
+  const context = await shopperContext(shop, { time: morning(4), log });
+  const page = await visit(shop, context, "/");
+  await answerConsent(page, true);
+  const departments = ["Home", "Books", "Sports", "Toys"];
+  const shoppedDays = [];
+  for (const [day, department] of departments.entries()) {
+    shoppedDays.push(today() - 4 + day);
+    await visit(shop, page, `/?category=${department}`);
+    await page.locator("#listing .card-link").nth(day).click();
+    await page.waitForURL(/product\.html/);
+    await ready(page);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    // A site search: the text stays on the device.
+    await page.locator("#q").fill(`${SECRET_QUERY} ${day}`);
+    await page.locator("#q").press("Enter");
+    await page.waitForURL(/search\.html/);
+    await ready(page);
+    // A click on a recommendation, attributed to its rail.
+    await page.locator('[data-kindred-slot="for-you"] [data-kindred-item] a').first().click();
+    await page.waitForURL(/product\.html/);
+    await ready(page);
+    await visit(shop, page, "/cart.html");
+    await page.getByRole("button", { name: "Buy now" }).click();
+    await waitForEvents(page, "purchase", day + 1);
+    await nextDay(context, page);
+    await waitForReports(log, day + 1);
+  }
+  // One more day passes with no shopping: nothing new to report.
+  await nextDay(context, page);
+  await sleep(500);
+
+  const reports = reportsIn(log);
+  assert.equal(reports.length, 4, "one report per day with activity");
+  const epochs = reports.map((r) => assertValidReport(r.body).epoch);
+  assert.deepEqual(epochs, shoppedDays, "each shopped day reported once, in order");
+  for (const r of reports) {
+    assert.equal(r.status, 202, `the server accepted the report: ${r.body}`);
+    assert.equal(r.headers["content-type"], "application/json");
+    assert.ok(!r.body.includes("secret") && !r.body.includes("alex"), "search text never leaves the device");
+    assert.doesNotMatch(r.body, /\d{10,}/, "no timestamps (seconds or milliseconds)");
+    assert.doesNotMatch(r.body, /"ts"|"time"|"date"|"id"|"user"|"session"/, "no time or identifier fields");
+  }
+  const clicks = reports.map((r) => JSON.parse(r.body).strategies?.["for-you"]?.clicks ?? 0);
+  assert.ok(clicks.every((c) => c >= 1), `rail clicks are counted per strategy: ${clicks}`);
+  assert.ok(reports.some((r) => (JSON.parse(r.body).pairs ?? []).length > 0), "a day's items give pairs");
+
+  // Every request: same origin, no cookies, no referrer; kindred's carry no query string.
+  const origin = new URL(shop.url).origin;
+  const { etag } = await fetch(`${shop.url}/v1/model`).then((r) => ({ etag: r.headers.get("etag") }));
+  for (const r of log) {
+    const url = new URL(r.url);
+    assert.equal(url.origin, origin, `no third party: ${r.url}`);
+    assert.equal(r.headers.cookie, undefined, `no cookie on ${r.url}`);
+    assert.equal(r.headers.referer, undefined, `no referrer on ${r.url}`);
+    for (const name of Object.keys(r.headers)) assert.ok(!name.startsWith("x-"), `no custom header ${name}`);
+    if (r.navigation) continue;
+    assert.ok(KINDRED_PATHS.includes(url.pathname) || SHOP_ASSETS.includes(url.pathname), `unexpected request ${r.method} ${r.url}`);
+    if (KINDRED_PATHS.includes(url.pathname)) {
+      assert.equal(url.search, "", `no query on ${r.url}`);
+      assert.equal(r.method, url.pathname === "/v1/reports" ? "POST" : "GET");
+    }
+    if (url.pathname === "/v1/model" && r.headers["if-none-match"] !== undefined) {
+      assert.equal(r.headers["if-none-match"], etag, "the model is revalidated with the ETag everyone gets");
+    }
+  }
+  assert.ok(log.some((r) => new URL(r.url).pathname === "/v1/model"), "the model was fetched");
+  assert.deepEqual(await page.evaluate(() => document.cookie), "", "no cookies were set");
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test("Global Privacy Control, or consent not given: no report is sent", async () => {
+  const cases = [
+    { name: "gpc", allow: true, blockedBy: "global-privacy-control",
+      initScript: () => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }) },
+    { name: "pending", allow: null, blockedBy: "consent-pending" },
+    { name: "denied", allow: false, blockedBy: "consent-denied" },
+  ];
+  for (const c of cases) {
+    const log = [];
+    const context = await shopperContext(shop, { time: morning(1), log, initScript: c.initScript });
+    const page = await visit(shop, context, "/product.html?id=p-0007");
+    if (c.allow !== null) await answerConsent(page, c.allow);
+    await waitForEvents(page, "view", 1);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await waitForEvents(page, "cart", 1);
+    await nextDay(context, page, "/privacy.html");
+    await sleep(500);
+    assert.equal(reportsIn(log).length, 0, `${c.name}: nothing sent`);
+    const view = await page.evaluate(() => window.kindred.privacy());
+    assert.equal(view.blockedBy, c.blockedBy, c.name);
+    assert.ok(view.nextReport, `${c.name}: a report would be due, and it is held back`);
+    await page.locator("#sharing-state").waitFor();
+    assert.match(await page.locator("#sharing-state").textContent(), /^Not sending/);
+    await context.close();
+  }
+});
+
+/** Every record of every IndexedDB database of the page, as text (bytes read as Latin-1). */
+const storedText = (page) =>
+  page.evaluate(async () => {
+    const out = [];
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const values = await new Promise((resolve, reject) => {
+          const req = db.transaction(store).objectStore(store).getAll();
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const text = (v) => {
+          if (v instanceof Uint8Array || v instanceof ArrayBuffer) return new TextDecoder("latin1").decode(v);
+          if (v && typeof v === "object") return Object.values(v).map(text).join(" ");
+          return String(v);
+        };
+        out.push(...values.map(text));
+      }
+      db.close();
+    }
+    return out.join("\n");
+  });
+
+test("forget: storage is empty, and the next report holds nothing from before", async () => {
+  const log = [];
+  const context = await shopperContext(shop, { time: morning(2), log });
+  const before = "p-0011";
+  const page = await visit(shop, context, `/product.html?id=${before}`);
+  await answerConsent(page, true);
+  await waitForEvents(page, "view", 1);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await waitForEvents(page, "cart", 1);
+  assert.ok((await storedText(page)).includes(before), "the state is stored (sanity check of the probe)");
+
+  await visit(shop, page, "/privacy.html");
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Forget everything" }).click();
+  await page.getByText("Everything was erased from this browser.").waitFor();
+  const data = await page.evaluate(() => window.kindred.exportData());
+  assert.deepEqual([data.events, data.items, data.interests, data.outbox], [[], {}, [], []]);
+  assert.equal(data.ledger.days.length, 0);
+  assert.ok(!(await storedText(page)).includes(before), "nothing about the product is left in IndexedDB");
+  const leftovers = await page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith("kindred")));
+  assert.deepEqual(leftovers, [], "no kindred keys in localStorage or sessionStorage");
+
+  // Shopping after forgetting, in another department, is all the next report holds. (The
+  // consent choice was forgotten too: the banner asks again.)
+  const after = await page.evaluate(async () => {
+    const items = await (await fetch("/catalog.json")).json();
+    return items.find((it) => it.categories[0].startsWith("Books") && it.available).id;
+  });
+  await visit(shop, page, `/product.html?id=${after}`);
+  await answerConsent(page, true);
+  await waitForEvents(page, "view", 1);
+  await nextDay(context, page);
+  const [sent] = await waitForReports(log, 1);
+  assert.equal(reportsIn(log).length, 1);
+  const report = assertValidReport(sent.body);
+  assert.deepEqual(report.items, [after]);
+  assert.ok(!sent.body.includes(before));
+  assert.ok((report.interests ?? []).every((key) => !/Home|Fashion|Electronics|Sports|Toys/.test(key)), report.interests?.join());
+  await context.close();
+});
+
+test("server down, then blocked: recommendations go on from the cached model; the report arrives later", async () => {
+  const log = [];
+  const context = await shopperContext(shop, { time: morning(1), log });
+  const page = await visit(shop, context, "/");
+  await answerConsent(page, true);
+  const trending = await slotItems(page, "trending");
+  assert.ok((await slotReasons(page, "trending")).every((r) => r === "trending now"), "the shared model is installed");
+
+  // The kindred server is down (connection refused).
+  await context.route("**/v1/**", (route) => route.abort("connectionrefused"));
+  await visit(shop, page, "/product.html?id=p-0020");
+  await waitForEvents(page, "view", 1);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await waitForEvents(page, "cart", 1);
+  await visit(shop, page, "/");
+  assert.deepEqual(await slotItems(page, "trending"), trending, "trending comes from the cached model");
+  assert.ok((await slotReasons(page, "for-you")).some((r) => /which you /.test(r)), "for-you uses the local history");
+  const status = await page.evaluate(() => window.kindred.status());
+  assert.ok(status.warnings.some((w) => w.code === "model-offline"), JSON.stringify(status.warnings));
+
+  await nextDay(context, page);
+  await page.waitForFunction(() => window.kindred.privacy().outbox.some((o) => o.attempts >= 1), null, { timeout: 10_000 });
+  assert.ok(log.some((r) => r.failure && new URL(r.url).pathname === "/v1/reports"), "the report was attempted");
+
+  // Now blocked by the client (an extension, say).
+  await context.unrouteAll();
+  await context.route("**/v1/**", (route) => route.abort("blockedbyclient"));
+  await context.clock.fastForward(5 * MINUTE);
+  await page.waitForFunction(() => window.kindred.privacy().outbox.some((o) => o.attempts >= 2), null, { timeout: 10_000 });
+  assert.ok((await slotItems(page, "for-you")).length > 0, "still recommending");
+
+  // The server is reachable again: the waiting report is delivered.
+  await context.unrouteAll();
+  await context.clock.fastForward(15 * MINUTE);
+  const delivered = await waitForReports(log, 1);
+  const ok = delivered.filter((r) => r.status === 202);
+  assert.equal(ok.length, 1, "delivered once");
+  assert.equal(assertValidReport(ok[0].body).epoch, today() - 1);
+  await page.waitForFunction(() => window.kindred.privacy().outbox.length === 0, null, { timeout: 10_000 });
+  await context.close();
+});
