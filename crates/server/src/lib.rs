@@ -18,7 +18,7 @@
 //! - [`simulate`]: `kindred simulate`, simulated browsers replaying an event log through the
 //!   same core engine and aggregator; [`evaluate`]: `kindred evaluate`, the validation
 //!   protocol's metrics; [`csv_input`]: the CSV files both read.
-//! - [`demo`]: the demo shop's data (`kindred demo-catalog`).
+//! - [`demo`]: the demo shop's data (`kindred demo-catalog`, `kindred demo-seed`).
 
 pub mod build_model;
 pub mod config;

@@ -47,6 +47,10 @@ enum Command {
     /// Write the demo storefront's catalog (deterministic products, some with Chinese titles)
     /// as JSON, e.g. `--out www/catalog.json`.
     DemoCatalog(Box<demo::catalog::Args>),
+    /// Fill a new database with simulated shoppers of the demo catalog: their browsers'
+    /// reports go through the real ingest, then the days are released and the model built
+    /// (refuses a database that already holds data, unless --force).
+    DemoSeed(Box<demo::seed::Args>),
 }
 
 fn init_logging(filter: &str) {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => tool("simulate", simulate::run(&args)),
         Command::Evaluate(args) => tool("evaluate", evaluate::run(&args)),
         Command::DemoCatalog(args) => tool("demo-catalog", demo::catalog::run(&args).map(drop)),
+        Command::DemoSeed(args) => tool("demo-seed", demo::seed::run(&args).map(drop)),
     }
 }
 

@@ -1,7 +1,12 @@
 //! `kindred demo-catalog` and `kindred demo-seed`, run as the built binary.
 
+mod support;
+
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use kindred_core::SharedModel;
 
 fn kindred(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kindred"));
@@ -76,4 +81,139 @@ fn demo_catalog_refuses_a_bad_item_count() {
     let out = kindred(&["demo-catalog", "--out", missing.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("cannot write"), "{out:?}");
+}
+
+#[test]
+fn demo_seed_fills_a_new_database_once() {
+    let dir = test_dir("seed");
+    let catalog = dir.join("catalog.json");
+    let catalog = catalog.to_str().expect("utf-8");
+    let db = dir.join("kindred.db");
+    let db = db.to_str().expect("utf-8");
+    let out = kindred(&["demo-catalog", "--items", "300", "--out", catalog]);
+    assert!(out.status.success(), "{out:?}");
+    let seed = |extra: &[&str]| {
+        let mut args = vec![
+            "demo-seed",
+            "--catalog",
+            catalog,
+            "--database",
+            db,
+            "--shoppers",
+            "120",
+            "--days",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        kindred(&args)
+    };
+
+    let out = seed(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("from 120 simulated shoppers over 3 day(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("released 3 day(s); model version 1: "),
+        "{stdout}"
+    );
+
+    // The three days ending with the newest releasable one (release delay 1) are released,
+    // their raw counters gone, as after `kindred build-model`.
+    let today = support::today();
+    let released = support::db_released(std::path::Path::new(db));
+    assert_eq!(released, vec![today - 4, today - 3, today - 2]);
+    assert!(support::db_counters(std::path::Path::new(db)).is_empty());
+
+    // The published model, as `GET /v1/model` serves it.
+    let mut store = kindred_server::store::open_backend(db)
+        .and_then(|b| b.open())
+        .expect("opens the database");
+    let stored = store
+        .latest_model()
+        .expect("reads")
+        .expect("a model is published");
+    let model = SharedModel::from_json(&stored.json).expect("a valid model");
+    assert!(!model.popularity.is_empty(), "{}", stored.json);
+    assert!(!model.trending.is_empty(), "{}", stored.json);
+    assert!(!model.neighbours.is_empty(), "{}", stored.json);
+    let json = std::fs::read_to_string(catalog).expect("catalog");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("JSON");
+    let ids: BTreeSet<&str> = rows.iter().filter_map(|r| r["id"].as_str()).collect();
+    for (item, neighbours) in model.neighbours.iter() {
+        assert!(ids.contains(item.as_str()), "{item}");
+        assert!(neighbours.iter().all(|n| ids.contains(n.item.as_str())));
+    }
+    assert!(model.popularity.keys().all(|k| ids.contains(k.as_str())));
+    drop(store);
+
+    // Never twice into the same database without --force.
+    let again = seed(&[]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    let stderr = text(&again.stderr);
+    assert!(stderr.contains("already holds shopping data"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(
+        support::db_released(std::path::Path::new(db)),
+        released,
+        "nothing changed"
+    );
+    // With --force, released days stay closed: their reports are left out.
+    let forced = seed(&["--force"]);
+    assert!(forced.status.success(), "{forced:?}");
+    let stdout = text(&forced.stdout);
+    assert!(stdout.starts_with("submitted 0 reports"), "{stdout}");
+    assert!(
+        stdout.contains("3 already released day(s) left out"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_seed_needs_a_catalog_and_sane_counts() {
+    let dir = test_dir("seed-bad");
+    let db = dir.join("kindred.db");
+    let db = db.to_str().expect("utf-8");
+    let out = kindred(&["demo-seed", "--database", db]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("--catalog is required"),
+        "{out:?}"
+    );
+    let missing = dir.join("missing.json");
+    let out = kindred(&[
+        "demo-seed",
+        "--database",
+        db,
+        "--catalog",
+        missing.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("cannot read the catalog"),
+        "{out:?}"
+    );
+    for (flag, bad, range) in [
+        ("--shoppers", "0", "from 1 to 100000"),
+        ("--days", "31", "from 1 to 30"),
+    ] {
+        let out = kindred(&["demo-seed", "--database", db, flag, bad]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(range), "{out:?}");
+    }
+    let out = kindred(&[
+        "demo-seed",
+        "--database",
+        db,
+        "--catalog",
+        missing.to_str().expect("utf-8"),
+        "--retention-days",
+        "5",
+        "--days",
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains("use at most 4 days"), "{out:?}");
 }

@@ -21,7 +21,7 @@
 //! is released gives the other bound: the device on its own.
 
 mod aggregator;
-mod client;
+pub(crate) mod client;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -195,7 +195,7 @@ impl Settings {
 
 /// Seed of one simulated device (SplitMix64's finalizer over seed and index, so neighbouring
 /// clients get unrelated streams).
-fn device_seed(seed: u64, index: usize) -> u64 {
+pub(crate) fn device_seed(seed: u64, index: usize) -> u64 {
     let mut z = seed.wrapping_add(
         (index as u64)
             .wrapping_add(1)

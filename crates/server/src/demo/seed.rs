@@ -1,0 +1,390 @@
+//! `kindred demo-seed`: a week of made-up shopping in a fresh demo database, so the demo's
+//! "trending" and "bought together" rails have other shoppers behind them on the first visit.
+//!
+//! Nothing here takes a shortcut around the privacy pipeline; only the shoppers are fake:
+//!
+//! 1. [`shoppers::simulate`] makes each shopper's views, carts and purchases (seeded).
+//! 2. Each shopper is a [`Client`], the simulator's browser: the real core engine in threshold
+//!    mode with the server's caps and epsilon, committing one report per active day.
+//! 3. The reports go through the server's ingest exactly as `POST /v1/reports` batches do:
+//!    [`ingest::parse`] validates them under the server's [`IngestPolicy`] and the
+//!    [`Ingestor`] commits their counters in group transactions.
+//! 4. [`build_model::rebuild`] releases the days (k-threshold and noise from the OS, as the
+//!    server does) and publishes the model once, like `kindred build-model`.
+//!
+//! The simulated days end with the newest day the settings allow to be released today
+//! (`today - 1 - release_delay_days`), so every one of them is released at once and the model
+//! is ready before the server starts. Because the data is fake, the command refuses a
+//! database that already holds counters or releases unless `--force` is given.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kindred_core::model::ModelError;
+use kindred_core::privacy::epoch_of;
+use kindred_core::{Catalog, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, SharedModel};
+use rayon::prelude::*;
+
+use super::shoppers::{self, ShopperError};
+use crate::build_model::{self, RebuildError};
+use crate::config::{CommonArgs, ConfigError, Settings};
+use crate::ingest::writer::{CommitError, Ingestor};
+use crate::ingest::{self, IngestPolicy, MAX_BATCH, MAX_BODY_BYTES};
+use crate::metrics::Metrics;
+use crate::simulate::client::{Client, ClientError};
+use crate::simulate::device_seed;
+use crate::store::{self, StoreError};
+use crate::time::{self, date_of};
+
+/// Most shoppers `--shoppers` accepts.
+pub const MAX_SHOPPERS: usize = 100_000;
+/// Most days `--days` accepts: a browser reports on at most 20 days of any 30 anyway.
+pub const MAX_DAYS: u32 = 30;
+/// Batches waiting for the writer at once: enough to fill its group commits, far below its
+/// queue's capacity.
+const IN_FLIGHT: usize = 32;
+
+/// `kindred demo-seed` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Simulated shoppers (1 to 100000).
+    #[arg(long, default_value_t = 400, value_parser = parse_shoppers)]
+    pub shoppers: usize,
+    /// Days of shopping (1 to 30), ending with the newest day that can be released today.
+    #[arg(long, default_value_t = 7, value_parser = parse_days)]
+    pub days: u32,
+    /// Seed of the made-up shoppers. The privacy noise of the release does not use it: it
+    /// comes from the operating system, as in `kindred serve`.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Add the made-up reports even when the database already holds counters or releases
+    /// (days already released are left out).
+    #[arg(long)]
+    pub force: bool,
+    /// The database and privacy settings, as for `kindred build-model`; --catalog (the
+    /// storefront's catalog JSON, e.g. www/catalog.json) is required.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn parse_shoppers(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_SHOPPERS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "\"{text}\" is not a number of shoppers from 1 to {MAX_SHOPPERS}"
+        )),
+    }
+}
+
+fn parse_days(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "\"{text}\" is not a number of days from 1 to {MAX_DAYS}"
+        )),
+    }
+}
+
+/// Why the demo data was not seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoSeedError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("--catalog is required: the storefront's catalog JSON the shoppers shop from (e.g. www/catalog.json, from `kindred demo-catalog`)")]
+    NoCatalog,
+    #[error("cannot read the catalog {path}: {problem}")]
+    Catalog { path: PathBuf, problem: String },
+    #[error("the settings accept only {0} reports, and demo-seed sends threshold reports (the browser's default): add threshold to --modes")]
+    NoThreshold(String),
+    #[error("--days {days} would start on {first}, before the {retention} days the database keeps: use at most {max} days or a longer --retention-days")]
+    TooManyDays {
+        days: u32,
+        first: String,
+        retention: u32,
+        max: u32,
+    },
+    #[error("the database {database} already holds shopping data ({pending} day(s) of counters, {released} released day(s)); demo-seed never mixes made-up shoppers into a shop's data: use a new --database, or --force to add them anyway")]
+    NotEmpty {
+        database: String,
+        pending: usize,
+        released: usize,
+    },
+    #[error(transparent)]
+    Shoppers(#[from] ShopperError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("simulated browser: {0}")]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the server's ingest refused a simulated report ({code}): {detail}")]
+    Refused { code: &'static str, detail: String },
+    #[error("storing the reports failed: {0}")]
+    Commit(#[from] CommitError),
+    #[error("storing the reports failed: {0}")]
+    Close(String),
+    #[error("cannot start the runtime the ingest writer answers on: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Rebuild(#[from] RebuildError),
+    #[error("the published model is invalid: {0}")]
+    Model(#[from] ModelError),
+}
+
+/// What `kindred demo-seed` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seeded {
+    pub shoppers: usize,
+    /// The simulated days, oldest first (already released ones left out).
+    pub days: Vec<u32>,
+    /// Simulated days left out because they were released before (only with `--force`).
+    pub skipped_days: usize,
+    pub reports: u64,
+    /// Days the rebuild released.
+    pub released: Vec<u32>,
+    pub model_version: u64,
+    pub popular: usize,
+    pub trending: usize,
+    pub neighbour_lists: usize,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Seeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let span = match (self.days.first(), self.days.last()) {
+            (Some(a), Some(b)) if a == b => date_of(*a),
+            (Some(a), Some(b)) => format!("{} to {}", date_of(*a), date_of(*b)),
+            _ => "no open day".to_owned(),
+        };
+        write!(
+            f,
+            "submitted {} reports from {} simulated shoppers over {} day(s) ({span}{}); released {} day(s); model version {}: {} popular items, {} trending, {} neighbour lists ({:.1} s)",
+            self.reports,
+            self.shoppers,
+            self.days.len(),
+            if self.skipped_days > 0 {
+                format!("; {} already released day(s) left out", self.skipped_days)
+            } else {
+                String::new()
+            },
+            self.released.len(),
+            self.model_version,
+            self.popular,
+            self.trending,
+            self.neighbour_lists,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// The browser's privacy settings matching the server's: threshold mode, the server's
+/// epsilon and caps (reports beyond its caps would be refused), the default 30-day cap.
+fn device_privacy(settings: &Settings) -> PrivacyConfig {
+    let aggregation = &settings.privacy.aggregation;
+    let defaults = PrivacyConfig::default();
+    PrivacyConfig {
+        mode: Mode::Threshold,
+        epsilon_per_day: aggregation.epsilon,
+        epsilon_30_days: defaults.epsilon_30_days / defaults.epsilon_per_day * aggregation.epsilon,
+        caps: aggregation.caps,
+        ldp_set_size: aggregation.ldp.set_size,
+        ..defaults
+    }
+}
+
+/// Request bodies as a relay would post them: JSON arrays of reports, each within the
+/// server's batch and body limits.
+fn batches(reports: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut body = String::from("[");
+    let mut count = 0;
+    for report in reports {
+        if count > 0 && (count == MAX_BATCH || body.len() + report.len() + 2 > MAX_BODY_BYTES) {
+            body.push(']');
+            out.push(std::mem::replace(&mut body, String::from("[")));
+            count = 0;
+        }
+        if count > 0 {
+            body.push(',');
+        }
+        body.push_str(report);
+        count += 1;
+    }
+    if count > 0 {
+        body.push(']');
+        out.push(body);
+    }
+    out
+}
+
+/// Seeds the database and prints one summary line on stdout.
+pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
+    let started = Instant::now();
+    let settings = Settings::resolve(&args.common)?;
+    let privacy = &settings.privacy;
+    let catalog_path = privacy.catalog.clone().ok_or(DemoSeedError::NoCatalog)?;
+    if !privacy.modes.contains(&Mode::Threshold) {
+        let modes: Vec<&str> = privacy.modes.iter().map(|m| m.name()).collect();
+        return Err(DemoSeedError::NoThreshold(modes.join(" and ")));
+    }
+    let today = time::today();
+    // The ingest refuses days older than the retention (the settings keep the newest
+    // releasable day within it); the second test catches a clock before 1970 + `days`.
+    let last = privacy.last_releasable(today).unwrap_or(0);
+    let oldest_kept = today.saturating_sub(settings.retention_days);
+    let first = (last + 1).saturating_sub(args.days);
+    if first < oldest_kept || first + args.days != last + 1 {
+        return Err(DemoSeedError::TooManyDays {
+            days: args.days,
+            first: date_of(first),
+            retention: settings.retention_days,
+            max: last.saturating_sub(oldest_kept) + 1,
+        });
+    }
+    let text = std::fs::read_to_string(&catalog_path).map_err(|e| DemoSeedError::Catalog {
+        path: catalog_path.clone(),
+        problem: e.to_string(),
+    })?;
+    let (catalog, _) = Catalog::from_json(&text).map_err(|e| DemoSeedError::Catalog {
+        path: catalog_path.clone(),
+        problem: e.to_string(),
+    })?;
+
+    let backend = store::open_backend(&settings.database)?;
+    let mut store = backend.open()?;
+    let released_before = store.released_epochs()?;
+    let pending = store.pending_days()?;
+    let holds_data = !released_before.is_empty() || !pending.is_empty();
+    if holds_data && !args.force {
+        return Err(DemoSeedError::NotEmpty {
+            database: settings.database.clone(),
+            pending: pending.len(),
+            released: released_before.len(),
+        });
+    }
+    let days: Vec<u32> = (first..=last)
+        .filter(|e| !released_before.contains(e))
+        .collect();
+    let skipped_days = (last + 1 - first) as usize - days.len();
+
+    // Shoppers and their browsers (a released day's events are dropped: its reports would
+    // be refused).
+    let open: BTreeSet<u32> = days.iter().copied().collect();
+    let mut events = shoppers::simulate(&catalog, args.shoppers, first, args.days, args.seed)?;
+    for shopper in &mut events {
+        shopper.retain(|e| open.contains(&epoch_of(e.ts)));
+    }
+    let mut template = Engine::with_config(EngineConfig {
+        privacy: device_privacy(&settings),
+        ..EngineConfig::default()
+    })?;
+    template.set_catalog(catalog);
+    let reports: Vec<String> = events
+        .par_iter()
+        .enumerate()
+        .map(|(i, shopper)| {
+            let mut client = Client::new(&template, device_seed(args.seed, i));
+            let mut sent = Vec::new();
+            client.replay(shopper, &mut |report| sent.push(report))?;
+            Ok(sent)
+        })
+        .collect::<Result<Vec<Vec<String>>, ClientError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+
+    // The server's ingest path: parse each batch under the server's policy, commit through
+    // the one writer.
+    let policy = IngestPolicy {
+        limits: privacy.aggregation.limits(),
+        modes: privacy.modes.clone(),
+        retention_days: settings.retention_days,
+    };
+    let mut submitted = 0u64;
+    let ingestor = Ingestor::start(store, Metrics::new())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DemoSeedError::Runtime)?;
+    let result: Result<(), DemoSeedError> = runtime.block_on(async {
+        let mut in_flight = VecDeque::new();
+        for body in batches(&reports) {
+            let submission = ingest::parse(body.as_bytes(), &policy, today, &|e| {
+                ingestor.is_released(e)
+            })
+            .map_err(|r| DemoSeedError::Refused {
+                code: r.code,
+                detail: r.detail,
+            })?;
+            submitted += u64::from(submission.reports);
+            in_flight.push_back(ingestor.submit(submission)?);
+            if in_flight.len() >= IN_FLIGHT {
+                if let Some(answer) = in_flight.pop_front() {
+                    answer.await.unwrap_or(Err(CommitError::Closed))?;
+                }
+            }
+        }
+        for answer in in_flight {
+            answer.await.unwrap_or(Err(CommitError::Closed))?;
+        }
+        Ok(())
+    });
+    // Close (commit and flush) whatever happened above.
+    let closed = runtime.block_on(ingestor.close());
+    result?;
+    closed.map_err(DemoSeedError::Close)?;
+
+    // Release the days and publish the model once, as `kindred build-model` does.
+    let mut store = backend.open()?;
+    let rebuild = build_model::rebuild(&mut *store, &settings, today, time::now_ms())?;
+    store.flush()?;
+    let model = SharedModel::from_json(&rebuild.model.json)?;
+    let seeded = Seeded {
+        shoppers: args.shoppers,
+        days,
+        skipped_days,
+        reports: submitted,
+        released: rebuild.released,
+        model_version: rebuild.model.version,
+        popular: model.popularity.len(),
+        trending: model.trending.len(),
+        neighbour_lists: model.neighbours.len(),
+        elapsed: started.elapsed(),
+    };
+    println!("{seeded}");
+    Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_the_batch_and_body_limits() {
+        let small: Vec<String> = (0..250).map(|i| format!("{{\"r\":{i}}}")).collect();
+        let b = batches(&small);
+        assert_eq!(b.len(), 3);
+        for body in &b {
+            let parsed: Vec<serde_json::Value> = serde_json::from_str(body).expect("JSON array");
+            assert!(parsed.len() <= MAX_BATCH);
+        }
+        let big: Vec<String> = (0..5)
+            .map(|_| format!("\"{}\"", "x".repeat(30_000)))
+            .collect();
+        let b = batches(&big);
+        assert_eq!(b.len(), 3);
+        assert!(b.iter().all(|body| body.len() <= MAX_BODY_BYTES));
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn counts_outside_their_range_are_refused_with_the_range() {
+        assert_eq!(parse_shoppers("400"), Ok(400));
+        assert!(parse_shoppers("0")
+            .expect_err("0")
+            .contains("from 1 to 100000"));
+        assert_eq!(parse_days("7"), Ok(7));
+        assert!(parse_days("31").expect_err("31").contains("from 1 to 30"));
+    }
+}
