@@ -713,11 +713,18 @@ async fn report_task(shared: Shared) {
     let now = now_ms();
     // Expire what is too old to send, then claim what is due.
     let mut dropped = 0;
+    let mut unsettled = 0;
     let mut claimed: Vec<(u32, String)> = Vec::new();
     let mut claim_due = |outbox: &mut Vec<OutboxEntry>| {
         let before = outbox.len();
         outbox.retain(|e| e.committed_at + keep_ms > now);
         dropped = before - outbox.len();
+        // A claim that ran out without an outcome: the page closed while sending (a `keepalive`
+        // request often arrives anyway). Sending again could count the day twice, so it is not
+        // retried: at most one report per day.
+        let before = outbox.len();
+        outbox.retain(|e| e.claimed_until == 0 || e.claimed_until > now);
+        unsettled = before - outbox.len();
         for e in outbox.iter_mut() {
             if e.next_at <= now && e.claimed_until <= now {
                 e.claimed_until = now + CLAIM_MS;
@@ -727,6 +734,13 @@ async fn report_task(shared: Shared) {
     };
     if let Err(e) = update_outbox(&shared, &mut claim_due).await {
         return fall_back_to_memory(&shared, &e);
+    }
+    if unsettled > 0 {
+        warn(
+            &shared,
+            "report-dropped",
+            format!("{unsettled} report(s) were being sent when a page closed; they are not sent again (at most one per day)"),
+        );
     }
     if dropped > 0 {
         warn(

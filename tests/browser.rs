@@ -490,6 +490,49 @@ async fn undelivered_reports_are_dropped_after_outbox_days() {
     wait(k.close()).await;
 }
 
+/// A page that closed while sending left its claim behind without an outcome; the report may
+/// have arrived, so it is dropped rather than sent twice (at most one report per day).
+#[wasm_bindgen_test]
+async fn a_report_whose_sending_page_closed_is_not_sent_again() {
+    let site = "outbox-unsettled";
+    let now = js_sys::Date::now();
+    let entry = js(&format!(
+        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {now}, "attempts": 0, "nextAt": 0, "claimedUntil": {}}}]"#,
+        now - 1000.0
+    ));
+    idb_put(&db_name(site), "outbox", entry).await;
+    let k = Kindred::create(js(&format!(
+        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1}}"#
+    )))
+    .await
+    .expect("create");
+    for _ in 0..100 {
+        if len(&get(&k.privacy().unwrap(), "outbox")) == 0 {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert_eq!(len(&get(&k.privacy().unwrap(), "outbox")), 0);
+    let warnings: Vec<(JsValue, String)> = Array::from(&get(&k.status(), "warnings"))
+        .iter()
+        .map(|w| {
+            (
+                get(&w, "code"),
+                get(&w, "message").as_string().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "dropped without an attempt: {warnings:?}"
+    );
+    assert_eq!(warnings[0].0, "report-dropped");
+    assert!(warnings[0].1.contains("page closed"), "{warnings:?}");
+    wait(k.forget()).await;
+    wait(k.close()).await;
+}
+
 #[wasm_bindgen_test]
 async fn privacy_shows_the_mode_the_ledger_and_why_nothing_is_sent() {
     let k = Kindred::create(js(

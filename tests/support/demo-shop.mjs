@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTIFACTS = `${root}test-results/e2e`;
 export const DAY_MS = 86_400_000;
 export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
+const RELEASE_DELAY = ["--release-delay-days", "6"];
 
 function run(binary, args) {
   const result = spawnSync(binary, args, { cwd: root, encoding: "utf8" });
@@ -32,7 +33,10 @@ function prepare(name) {
   mkdirSync(dir, { recursive: true });
   const database = `${dir}/seeded.db`;
   spawnSync("rm", ["-f", database, `${database}-wal`, `${database}-shm`]);
-  run(binary, ["demo-seed", "--catalog", `${root}www/catalog.json`, "--database", database, "--shoppers", "200", "--days", "3"]);
+  // Simulated days end a week ago (release delay 6), so the days the tests shop on (the last
+  // six, with Playwright's clock) are still open for reports on the server too.
+  run(binary, ["demo-seed", "--catalog", `${root}www/catalog.json`, "--database", database, "--shoppers", "200",
+    "--days", "3", ...RELEASE_DELAY]);
   return database;
 }
 
@@ -44,7 +48,7 @@ export function useDemoShop(name) {
   const shop = { url: undefined, kindred: undefined, browser: undefined, requests: [] };
   before(async () => {
     const database = prepare(name);
-    shop.kindred = await startKindred(name, ["--static-dir", `${root}www`, "--database", database], {
+    shop.kindred = await startKindred(name, ["--static-dir", `${root}www`, "--database", database, ...RELEASE_DELAY], {
       KINDRED_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     shop.url = shop.kindred.url;
@@ -56,6 +60,13 @@ export function useDemoShop(name) {
     if (shop.kindred) assert.equal(await shop.kindred.stop(), 0, "kindred exits 0 on SIGTERM");
   });
   return shop;
+}
+
+/** Reports the server has counted and not yet released (its admin statistics). */
+export async function pendingReports(shop) {
+  const response = await fetch(`${shop.url}/v1/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(response.status, 200);
+  return (await response.json()).pendingReports;
 }
 
 /**
@@ -70,18 +81,33 @@ export async function shopperContext(shop, { time, log = shop.requests, initScri
     page.errors = [];
     page.on("pageerror", (e) => page.errors.push(e.message));
   });
-  context.on("requestfinished", async (request) => {
-    const response = await request.response();
-    log.push({
+  // Playwright proxies every request, so the log holds each one with its response status
+  // (request events miss some keepalive requests, such as reports sent while a page unloads).
+  const proxied = new WeakSet();
+  await context.route("**/*", async (route) => {
+    const request = route.request();
+    proxied.add(request);
+    const entry = {
       url: request.url(),
       method: request.method(),
       headers: await request.allHeaders(),
       body: request.postData(),
-      status: response ? response.status() : null,
+      status: null,
       navigation: request.isNavigationRequest(),
-    });
+    };
+    log.push(entry);
+    try {
+      const response = await route.fetch();
+      entry.status = response.status();
+      await route.fulfill({ response });
+    } catch (error) {
+      entry.failure = error.message;
+      await route.abort("connectionrefused").catch(() => {});
+    }
   });
+  // Requests that never reached the proxy (aborted by a test's own route, say).
   context.on("requestfailed", (request) => {
+    if (proxied.has(request)) return;
     log.push({ url: request.url(), method: request.method(), headers: request.headers(), body: request.postData(),
       status: null, failure: request.failure()?.errorText, navigation: request.isNavigationRequest() });
   });
