@@ -461,16 +461,12 @@ async fn retention_deletes_old_events() {
     wait(again.close()).await;
 }
 
-#[wasm_bindgen_test]
-async fn undelivered_reports_are_dropped_after_outbox_days() {
-    let site = "outbox";
-    let old = js_sys::Date::now() - 10.0 * 86_400_000.0;
-    let entry = js(&format!(
-        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
-    ));
-    idb_put(&db_name(site), "outbox", entry).await;
+/// Stores `outbox` for `site`, creates an instance reporting to "/" (`extra` options too) and
+/// waits until its outbox is empty.
+async fn create_over_outbox(site: &str, outbox: JsValue, extra: &str) -> Kindred {
+    idb_put(&db_name(site), "outbox", outbox).await;
     let k = Kindred::create(js(&format!(
-        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1, "outboxDays": 7}}"#
+        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1{extra}}}"#
     )))
     .await
     .expect("create");
@@ -481,6 +477,17 @@ async fn undelivered_reports_are_dropped_after_outbox_days() {
         sleep(20).await;
     }
     assert_eq!(len(&get(&k.privacy().unwrap(), "outbox")), 0);
+    k
+}
+
+#[wasm_bindgen_test]
+async fn undelivered_reports_are_dropped_after_outbox_days() {
+    let site = "outbox";
+    let old = js_sys::Date::now() - 10.0 * 86_400_000.0;
+    let entry = js(&format!(
+        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
+    ));
+    let k = create_over_outbox(site, entry, r#", "outboxDays": 7"#).await;
     let codes: Vec<JsValue> = Array::from(&get(&k.status(), "warnings"))
         .iter()
         .map(|w| get(&w, "code"))
@@ -500,19 +507,7 @@ async fn a_report_whose_sending_page_closed_is_not_sent_again() {
         r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {now}, "attempts": 0, "nextAt": 0, "claimedUntil": {}}}]"#,
         now - 1000.0
     ));
-    idb_put(&db_name(site), "outbox", entry).await;
-    let k = Kindred::create(js(&format!(
-        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1}}"#
-    )))
-    .await
-    .expect("create");
-    for _ in 0..100 {
-        if len(&get(&k.privacy().unwrap(), "outbox")) == 0 {
-            break;
-        }
-        sleep(20).await;
-    }
-    assert_eq!(len(&get(&k.privacy().unwrap(), "outbox")), 0);
+    let k = create_over_outbox(site, entry, "").await;
     let warnings: Vec<(JsValue, String)> = Array::from(&get(&k.status(), "warnings"))
         .iter()
         .map(|w| {

@@ -9,6 +9,7 @@
 //   slots, a form search, a bad slot.
 // - Screenshots of the product page and the privacy centre (test-results/e2e/).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
   ARTIFACTS, answerConsent, ready, shopperContext, slotItems, slotReasons, useDemoShop, visit, waitForEvents,
@@ -267,5 +268,16 @@ test("screenshots: the product page and the privacy centre", async () => {
   assert.match(shown.history, /^\d+ event\(s\)/);
   assert.ok(shown.exact, "the page shows the exact report text");
   assert.equal(shown.report.epoch, Math.floor(Date.now() / DAY_MS) - 1);
+
+  // Remove an interest; export everything as JSON.
+  const first = await page.locator("#interests [data-interest]").first().getAttribute("data-interest");
+  await page.locator(`[data-remove-interest="${first}"]`).click();
+  await page.getByText(/^Removed \(kept out of your recommendations\)/).waitFor();
+  assert.equal(await page.locator(`#interests [data-interest="${first}"]`).count(), 0);
+  assert.deepEqual(await page.evaluate(() => window.kindred.profile().removedInterests), [first]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export as JSON" }).click()]);
+  assert.equal(download.suggestedFilename(), "kindred-data.json");
+  const exported = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.ok(exported.events.length >= 3 && exported.removedInterests.includes(first));
   await context.close();
 });
