@@ -1,44 +1,17 @@
-// The demo shop (www/) as the end-to-end tests see it: the real `kindred serve` on 127.0.0.1
-// serving www/ with the storefront script (built by scripts/build-wasm), the generated demo
-// catalog and a database seeded with simulated shoppers (`kindred demo-seed`), plus Debian's
-// Chromium. Every request a page makes is recorded.
+// The demo shop (www/) as the end-to-end tests see it: the real `kindred serve` of
+// demo-server.mjs plus Debian's Chromium, with helpers for shopper contexts (every request a
+// page makes is recorded) and pages.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./chromium.mjs";
-import { buildKindred, startKindred } from "./kindred-server.mjs";
+import { ADMIN_TOKEN, startDemoShop } from "./demo-server.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTIFACTS = `${root}test-results/e2e`;
 export const DAY_MS = 86_400_000;
-export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
-const RELEASE_DELAY = ["--release-delay-days", "6"];
-
-function run(binary, args) {
-  const result = spawnSync(binary, args, { cwd: root, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`kindred ${args[0]} failed:\n${result.stderr}`);
-  return result.stderr.trim();
-}
-
-/** Writes www/catalog.json (deterministic, so rewriting it is harmless) and a seeded database. */
-function prepare(name) {
-  for (const file of ["www/kindred.js", "www/kindred_bg.wasm"]) {
-    if (!existsSync(`${root}${file}`)) throw new Error(`${file} missing: run \`npm run build\` first`);
-  }
-  const binary = buildKindred();
-  run(binary, ["demo-catalog", "--out", `${root}www/catalog.json`]);
-  const dir = `${root}target/tmp/seed-${name}`;
-  mkdirSync(dir, { recursive: true });
-  const database = `${dir}/seeded.db`;
-  spawnSync("rm", ["-f", database, `${database}-wal`, `${database}-shm`]);
-  // Simulated days end a week ago (release delay 6), so the days the tests shop on (the last
-  // six, with Playwright's clock) are still open for reports on the server too.
-  run(binary, ["demo-seed", "--catalog", `${root}www/catalog.json`, "--database", database, "--shoppers", "200",
-    "--days", "3", ...RELEASE_DELAY]);
-  return database;
-}
+export { ADMIN_TOKEN };
 
 /**
  * Starts the server and the browser for this test file; read the fields after `before` ran.
@@ -47,10 +20,7 @@ function prepare(name) {
 export function useDemoShop(name) {
   const shop = { url: undefined, kindred: undefined, browser: undefined, requests: [] };
   before(async () => {
-    const database = prepare(name);
-    shop.kindred = await startKindred(name, ["--static-dir", `${root}www`, "--database", database, ...RELEASE_DELAY], {
-      KINDRED_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
+    shop.kindred = await startDemoShop(name);
     shop.url = shop.kindred.url;
     shop.browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -147,6 +147,8 @@ async function start(script, early) {
 
   slots = new Slots(k, rows, config);
   slots.start();
+  // Startup marks, for the browser's performance tools and `npm run bench`.
+  performance.mark("kindred:slots");
   k.on("update", ({ reason }) => {
     if (reason === "forget") {
       remember(key, null);
@@ -178,8 +180,10 @@ function boot() {
       early.consent = state;
     },
   };
+  performance.mark("kindred:start");
   start(script, early).then(
     (k) => {
+      performance.mark("kindred:ready");
       k.ready = ready;
       window.kindred = k;
       settle.resolve(k);
