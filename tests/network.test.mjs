@@ -146,6 +146,19 @@ test("a long journey over four days: schema-valid reports only, one per day, not
     }
   }
   assert.ok(log.some((r) => new URL(r.url).pathname === "/v1/model"), "the model was fetched");
+  // A tab shown again after hours revalidates the model (one request, answered 304).
+  const models = () => log.filter((r) => new URL(r.url).pathname === "/v1/model").length;
+  const before = models();
+  await context.clock.fastForward(2 * 3_600_000);
+  await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+  await page.waitForFunction(() => window.kindred.status().model !== null);
+  const start = Date.now();
+  while (models() === before && Date.now() - start < 5_000) await sleep(25);
+  assert.equal(models(), before + 1, "revalidated once");
+  await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+  await sleep(200);
+  assert.equal(models(), before + 1, "not again within the hour");
+  assert.equal(log.filter((r) => new URL(r.url).pathname === "/v1/model").at(-1).headers["if-none-match"], etag);
   assert.deepEqual(await page.evaluate(() => document.cookie), "", "no cookies were set");
   assert.deepEqual(page.errors, []);
   await context.close();

@@ -20,6 +20,8 @@ import { startTracking } from "./tracking.js";
 
 /** How long `ready` waits for the shared model before going on with the cached one. */
 const MODEL_WAIT_MS = 5000;
+/** A visible-again tab whose model is older than this fetches it again. */
+const MODEL_REFRESH_MS = 3_600_000;
 /** At most this many unsaved events are journaled (older ones are dropped first). */
 const JOURNAL_MAX = 200;
 
@@ -158,8 +160,15 @@ async function start(script, early) {
   });
 
   if (config.modelUrl) {
-    const model = k.loadModel(config.modelUrl).catch((error) => warn(`shared model: ${error.message}`));
-    await Promise.race([model, new Promise((resolve) => setTimeout(resolve, MODEL_WAIT_MS))]);
+    const fetchModel = () => k.loadModel(config.modelUrl).catch((error) => warn(`shared model: ${error.message}`));
+    let fetchedAt = Date.now();
+    // A tab left open for hours revalidates the model (ETag: usually a 304) when shown again.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden || Date.now() - fetchedAt < MODEL_REFRESH_MS) return;
+      fetchedAt = Date.now();
+      fetchModel();
+    });
+    await Promise.race([fetchModel(), new Promise((resolve) => setTimeout(resolve, MODEL_WAIT_MS))]);
   }
   return k;
 }
