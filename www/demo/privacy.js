@@ -1,6 +1,7 @@
 // The privacy centre: "what this shop's code knows about you", read from the storefront
 // script's `window.kindred` (the full API): interests with weights and a remove button, the
 // local history, the exact pending report, the epsilon ledger, export as JSON, forget.
+// Uses the element builder `h` of demo/shop.js, which privacy.html loads first.
 "use strict";
 
 const DAY_MS = 86_400_000;
@@ -21,19 +22,9 @@ const EVENT_NAMES = {
   purchase: "bought", search: "searched", dwell: "spent time on", rate: "rated",
 };
 
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (name === "class") el.className = value;
-    else if (name.startsWith("--")) el.style.setProperty(name, value);
-    else el.setAttribute(name, value);
-  }
-  el.append(...children.filter((c) => c !== null && c !== undefined));
-  return el;
-}
 const panel = (id, title, ...body) => h("section", { class: "panel", id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), ...body);
 
-function sharing(k, view) {
+function sharingPanel(k, view) {
   const state = view.blockedBy
     ? `Not sending: ${BLOCKED[view.blockedBy] || view.blockedBy}.`
     : `Sending: one report per day at most, in "${view.mode}" mode.`;
@@ -44,7 +35,7 @@ function sharing(k, view) {
     h("p", {}, `Your choice: ${view.consent}.`), buttons);
 }
 
-function interests(profile) {
+function interestsPanel(profile) {
   const list = profile.interests.length === 0
     ? h("p", {}, "No interests yet: browse a little and they appear here.")
     : h("ul", { class: "interests" }, ...profile.interests.map((it) => h("li", { "data-interest": it.key },
@@ -58,7 +49,7 @@ function interests(profile) {
     + "computed from what you did here, decaying over time."), list, removed);
 }
 
-function history(data, titles) {
+function historyPanel(data, titles) {
   const events = [...data.events].reverse().slice(0, 100);
   const rows = events.map((e) => h("tr", {},
     h("td", {}, when(e.ts)),
@@ -73,7 +64,7 @@ function history(data, titles) {
     table);
 }
 
-function report(view) {
+function reportPanel(view) {
   const next = view.nextReport
     ? [h("p", {}, `The report for ${day(view.nextReport.epoch)} (privacy cost ε = ${view.nextReport.epsilon}). This is the exact text that will be sent:`),
       h("pre", { class: "report", id: "next-report" }, view.nextReport.json)]
@@ -85,7 +76,7 @@ function report(view) {
   return panel("report", "What would leave this device", ...next, ...waiting, h("p", {}, last));
 }
 
-function ledger(view) {
+function ledgerPanel(view) {
   const l = view.ledger;
   return panel("ledger", "Privacy budget (epsilon ledger)",
     h("p", {}, "Each report spends some of a privacy budget; the browser refuses to send beyond the caps."),
@@ -96,7 +87,7 @@ function ledger(view) {
       : h("ul", {}, ...l.days.map(([epoch, eps]) => h("li", {}, `${day(epoch)}: ε ${eps}`))));
 }
 
-function yourData() {
+function dataPanel() {
   return panel("your-data", "Your data",
     h("p", {}, "Download everything stored about you, or erase it from this browser."),
     h("div", { class: "actions" },
@@ -115,8 +106,8 @@ async function start() {
   }
   const render = () => {
     const view = k.privacy();
-    centre.replaceChildren(sharing(k, view), interests(k.profile(30)), history(k.exportData(), titles),
-      report(view), ledger(view), yourData());
+    centre.replaceChildren(sharingPanel(k, view), interestsPanel(k.profile(30)), historyPanel(k.exportData(), titles),
+      reportPanel(view), ledgerPanel(view), dataPanel());
   };
   const status = (text) => {
     const el = document.getElementById("data-status");
