@@ -30,12 +30,7 @@ pub struct Args {
 }
 
 fn parse_items(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_ITEMS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "\"{text}\" is not a number of products from 1 to {MAX_ITEMS}"
-        )),
-    }
+    super::count_from_one(text, MAX_ITEMS, "products")
 }
 
 /// Why the demo catalog was not written.

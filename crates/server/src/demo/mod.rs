@@ -6,3 +6,14 @@
 pub mod catalog;
 pub mod seed;
 pub mod shoppers;
+
+/// A command-line count from 1 to `max`, or a message naming what it counts (`--items`,
+/// `--shoppers`, `--days`).
+pub(crate) fn count_from_one(text: &str, max: usize, what: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "\"{text}\" is not a number of {what} from 1 to {max}"
+        )),
+    }
+}

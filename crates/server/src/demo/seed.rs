@@ -69,21 +69,11 @@ pub struct Args {
 }
 
 fn parse_shoppers(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_SHOPPERS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "\"{text}\" is not a number of shoppers from 1 to {MAX_SHOPPERS}"
-        )),
-    }
+    super::count_from_one(text, MAX_SHOPPERS, "shoppers")
 }
 
 fn parse_days(text: &str) -> Result<u32, String> {
-    match text.parse::<u32>() {
-        Ok(n) if (1..=MAX_DAYS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "\"{text}\" is not a number of days from 1 to {MAX_DAYS}"
-        )),
-    }
+    super::count_from_one(text, MAX_DAYS as usize, "days").map(|n| n as u32)
 }
 
 /// Why the demo data was not seeded.
