@@ -1,32 +1,37 @@
 //! The aggregator, shared by the server and the simulator: count keys across reports per
-//! epoch, release each epoch once (threshold + noise, or LDP estimates), merge epochs with time
-//! decay and build the shared model.
+//! contribution window, release each window once (threshold + noise, or LDP estimates), merge
+//! windows with time decay and build the shared model.
 //!
 //! The server stores counters, never reports: [`Report::increments`] gives the rows to add,
-//! [`EpochCounts::from_increments`] reads them back.
+//! [`WindowCounts::from_increments`] reads them back.
 //!
-//! **Release each epoch exactly once** and keep the [`ReleasedCounts`]: releasing the same
-//! epoch again with fresh noise would compose (every release spends the budget again, and
+//! **Release each window exactly once** and keep the [`ReleasedCounts`]: releasing the same
+//! window again with fresh noise would compose (every release spends the budget again, and
 //! averaging releases removes the noise). Models are built from stored releases.
 //!
-//! Threshold mode, per family `f` with budget `ε_f = ε · share_f` and contribution bound
-//! `Δ_f` (the family's cap: one report changes at most `Δ_f` key counts, each by 1, so the L1
-//! sensitivity is `Δ_f`): each key's count `c` gets discrete Laplace noise of scale `Δ_f / ε_f`
-//! and the key is released when `c >= k` **and** `c + noise >= τ_f`. The first condition
-//! is the product's promise (a key appears only when at least `k` distinct reports hold
-//! it: no key of one shopper is ever released); the second makes the boundary fuzzy and, with
-//! [`AggregationConfig::presence_delta`], raises `τ_f` far enough above `k` that presence is
-//! `(ε, δ)`-DP too. Strategy counters (a fixed, public set of keys) are all released with
-//! noise of scale `(impressions cap + clicks cap) / ε_strategies`, no threshold.
+//! Threshold mode. Over a window a shopper contributes each key at most once and at most the
+//! window's caps ([`crate::window`]), so a key's count is the number of **distinct shoppers**
+//! who contributed it. Each count `c` of family `f` gets discrete Gaussian noise `Z` of
+//! standard deviation `σ_f` ([`crate::budget::sigma`], calibrated to the window's caps and the
+//! `(ε, δ)` budget per shopper per window) and the key is released when `c >= k` **and**
+//! `c + Z >= τ_f`; the released value is `c + Z`. The first condition is the product's promise
+//! (no key held by fewer than `k` shoppers in the window ever appears); the second makes the
+//! boundary noisy and, with [`AggregationConfig::presence_delta`], raises `τ_f` far enough
+//! above `k` that presence is `(ε, δ)`-DP too. Strategy counters (a fixed, public set of keys)
+//! are all released with noise of `σ_strategies`, no threshold.
+//!
+//! Releases made before windows existed (wire format v1: one day, per-day Laplace noise) are
+//! read as one-day periods (`days` = 1) and still count in models.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{self, Budget};
 use crate::compact;
 use crate::ldp::{support, Olh};
 use crate::model::{BuilderConfig, ModelBuilder, SharedModel};
-use crate::noise::{DiscreteLaplace, RandomError, RandomSource};
+use crate::noise::{DiscreteGaussian, RandomError, RandomSource};
 use crate::report::{
     pair_key, parse_ldp_counter_key, split_pair_key, strategy_key, Caps, Counter, Family,
     Increment, LdpParams, Report, ReportLimits,
@@ -36,8 +41,13 @@ use crate::rules::Strategy;
 /// Why counts could not be aggregated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AggregateError {
-    #[error("report for day {found} cannot be added to the counts of day {expected}")]
-    EpochMismatch { expected: u32, found: u32 },
+    #[error("report for the {found_days}-day window of day {found} cannot be added to the counts of the {expected_days}-day window of day {expected}")]
+    WindowMismatch {
+        expected: u32,
+        expected_days: u32,
+        found: u32,
+        found_days: u32,
+    },
     #[error("invalid aggregation option \"{field}\": {problem}")]
     Config {
         field: &'static str,
@@ -47,27 +57,33 @@ pub enum AggregateError {
     Random(#[from] RandomError),
 }
 
-/// Counters of one epoch: `(counter, key) -> count`. Mergeable and serializable.
+/// Counters of one window: `(counter, key) -> count`. Mergeable and serializable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EpochCounts {
-    pub epoch: u32,
+pub struct WindowCounts {
+    /// First day of the window.
+    pub window: u32,
+    /// Its length in days.
+    pub days: u32,
     counts: BTreeMap<Counter, BTreeMap<String, u64>>,
 }
 
-impl EpochCounts {
-    pub fn new(epoch: u32) -> Self {
-        EpochCounts {
-            epoch,
+impl WindowCounts {
+    pub fn new(window: u32, days: u32) -> Self {
+        WindowCounts {
+            window,
+            days,
             counts: BTreeMap::new(),
         }
     }
 
     /// Adds a validated report (each key at most once, which validation guarantees).
     pub fn add(&mut self, report: &Report) -> Result<(), AggregateError> {
-        if report.epoch != self.epoch {
-            return Err(AggregateError::EpochMismatch {
-                expected: self.epoch,
-                found: report.epoch,
+        if report.window != self.window || report.days != self.days {
+            return Err(AggregateError::WindowMismatch {
+                expected: self.window,
+                expected_days: self.days,
+                found: report.window,
+                found_days: report.days,
             });
         }
         report.increments().iter().for_each(|i| self.apply(i));
@@ -85,8 +101,12 @@ impl EpochCounts {
     }
 
     /// Counts from stored rows.
-    pub fn from_increments(epoch: u32, rows: impl IntoIterator<Item = Increment>) -> Self {
-        let mut counts = EpochCounts::new(epoch);
+    pub fn from_increments(
+        window: u32,
+        days: u32,
+        rows: impl IntoIterator<Item = Increment>,
+    ) -> Self {
+        let mut counts = WindowCounts::new(window, days);
         rows.into_iter().for_each(|i| counts.apply(&i));
         counts
     }
@@ -105,8 +125,8 @@ impl EpochCounts {
             .collect()
     }
 
-    /// Adds another epoch's counts (e.g. from another server shard).
-    pub fn merge(&mut self, other: &EpochCounts) {
+    /// Adds another copy of the window's counts (e.g. from another server shard).
+    pub fn merge(&mut self, other: &WindowCounts) {
         other.increments().iter().for_each(|i| self.apply(i));
     }
 
@@ -126,7 +146,7 @@ impl EpochCounts {
             .flat_map(|m| m.iter().map(|(k, &v)| (k, v)))
     }
 
-    /// Threshold-mode reports counted.
+    /// Threshold-mode reports counted (a shopper sends up to one a day).
     pub fn reports(&self) -> u64 {
         self.get(Counter::Reports, "")
     }
@@ -137,21 +157,27 @@ impl EpochCounts {
     }
 }
 
-/// Aggregation settings. They must match the clients' settings (caps, LDP parameters) and
-/// epsilon: the server publishes them with the model.
+/// Aggregation settings. They must match the clients' settings (window, caps, budget, LDP
+/// parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AggregationConfig {
-    /// Epsilon of one report, split over the families (default 1, the clients' default).
+    /// ε per shopper per window (default 4, the clients' default `epsilonPerWindow`).
     pub epsilon: f64,
-    /// Minimum distinct reports holding a key before it is released (default 10).
+    /// δ of the (ε, δ) budget (default 10⁻⁶).
+    pub delta: f64,
+    /// Minimum distinct shoppers contributing a key in a window before it is released
+    /// (default 10, the value Protected Audience started with; 50, its target, is the strict
+    /// setting).
     pub k: u64,
     /// When set, the noised threshold is raised above `k` so that a key's presence is
-    /// `(ε, δ)`-DP with this δ per report; needs many more reports per key (see
+    /// `(ε, δ)`-DP with this δ per shopper; needs many more shoppers per key (see
     /// [`AggregationConfig::threshold`]). Default none: presence is k-anonymous.
     pub presence_delta: Option<f64>,
-    /// Contribution bounds (the clients' caps).
+    /// Contribution bounds per window (the clients' caps).
     pub caps: Caps,
+    /// Window length in days (the clients' `windowDays`).
+    pub window_days: u32,
     /// The LDP parameters reports must use.
     pub ldp: LdpParams,
     /// Add noise (default true). False only for tests and the simulator's noiseless
@@ -161,8 +187,8 @@ pub struct AggregationConfig {
     pub ldp_pair_items: usize,
     /// LDP: when set, release only estimates at least this many standard deviations above
     /// zero. Default none: every candidate's estimate is released, negative ones included,
-    /// because only unfiltered estimates stay unbiased when epochs are summed (filtering or
-    /// clipping each epoch favours noise over small true counts); the model ignores keys
+    /// because only unfiltered estimates stay unbiased when windows are summed (filtering or
+    /// clipping each window favours noise over small true counts); the model ignores keys
     /// whose merged total is not positive.
     pub ldp_min_sigmas: Option<f64>,
 }
@@ -170,11 +196,14 @@ pub struct AggregationConfig {
 impl Default for AggregationConfig {
     fn default() -> Self {
         let limits = ReportLimits::default();
+        let budget = Budget::default();
         AggregationConfig {
-            epsilon: 1.0,
+            epsilon: budget.epsilon,
+            delta: budget.delta,
             k: 10,
             presence_delta: None,
             caps: limits.caps,
+            window_days: limits.window_days,
             ldp: limits.ldp,
             noise: true,
             ldp_pair_items: 50,
@@ -188,17 +217,36 @@ impl AggregationConfig {
     pub fn limits(&self) -> ReportLimits {
         ReportLimits {
             caps: self.caps,
+            window_days: self.window_days,
             ldp: self.ldp,
+        }
+    }
+
+    /// The window budget the noise is calibrated to.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            epsilon: self.epsilon,
+            delta: self.delta,
         }
     }
 
     pub fn validate(&self) -> Result<(), AggregateError> {
         let bad = |field, problem| Err(AggregateError::Config { field, problem });
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return bad("epsilon", "must be a positive number");
+        if let Some(problem) = self.budget().problem() {
+            return bad(
+                if problem.starts_with("delta") {
+                    "delta"
+                } else {
+                    "epsilon"
+                },
+                problem,
+            );
         }
         if self.k == 0 {
             return bad("k", "must be at least 1");
+        }
+        if self.window_days == 0 {
+            return bad("windowDays", "must be at least 1");
         }
         if self
             .presence_delta
@@ -218,26 +266,33 @@ impl AggregationConfig {
         Ok(())
     }
 
+    /// The standard deviation of the noise on a family's counts ([`budget::sigma`]).
+    pub fn sigma(&self, family: Family) -> f64 {
+        budget::sigma(family, &self.caps, &self.budget())
+    }
+
     /// The noise of a family in threshold mode.
-    pub fn noise_of(&self, family: Family) -> DiscreteLaplace {
-        DiscreteLaplace::new(
-            self.epsilon * family.epsilon_share(),
-            f64::from(self.caps.of(family).max(1)),
-        )
+    pub fn noise_of(&self, family: Family) -> DiscreteGaussian {
+        DiscreteGaussian::new(self.sigma(family))
     }
 
     /// The noised threshold `τ_f` of a family: `k`, or with `presence_delta = δ`,
-    /// `k + m` for the smallest `m` with `Δ_f · P(noise >= m) <= δ` (a key that one report
-    /// lifts to `k` is then released with probability at most `δ / Δ_f`).
+    /// `k + m` for the smallest `m` with `cap_f · P(noise >= m) <= δ` (a key that one shopper
+    /// lifts to `k` is then released with probability at most `δ / cap_f`).
     pub fn threshold(&self, family: Family) -> u64 {
         let Some(delta) = self.presence_delta else {
             return self.k;
         };
         let noise = self.noise_of(family);
         let per_key = delta / f64::from(self.caps.of(family).max(1));
-        // P(Z >= m) = q^m / (1 + q)  =>  m = ln(per_key (1 + q)) / ln q, rounded up.
-        let m = ((per_key * (1.0 + noise.q())).ln() / noise.q().ln()).ceil();
-        self.k.saturating_add(m.max(0.0) as u64)
+        let mut m = 0i64;
+        while noise.tail(m) > per_key {
+            // The tail falls faster than geometrically: doubling then bisecting would be
+            // quicker, but σ is at most a few hundred, so this runs a few thousand steps once
+            // per release.
+            m += 1;
+        }
+        self.k.saturating_add(m.max(0) as u64)
     }
 }
 
@@ -259,13 +314,49 @@ pub struct Suppressed {
     pub interests: u64,
 }
 
-/// One epoch's released counts: safe to publish (differentially private, k-thresholded).
-/// Values from threshold reports are noised counts `>= k`; values from LDP reports are
-/// unbiased estimates and may be negative (sum epochs before judging them).
+/// The standard deviation of the noise on one release's threshold-mode counts, per family
+/// (zero when the release had no noise), recorded so statistics describe the release as it
+/// was made even after the settings change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoiseScales {
+    pub items: f64,
+    pub pairs: f64,
+    pub interests: f64,
+    pub strategies: f64,
+}
+
+impl NoiseScales {
+    /// The noise of `config`'s threshold-mode releases.
+    pub fn of(config: &AggregationConfig) -> NoiseScales {
+        if !config.noise {
+            return NoiseScales::default();
+        }
+        NoiseScales {
+            items: config.sigma(Family::Items),
+            pairs: config.sigma(Family::Pairs),
+            interests: config.sigma(Family::Interests),
+            strategies: config.sigma(Family::Strategies),
+        }
+    }
+}
+
+fn one_day() -> u32 {
+    1
+}
+
+/// One window's released counts: safe to publish (differentially private, k-thresholded).
+/// Values from threshold reports are noised counts of distinct shoppers, each `>= k`; values
+/// from LDP reports are unbiased estimates and may be negative (sum windows before judging
+/// them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleasedCounts {
-    pub epoch: u32,
-    /// Threshold reports received: the number of participating devices, not noised.
+    /// First day of the window (`epoch`, the day, in releases made before windows).
+    #[serde(alias = "epoch")]
+    pub window: u32,
+    /// Days the release covers (1 in releases made before windows).
+    #[serde(default = "one_day")]
+    pub days: u32,
+    /// Threshold reports received: exact, not noised (a shopper sends up to one a day).
     pub reports: u64,
     /// LDP reports received.
     pub ldp_reports: u64,
@@ -275,13 +366,23 @@ pub struct ReleasedCounts {
     pub interests: BTreeMap<String, f64>,
     pub strategies: BTreeMap<String, StrategyTotals>,
     pub suppressed: Suppressed,
+    /// The noise of the threshold-mode counts.
+    #[serde(default)]
+    pub noise: NoiseScales,
     /// The noise of this release's LDP estimates, per family (zero without LDP reports), so
-    /// models can tell signal from noise after merging epochs.
+    /// models can tell signal from noise after merging windows.
     #[serde(default)]
     pub ldp_noise: LdpNoise,
 }
 
-/// The noise of one epoch's LDP estimates of one family, for a key no report holds: each
+impl ReleasedCounts {
+    /// The last day the release covers.
+    pub fn last_day(&self) -> u32 {
+        self.window.saturating_add(self.days.max(1) - 1)
+    }
+}
+
+/// The noise of one window's LDP estimates of one family, for a key no report holds: each
 /// report moves the estimate by `step · (B − q)` with `B` a Bernoulli(`q = 1/g`) hash
 /// match, independently of the others.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -324,19 +425,21 @@ impl Candidates {
     }
 }
 
-/// Releases one epoch: threshold + noise for threshold reports, estimates over `candidates`
-/// for LDP reports, summed when an epoch has both.
+/// Releases one window: threshold + noise for threshold reports, estimates over `candidates`
+/// for LDP reports, summed when a window has both.
 pub fn release(
-    counts: &EpochCounts,
+    counts: &WindowCounts,
     config: &AggregationConfig,
     candidates: &Candidates,
     rng: &mut dyn RandomSource,
 ) -> Result<ReleasedCounts, AggregateError> {
     config.validate()?;
     let mut out = ReleasedCounts {
-        epoch: counts.epoch,
+        window: counts.window,
+        days: counts.days,
         reports: counts.reports(),
         ldp_reports: counts.ldp_reports(),
+        noise: NoiseScales::of(config),
         ..ReleasedCounts::default()
     };
     for (family, counter) in [
@@ -399,7 +502,7 @@ pub fn release(
 }
 
 /// `(seed, bucket, count)` rows of one LDP counter.
-fn ldp_rows(counts: &EpochCounts, family: Family) -> Vec<(u16, u32, u64)> {
+fn ldp_rows(counts: &WindowCounts, family: Family) -> Vec<(u16, u32, u64)> {
     counts
         .keys(Counter::ldp(family))
         .filter_map(|(k, c)| parse_ldp_counter_key(k).map(|(s, y)| (s, y, c)))
@@ -409,7 +512,7 @@ fn ldp_rows(counts: &EpochCounts, family: Family) -> Vec<(u16, u32, u64)> {
 /// Unbiased LDP estimates for every candidate of `family` (filtered by `ldp_min_sigmas` when
 /// set), `(key, estimate)`.
 pub fn estimate(
-    counts: &EpochCounts,
+    counts: &WindowCounts,
     config: &AggregationConfig,
     family: Family,
     candidates: &[String],
@@ -429,7 +532,7 @@ pub fn estimate(
 }
 
 fn release_ldp(
-    counts: &EpochCounts,
+    counts: &WindowCounts,
     config: &AggregationConfig,
     candidates: &Candidates,
     out: &mut ReleasedCounts,
@@ -477,14 +580,14 @@ fn release_ldp(
     }
 }
 
-/// Released counts merged over epochs with exponential time decay.
+/// Released counts merged over windows with exponential time decay.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecayedTotals {
     pub items: BTreeMap<String, f64>,
     pub pairs: BTreeMap<String, f64>,
     pub interests: BTreeMap<String, f64>,
     pub strategies: BTreeMap<String, StrategyTotals>,
-    /// Variance of the LDP noise in each merged value (`Σ w² σ²` over the epochs that
+    /// Variance of the LDP noise in each merged value (`Σ w² σ²` over the windows that
     /// estimated the key); keys counted only from threshold reports have none here.
     #[serde(default)]
     pub variance: Variances,
@@ -493,7 +596,7 @@ pub struct DecayedTotals {
 /// The LDP noise in merged values, per family.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Variances {
-    /// Per key, `Σ w² σ²` over the epochs that estimated it.
+    /// Per key, `Σ w² σ²` over the windows that estimated it.
     pub items: BTreeMap<String, f64>,
     pub pairs: BTreeMap<String, f64>,
     pub interests: BTreeMap<String, f64>,
@@ -520,17 +623,19 @@ fn significant(var: Option<f64>, step: f64, value: f64, odds: f64) -> bool {
     value > 0.0 && value >= a + (a * a + 2.0 * l * var).sqrt()
 }
 
-/// Sums releases weighted by `0.5^(age / half_life_days)` (age in epochs before `now_epoch`;
-/// releases from the future weigh 1).
-pub fn merge_epochs(
+/// Sums releases weighted by `0.5^(age / half_life_days)`, the age of a release being the
+/// days from the middle of its period to `as_of_day` (a window's counts are spread over its
+/// days; releases from the future weigh 1).
+pub fn merge_windows(
     released: &[ReleasedCounts],
-    now_epoch: u32,
+    as_of_day: u32,
     half_life_days: f64,
 ) -> DecayedTotals {
     let mut t = DecayedTotals::default();
     let hl = half_life_days.max(1e-9);
     for r in released {
-        let age = f64::from(now_epoch.saturating_sub(r.epoch));
+        let middle = f64::from(r.window) + f64::from(r.days.max(1) - 1) / 2.0;
+        let age = (f64::from(as_of_day) - middle).max(0.0);
         let w = compact::exp2(-age / hl);
         let noise = &r.ldp_noise;
         let families = [
@@ -564,11 +669,13 @@ pub fn merge_epochs(
 /// How the shared model is built from releases.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelConfig {
-    /// Half-life of popularity, co-occurrence and interests in days (default 14).
+    /// Half-life of popularity, co-occurrence and interests in days (default 60: two windows,
+    /// so a small shop's model rests on several months of releases, the latest weighing most).
     pub half_life_days: f64,
-    /// Trending compares the last `recent_days` (default 3) ...
+    /// Trending compares the releases of the last `recent_days` (default 30: the newest
+    /// window) ...
     pub recent_days: u32,
-    /// ... with the `baseline_days` before them (default 28), per day.
+    /// ... with the `baseline_days` before them (default 60: the two windows before), per day.
     pub baseline_days: u32,
     /// LDP: how many keys of pure noise each family may let into the model, in expectation
     /// (default 1). At a single shop's scale most LDP estimates are noise, and a popularity
@@ -583,26 +690,34 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            half_life_days: 14.0,
-            recent_days: 3,
-            baseline_days: 28,
+            half_life_days: 60.0,
+            recent_days: 30,
+            baseline_days: 60,
             ldp_noise_keys: 1.0,
             builder: BuilderConfig::default(),
         }
     }
 }
 
-/// Builds the shared model from stored releases: popularity from decayed item counts,
-/// trending from the recent window against the baseline, co-occurrence neighbours from decayed
-/// pair counts (Ochiai-normalized and shrunk by [`ModelBuilder`], so popular items do not
-/// dominate), and the interest distribution.
-pub fn build_model(
+/// The merged, noise-filtered counts a model is built from: what the shared model and a
+/// learned item model ([`crate::model`]'s item weights, fitted by the server) both read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelInputs {
+    /// Decayed item counts (distinct shoppers per window, summed with decay).
+    pub items: BTreeMap<String, f64>,
+    /// Decayed pair counts, keyed by [`pair_key`].
+    pub pairs: BTreeMap<String, f64>,
+    pub interests: BTreeMap<String, f64>,
+}
+
+/// Merges releases as of `as_of_day` and keeps only values that stand out from their LDP
+/// noise (threshold-mode values always do: they passed the k-threshold).
+pub fn model_inputs(
     released: &[ReleasedCounts],
-    now_epoch: u32,
+    as_of_day: u32,
     config: &ModelConfig,
-    version: u64,
-) -> SharedModel {
-    let totals = merge_epochs(released, now_epoch, config.half_life_days);
+) -> ModelInputs {
+    let totals = merge_windows(released, as_of_day, config.half_life_days);
     let noise = &totals.variance;
     let kept = |map: &BTreeMap<String, f64>, var: &BTreeMap<String, f64>, step: f64| {
         let odds = var.len() as f64 / config.ldp_noise_keys.max(1e-9);
@@ -611,28 +726,61 @@ pub fn build_model(
             .map(|(k, v)| (k.clone(), *v))
             .collect::<BTreeMap<String, f64>>()
     };
-    let items = kept(&totals.items, &noise.items, noise.steps[0]);
+    ModelInputs {
+        items: kept(&totals.items, &noise.items, noise.steps[0]),
+        pairs: kept(&totals.pairs, &noise.pairs, noise.steps[1]),
+        interests: kept(&totals.interests, &noise.interests, noise.steps[2]),
+    }
+}
+
+/// Builds the shared model from stored releases as of `as_of_day` (the last day of the
+/// newest released window): popularity from decayed item counts, trending from the newest
+/// window against the ones before, co-occurrence neighbours from decayed pair counts
+/// (Ochiai-normalized and shrunk by [`ModelBuilder`], so popular items do not dominate), and
+/// the interest distribution. Recency comes out of windows: a window is released once it has
+/// closed, so the model describes the months up to the newest closed window, and "trending"
+/// means growing in the newest window over the two before.
+pub fn build_model(
+    released: &[ReleasedCounts],
+    as_of_day: u32,
+    config: &ModelConfig,
+    version: u64,
+) -> SharedModel {
+    let inputs = model_inputs(released, as_of_day, config);
     let mut b = ModelBuilder::new(config.builder);
-    for (k, v) in &items {
+    for (k, v) in &inputs.items {
         b.item(k, *v);
     }
-    for (k, v) in &kept(&totals.pairs, &noise.pairs, noise.steps[1]) {
+    for (k, v) in &inputs.pairs {
         if let Some((x, y)) = split_pair_key(k) {
             b.pair(x, y, *v);
         }
     }
-    for (k, v) in &kept(&totals.interests, &noise.interests, noise.steps[2]) {
+    for (k, v) in &inputs.interests {
         b.interest(k, *v);
     }
-    let recent_from = now_epoch.saturating_sub(config.recent_days.max(1) - 1);
+    let recent_days = config.recent_days.max(1);
+    let recent_from = as_of_day.saturating_add(1).saturating_sub(recent_days);
     let baseline_from = recent_from.saturating_sub(config.baseline_days.max(1));
     let mut recent: HashMap<&str, f64> = HashMap::new();
-    for r in released.iter().filter(|r| r.epoch <= now_epoch) {
-        // Trending only among items that stand out from the noise over all epochs.
-        for (k, v) in r.items.iter().filter(|(k, _)| items.contains_key(*k)) {
-            if r.epoch >= recent_from {
+    let (mut recent_covered, mut baseline_covered) = (0u32, 0u32);
+    for r in released.iter().filter(|r| r.last_day() <= as_of_day) {
+        let in_recent = r.last_day() >= recent_from;
+        let in_baseline = !in_recent && r.last_day() >= baseline_from;
+        if in_recent {
+            recent_covered += r.days.max(1);
+        } else if in_baseline {
+            baseline_covered += r.days.max(1);
+        }
+        // Trending only among items that stand out from the noise over all windows.
+        for (k, v) in r
+            .items
+            .iter()
+            .filter(|(k, _)| inputs.items.contains_key(*k))
+        {
+            if in_recent {
                 *recent.entry(k).or_default() += v;
-            } else if r.epoch >= baseline_from {
+            } else if in_baseline {
                 b.baseline_item(k, *v);
             }
         }
@@ -641,10 +789,10 @@ pub fn build_model(
         b.recent_item(k, v);
     }
     b.windows(
-        f64::from(config.recent_days.max(1)),
-        f64::from(config.baseline_days.max(1)),
+        f64::from(recent_covered.max(1)),
+        f64::from(baseline_covered.max(1)),
     );
-    b.build(version, now_epoch)
+    b.build(version, as_of_day)
 }
 
 #[cfg(test)]
@@ -653,10 +801,11 @@ mod tests {
     use crate::report::{Mode, REPORT_VERSION};
     use crate::synthetic::SplitMix64;
 
-    fn threshold_report(epoch: u32, items: &[&str]) -> Report {
+    fn threshold_report(window: u32, items: &[&str]) -> Report {
         Report {
             v: REPORT_VERSION,
-            epoch,
+            window,
+            days: 30,
             mode: Mode::Threshold,
             items: items.iter().map(|s| s.to_string()).collect(),
             pairs: Vec::new(),
@@ -666,11 +815,12 @@ mod tests {
         }
     }
 
-    fn counts(epoch: u32, reports: &[(&[&str], usize)]) -> EpochCounts {
-        let mut c = EpochCounts::new(epoch);
+    fn counts(window: u32, reports: &[(&[&str], usize)]) -> WindowCounts {
+        let mut c = WindowCounts::new(window, 30);
         for (items, times) in reports {
             for _ in 0..*times {
-                c.add(&threshold_report(epoch, items)).expect("same epoch");
+                c.add(&threshold_report(window, items))
+                    .expect("same window");
             }
         }
         c
@@ -681,19 +831,19 @@ mod tests {
         let c = counts(5, &[(&["a", "b"], 3), (&["a"], 2)]);
         assert_eq!(c.get(Counter::Items, "a"), 5);
         assert_eq!(c.reports(), 5);
-        let back = EpochCounts::from_increments(5, c.increments());
+        let back = WindowCounts::from_increments(5, 30, c.increments());
         assert_eq!(back, c);
         let mut m = c.clone();
         m.merge(&c);
         assert_eq!(m.get(Counter::Items, "b"), 6);
         let json = serde_json::to_string(&c).expect("serializes");
         assert_eq!(
-            serde_json::from_str::<EpochCounts>(&json).expect("parses"),
+            serde_json::from_str::<WindowCounts>(&json).expect("parses"),
             c
         );
         assert!(matches!(
             m.add(&threshold_report(6, &["a"])),
-            Err(AggregateError::EpochMismatch { .. })
+            Err(AggregateError::WindowMismatch { .. })
         ));
     }
 
@@ -743,22 +893,34 @@ mod tests {
         let tau = cfg.threshold(Family::Items);
         let noise = cfg.noise_of(Family::Items);
         let m = (tau - cfg.k) as i64;
-        assert!(16.0 * noise.tail(m) <= 1e-6);
-        assert!(16.0 * noise.tail(m - 1) > 1e-6);
+        let cap = f64::from(cfg.caps.items);
+        assert!(cap * noise.tail(m) <= 1e-6);
+        assert!(cap * noise.tail(m - 1) > 1e-6);
+        // Gaussian tails fall fast: about 5.5σ above k.
+        assert!((m as f64 / noise.sigma() - 5.5).abs() < 0.3, "{m}");
         assert_eq!(AggregationConfig::default().threshold(Family::Items), 10);
     }
 
     #[test]
     fn decay_halves_weight_every_half_life() {
         let mut a = ReleasedCounts {
-            epoch: 10,
+            window: 10,
+            days: 1,
             ..ReleasedCounts::default()
         };
         a.items.insert("x".into(), 8.0);
         let mut b = a.clone();
-        b.epoch = 3;
-        let t = merge_epochs(&[a, b], 10, 7.0);
+        b.window = 3;
+        let t = merge_windows(&[a.clone(), b], 10, 7.0);
         assert!((t.items["x"] - 12.0).abs() < 1e-9);
+        // A window counts from its middle day.
+        let w = ReleasedCounts {
+            window: 0,
+            days: 31,
+            ..a
+        };
+        let t = merge_windows(&[w], 45, 30.0);
+        assert!((t.items["x"] - 4.0).abs() < 1e-9);
     }
 
     #[test]
@@ -776,9 +938,10 @@ mod tests {
             step: 1.0,
         };
         let releases: Vec<ReleasedCounts> = (0..200u32)
-            .map(|epoch| {
+            .map(|window| {
                 let mut r = ReleasedCounts {
-                    epoch,
+                    window,
+                    days: 1,
                     ldp_reports: 400,
                     ldp_noise: LdpNoise {
                         items: gaussian_like,
@@ -818,7 +981,7 @@ mod tests {
     #[test]
     fn ldp_releases_record_their_noise() {
         let cfg = AggregationConfig::default();
-        let mut c = EpochCounts::new(3);
+        let mut c = WindowCounts::new(3, 30);
         c.apply(&Increment {
             counter: Counter::LdpReports,
             key: String::new(),
@@ -847,20 +1010,21 @@ mod tests {
     #[test]
     fn model_has_trending_from_the_recent_window() {
         let mut releases = Vec::new();
-        for epoch in 60..100u32 {
+        for window in (0..6u32).map(|w| w * 30) {
             let mut r = ReleasedCounts {
-                epoch,
+                window,
+                days: 30,
                 ..ReleasedCounts::default()
             };
             r.items.insert("steady".into(), 50.0);
-            if epoch >= 98 {
+            if window == 150 {
                 r.items.insert("rising".into(), 40.0);
             }
             r.pairs.insert(pair_key("rising", "steady"), 20.0);
             r.interests.insert("brand:Acme".into(), 5.0);
             releases.push(r);
         }
-        let m = build_model(&releases, 99, &ModelConfig::default(), 3);
+        let m = build_model(&releases, 179, &ModelConfig::default(), 3);
         assert_eq!(m.popularity["steady"], 1.0);
         assert!(m.trending.contains_key("rising"));
         assert!(!m.trending.contains_key("steady"));

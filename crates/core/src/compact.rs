@@ -231,6 +231,13 @@ impl<T: Ord> Extend<T> for SortedSet<T> {
     }
 }
 
+/// Serialized as a sequence in ascending order (what a `BTreeSet` writes).
+impl<T: Serialize> Serialize for SortedSet<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
 impl<'a, T> IntoIterator for &'a SortedSet<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;

@@ -416,6 +416,27 @@ impl History {
         sessions
     }
 
+    /// Reduces an item's totals to its purchase aggregates (count and the day of the last
+    /// purchase, rounded down to UTC midnight) when it was last bought at or after
+    /// `purchase_cutoff`; true when something is kept. Raw events are not touched.
+    pub fn keep_purchases_only(&mut self, item: &str, purchase_cutoff: i64) -> bool {
+        let Some(s) = self.stats.get_mut(item) else {
+            return false;
+        };
+        match s.last_purchase {
+            Some(t) if s.purchases > 0 && t >= purchase_cutoff => {
+                const DAY: i64 = 86_400_000;
+                *s = ItemStats {
+                    purchases: s.purchases,
+                    last_purchase: Some(t - t.rem_euclid(DAY)),
+                    ..ItemStats::default()
+                };
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Forgets items entirely (aggregates and raw events) in one pass over the events.
     pub fn forget_items(&mut self, items: &[String]) {
         if items.is_empty() {

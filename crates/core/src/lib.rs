@@ -7,13 +7,16 @@
 //! - [`model`]: the shared model clients download; [`rules`], [`strategies`]: recommenders.
 //! - [`engine`]: one shopper's engine; [`snapshot`]: its persisted state.
 //! - [`explain`]: why an item is recommended; [`export`]: everything stored about the shopper.
-//! - [`report`]: the wire format of what leaves the device; [`privacy`]: building reports on
-//!   the device; [`ledger`]: the epsilon budget; [`ldp`]: local DP; [`noise`]: randomness and
-//!   noise; [`aggregate`]: counting, thresholds, noise and estimators on the server side.
+//! - [`report`]: the wire format of what leaves the device; [`window`]: what one shopper may
+//!   contribute per window; [`privacy`]: building reports on the device; [`budget`]: zCDP
+//!   accounting and the one noise formula; [`ledger`]: the budget spent per window; [`ldp`]:
+//!   local DP; [`noise`]: randomness and noise; [`aggregate`]: counting, thresholds, noise
+//!   and estimators on the server side.
 //! - [`synthetic`]: deterministic synthetic catalogs for tests, benchmarks and demos.
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod budget;
 pub mod catalog;
 pub mod compact;
 pub mod engine;
@@ -35,17 +38,22 @@ pub mod strategies;
 pub mod synthetic;
 pub mod text;
 pub mod tfidf;
+pub mod window;
 
+pub use budget::Budget;
 pub use catalog::{Catalog, CatalogError, Item, LoadReport, RejectedRow};
 pub use engine::{Engine, EngineConfig, EngineError, EventWeights};
 pub use history::{EventInput, EventKind};
 pub use ledger::{Ledger, LedgerSummary};
 pub use model::{ModelBuilder, SharedModel};
 pub use noise::{OsRandom, RandomSource};
-pub use privacy::{epoch_of, PreparedReport, PrivacyConfig, PrivacyError, PrivacyOverview};
+pub use privacy::{
+    epoch_of, PreparedReport, PrivacyConfig, PrivacyConfigError, PrivacyError, PrivacyOverview,
+};
 pub use profile::Interest;
 pub use report::{Mode, Report, ReportError, ReportLimits};
 pub use rules::{RecommendRequest, Recommendation, Strategy};
+pub use window::{window_of, WindowState};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

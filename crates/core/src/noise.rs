@@ -164,6 +164,97 @@ impl DiscreteLaplace {
     }
 }
 
+/// The discrete Gaussian distribution `N_Z(0, σ²)`: `P(z) ∝ exp(−z² / (2σ²))` on the integers.
+/// Added to integer counts whose vector one shopper's window can change by at most `Δ` in L2
+/// norm, it gives `Δ² / (2σ²)`-zCDP (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian
+/// for Differential Privacy"), the accounting [`crate::budget`] uses. Why Gaussian and not
+/// Laplace: a window bounds each shopper to many keys (dozens of items and pairs) changed by
+/// one each, so the L2 sensitivity `√L` is far below the L1 sensitivity `L` that Laplace must
+/// be calibrated to.
+///
+/// Why discrete: the output is an integer, so no floating-point low-order bits reveal the true
+/// count. Sampler: CKS20's Algorithm 3, rejection from the discrete Laplace of scale
+/// `t = ⌊σ⌋ + 1`, accepting `Y` with probability `exp(−(|Y| − σ²/t)² / (2σ²))`; expected fewer
+/// than 2 rounds. The acceptance test uses floating-point `exp`, like the discrete Laplace's
+/// inversion (see [`DiscreteLaplace`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiscreteGaussian {
+    sigma: f64,
+    laplace: DiscreteLaplace,
+}
+
+impl DiscreteGaussian {
+    /// Noise of standard-deviation parameter `sigma` (> 0, finite; 0 gives no noise).
+    pub fn new(sigma: f64) -> Self {
+        let sigma = if sigma.is_finite() {
+            sigma.max(0.0)
+        } else {
+            0.0
+        };
+        let t = sigma.floor() + 1.0;
+        DiscreteGaussian {
+            sigma,
+            laplace: DiscreteLaplace::new(1.0, t),
+        }
+    }
+
+    /// The parameter σ (the standard deviation, up to a negligible difference for σ ≥ 1).
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// `(z, weight)` over the support that carries all but a negligible mass (|z| ≤ 14σ + 2:
+    /// the rest weighs below e^-98).
+    fn support(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+        let reach = (14.0 * self.sigma).ceil() as i64 + 2;
+        let two_var = 2.0 * self.sigma * self.sigma;
+        (-reach..=reach).map(move |z| (z, (-((z * z) as f64) / two_var).exp()))
+    }
+
+    /// The exact variance (slightly below σ² for small σ).
+    pub fn variance(&self) -> f64 {
+        if self.sigma == 0.0 {
+            return 0.0;
+        }
+        let (mut norm, mut second) = (0.0, 0.0);
+        for (z, w) in self.support() {
+            norm += w;
+            second += w * (z * z) as f64;
+        }
+        second / norm
+    }
+
+    /// `P(Z >= m)`.
+    pub fn tail(&self, m: i64) -> f64 {
+        if self.sigma == 0.0 {
+            return if m <= 0 { 1.0 } else { 0.0 };
+        }
+        let (mut norm, mut above) = (0.0, 0.0);
+        for (z, w) in self.support() {
+            norm += w;
+            if z >= m {
+                above += w;
+            }
+        }
+        above / norm
+    }
+
+    pub fn sample(&self, rng: &mut dyn RandomSource) -> Result<i64, RandomError> {
+        if self.sigma == 0.0 {
+            return Ok(0);
+        }
+        let t = self.sigma.floor() + 1.0;
+        let var = self.sigma * self.sigma;
+        loop {
+            let y = self.laplace.sample(rng)?;
+            let d = (y.unsigned_abs() as f64) - var / t;
+            if rng.bernoulli((-(d * d) / (2.0 * var)).exp())? {
+                return Ok(y);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +319,42 @@ mod tests {
         // Tail: P(Z >= 8) = q^8 / (1 + q).
         let hits = samples.iter().filter(|&&x| x >= 8.0).count() as f64 / n as f64;
         assert!((hits - noise.tail(8)).abs() < 0.005, "{hits}");
+    }
+
+    #[test]
+    fn discrete_gaussian_has_zero_mean_its_variance_and_its_tail() {
+        for sigma in [0.7, 3.0, 15.9] {
+            let noise = DiscreteGaussian::new(sigma);
+            let mut rng = SplitMix64::new(9);
+            let n = 200_000;
+            let samples: Vec<f64> = (0..n)
+                .map(|_| noise.sample(&mut rng).expect("seeded") as f64)
+                .collect();
+            let mean = samples.iter().sum::<f64>() / n as f64;
+            let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            let se = (noise.variance() / n as f64).sqrt();
+            assert!(mean.abs() < 4.0 * se, "sigma {sigma}: mean {mean}, se {se}");
+            assert!(
+                (var / noise.variance() - 1.0).abs() < 0.03,
+                "sigma {sigma}: var {var} vs {}",
+                noise.variance()
+            );
+            // For σ of a few units and more the variance is σ² to many digits.
+            if sigma > 2.0 {
+                assert!((noise.variance() / (sigma * sigma) - 1.0).abs() < 1e-9);
+            }
+            let m = (1.5 * sigma).round() as i64;
+            let hits = samples.iter().filter(|&&x| x >= m as f64).count() as f64 / n as f64;
+            assert!(
+                (hits - noise.tail(m)).abs() < 0.005,
+                "sigma {sigma}: {hits}"
+            );
+        }
+        assert_eq!(
+            DiscreteGaussian::new(0.0).sample(&mut SplitMix64::new(1)),
+            Ok(0)
+        );
+        assert_eq!(DiscreteGaussian::new(2.0).tail(-1000), 1.0);
     }
 
     #[test]

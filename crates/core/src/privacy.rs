@@ -1,59 +1,60 @@
-//! The device side of the privacy contract: configuration, what an epoch's report is built
-//! from, the per-epoch recommendation counters, and the report lifecycle of the engine.
+//! The device side of the privacy contract: configuration, the per-day recommendation
+//! counters, and the report lifecycle of the engine.
 //!
 //! Lifecycle (the transport in the browser module drives it):
-//! 1. [`Engine::prepare_report`] builds the report for the oldest completed epoch (UTC day)
-//!    that is not yet reported, at most [`PrivacyConfig::max_report_lag_days`] old, has
-//!    something to report and fits the budget. The report is drawn **once** and kept in the
-//!    state, so every preview (the privacy centre's "exact bytes of the next report") returns
-//!    the same bytes, and what is sent is what was shown. Nothing is spent.
-//! 2. [`Engine::commit_report`] charges the ledger, marks the epoch reported and returns the
-//!    bytes to send. Commit before sending: a failed send is retried with the same bytes
-//!    (which reveals nothing new) by the transport's queue; the engine never builds a second
-//!    report for an epoch.
+//! 1. [`Engine::prepare_report`] builds the report for the oldest completed day that is not
+//!    yet reported, at most [`PrivacyConfig::max_report_lag_days`] old, adds something new to
+//!    its contribution window ([`crate::window`]) and fits the window's budget. The report is
+//!    drawn **once** and kept in the state, so every preview (the privacy centre's "exact bytes
+//!    of the next report") returns the same bytes, and what is sent is what was shown. Nothing
+//!    is spent.
+//! 2. [`Engine::commit_report`] charges the ledger, records the keys as contributed to the
+//!    window, marks the day reported and returns the bytes to send. Commit before sending: a
+//!    failed send is retried with the same bytes (which reveals nothing new) by the transport's
+//!    queue; the engine never builds a second report for a day.
 //!
 //! Events of day D are reported on day D + 1 or later, which also hides the hour of the day.
 
-use crate::compact::SortedSet;
-
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{spent_rho, Budget, MICRO};
 use crate::engine::{Engine, EngineError};
 use crate::history::{clamp_time, EventKind};
-use crate::ledger::{BudgetCaps, Ledger, LedgerError, LedgerSummary};
-use crate::noise::{sample_indices, RandomError, RandomSource};
+use crate::ledger::{Ledger, LedgerError, LedgerSummary, Spend};
+use crate::noise::{RandomError, RandomSource};
 use crate::profile::interest_keys;
 use crate::report::{
-    key_problem, strategy_key, Caps, Family, LdpParams, LdpReport, LdpValue, Mode, Report,
-    StrategyCounts, REPORT_VERSION,
+    key_problem, pair_key, strategy_key, Caps, Family, LdpParams, LdpReport, LdpValue, Mode,
+    Report, StrategyCounts, DEFAULT_WINDOW_DAYS, REPORT_VERSION,
 };
 use crate::rules::Strategy;
+use crate::window::{next_contribution, window_of, Contribution, WindowActivity, WindowState};
 
 const DAY_MS: i64 = 86_400_000;
-/// Items of one session used to form pairs; larger sessions are sub-sampled uniformly first,
-/// bounding the work at 2,016 pairs per session.
-const MAX_SESSION_ITEMS: usize = 64;
 
-/// The epoch (UTC day number, days since 1970-01-01) of a time in ms since 1970.
+/// The day (UTC day number, days since 1970-01-01) of a time in ms since 1970.
 pub fn epoch_of(ms: i64) -> u32 {
     (clamp_time(ms) / DAY_MS) as u32
 }
 
-/// Privacy settings. In JS: `privacy: { mode: "threshold", epsilonPerDay: 1 }`.
+/// Privacy settings. In JS: `privacy: { mode: "threshold", epsilonPerWindow: 4 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PrivacyConfig {
     /// `threshold` (default), `ldp` or `off`.
     pub mode: Mode,
-    /// Epsilon of each report, and the cap per day (there is at most one report per day, so
-    /// both are the same number). Default 1.
-    pub epsilon_per_day: f64,
-    /// Cap over any 30 consecutive days. Default 20: a shopper active every day reports on at
-    /// most 20 days of any 30.
-    #[serde(rename = "epsilon30Days")]
-    pub epsilon_30_days: f64,
-    /// Contribution bounds of a report.
+    /// The cap on what one window of contributions may cost the shopper, as ε at `delta`
+    /// (default 4, see [`crate::budget::DEFAULT_EPSILON`]). In threshold mode the server's
+    /// noise is calibrated to it; the device's ledger enforces it in every mode.
+    pub epsilon_per_window: f64,
+    /// δ of the (ε, δ) statement (default 10⁻⁶).
+    pub delta: f64,
+    /// Length of a contribution window in days (default 30); the server must count the same.
+    pub window_days: u32,
+    /// Contribution bounds of a window.
     pub caps: Caps,
+    /// LDP mode: ε of each randomized report (default 1, pure LDP).
+    pub ldp_epsilon: f64,
     /// LDP mode: Padding-and-Sampling length `ℓ` (default 4, about the number of items a
     /// typical shopper touches in a day; larger sets are sub-sampled).
     pub ldp_set_size: u32,
@@ -63,22 +64,30 @@ pub struct PrivacyConfig {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
+        let budget = Budget::default();
         PrivacyConfig {
             mode: Mode::Threshold,
-            epsilon_per_day: 1.0,
-            epsilon_30_days: 20.0,
+            epsilon_per_window: budget.epsilon,
+            delta: budget.delta,
+            window_days: DEFAULT_WINDOW_DAYS,
             caps: Caps::default(),
+            ldp_epsilon: 1.0,
             ldp_set_size: 4,
             max_report_lag_days: 7,
         }
     }
 }
 
+/// Largest per-family window cap (a report at the largest caps stays far below the 64 KiB a
+/// report may have).
+pub const MAX_KEY_CAP: u32 = 256;
+
 impl PrivacyConfig {
-    pub fn budget(&self) -> BudgetCaps {
-        BudgetCaps {
-            per_epoch: self.epsilon_per_day,
-            per_30_epochs: self.epsilon_30_days,
+    /// The window budget.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            epsilon: self.epsilon_per_window,
+            delta: self.delta,
         }
     }
 
@@ -86,41 +95,45 @@ impl PrivacyConfig {
     /// ledger's unit) so that it has few digits and survives the JSON round trip exactly.
     pub fn ldp(&self) -> LdpParams {
         LdpParams {
-            epsilon: (self.epsilon_per_day * 1e6).round() / 1e6,
+            epsilon: (self.ldp_epsilon * MICRO).round() / MICRO,
             set_size: self.ldp_set_size,
         }
     }
 
     /// Checks ranges; the error names the option as JS spells it.
-    pub fn validate(&self) -> Result<(), EngineError> {
+    pub fn validate(&self) -> Result<(), PrivacyConfigError> {
         let bad = |field, problem: &str| {
-            Err(EngineError::Config {
+            Err(PrivacyConfigError {
                 field,
                 problem: problem.to_owned(),
             })
         };
-        let e = self.epsilon_per_day;
-        if !(e.is_finite() && e > 0.0 && e <= 10.0) {
-            return bad("privacy.epsilonPerDay", "must be a number in (0, 10]");
+        if let Some(problem) = self.budget().problem() {
+            let field = if problem.starts_with("delta") {
+                "privacy.delta"
+            } else {
+                "privacy.epsilonPerWindow"
+            };
+            return bad(field, problem);
         }
-        let m = self.epsilon_30_days;
-        if !(m.is_finite() && m >= e && m <= 300.0) {
-            return bad(
-                "privacy.epsilon30Days",
-                "must be a number from epsilonPerDay to 300",
-            );
+        if !(1..=366).contains(&self.window_days) {
+            return bad("privacy.windowDays", "must be from 1 to 366 days");
         }
         let c = self.caps;
         for (field, v, max) in [
-            ("privacy.caps.items", c.items, 256),
-            ("privacy.caps.pairs", c.pairs, 256),
-            ("privacy.caps.interests", c.interests, 256),
+            ("privacy.caps.items", c.items, MAX_KEY_CAP),
+            ("privacy.caps.pairs", c.pairs, MAX_KEY_CAP),
+            ("privacy.caps.interests", c.interests, MAX_KEY_CAP),
             ("privacy.caps.impressions", c.impressions, 10_000),
             ("privacy.caps.clicks", c.clicks, 10_000),
         ] {
             if v == 0 || v > max {
                 return bad(field, &format!("must be from 1 to {max}"));
             }
+        }
+        let e = self.ldp_epsilon;
+        if !(e.is_finite() && e > 0.0 && e <= 10.0) {
+            return bad("privacy.ldpEpsilon", "must be a number in (0, 10]");
         }
         if !(1..=64).contains(&self.ldp_set_size) {
             return bad("privacy.ldpSetSize", "must be from 1 to 64");
@@ -132,41 +145,28 @@ impl PrivacyConfig {
     }
 }
 
-/// Everything one epoch could contribute, before sampling to the caps.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Contribution {
-    pub items: SortedSet<String>,
-    /// `(a, b)` with `a < b`.
-    pub pairs: SortedSet<(String, String)>,
-    pub interests: SortedSet<String>,
-    /// Counters by strategy name, sorted by name.
-    pub strategies: Vec<(String, StrategyCounts)>,
+/// A privacy option out of range. Its own type (not [`EngineError`]) so that the privacy
+/// module does not depend on the engine's error set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid option \"{field}\": {problem}")]
+pub struct PrivacyConfigError {
+    pub field: &'static str,
+    pub problem: String,
 }
 
 impl Contribution {
-    /// True when there is nothing to report (then no report is built and nothing is spent).
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-            && self.interests.is_empty()
-            && self
-                .strategies
-                .iter()
-                .all(|(_, c)| c.impressions == 0 && c.clicks == 0)
-    }
-
-    /// The report for `epoch`: each family sampled uniformly to its cap (threshold mode) or
-    /// randomized (ldp mode). `None` in mode `off`. Keys a report cannot carry (see
-    /// [`key_problem`]), non-canonical pairs and unknown strategy names are dropped first, so
-    /// every report built here passes [`Report::validate`].
+    /// The report of `window`: the keys in the clear (threshold mode) or randomized (ldp
+    /// mode). `None` in mode `off`.
     pub fn build_report(
         &self,
-        epoch: u32,
+        window: u32,
         config: &PrivacyConfig,
         rng: &mut dyn RandomSource,
     ) -> Result<Option<Report>, RandomError> {
         let mut report = Report {
             v: REPORT_VERSION,
-            epoch,
+            window,
+            days: config.window_days,
             mode: config.mode,
             items: Vec::new(),
             pairs: Vec::new(),
@@ -174,46 +174,26 @@ impl Contribution {
             strategies: Vec::new(),
             ldp: None,
         };
-        let valid = |k: &String| key_problem(k).is_none();
-        let items: Vec<String> = self.items.iter().filter(|k| valid(k)).cloned().collect();
-        let interests: Vec<String> = self
-            .interests
-            .iter()
-            .filter(|k| valid(k))
-            .cloned()
-            .collect();
+        let items: Vec<String> = self.items.iter().cloned().collect();
+        let interests: Vec<String> = self.interests.iter().cloned().collect();
         let pairs: Vec<[String; 2]> = self
             .pairs
             .iter()
-            .filter(|(a, b)| valid(a) && valid(b) && a < b)
             .map(|(a, b)| [a.clone(), b.clone()])
             .collect();
-        let mut strategies: Vec<(String, StrategyCounts)> = self
-            .strategies
-            .iter()
-            .filter(|(k, _)| Strategy::from_name(k).is_some())
-            .map(|(k, c)| (k.clone(), *c))
-            .collect();
-        // The wire format wants each name once, in order.
-        crate::compact::sort_by(&mut strategies, |a, b| a.0 < b.0);
-        strategies.dedup_by(|a, b| a.0 == b.0);
-        let caps = config.caps;
         match config.mode {
             Mode::Off => return Ok(None),
             Mode::Threshold => {
-                report.items = sample(items, caps.items, rng)?;
-                report.pairs = sample(pairs, caps.pairs, rng)?;
-                report.interests = sample(interests, caps.interests, rng)?;
-                report.strategies = clip_counters(&strategies, &caps);
+                report.items = items;
+                report.pairs = pairs;
+                report.interests = interests;
+                report.strategies = self.strategies.clone();
             }
             Mode::Ldp => {
                 let params = config.ldp();
-                let pairs: Vec<String> = pairs
-                    .iter()
-                    .map(|[a, b]| crate::report::pair_key(a, b))
-                    .collect();
+                let pairs: Vec<String> = pairs.iter().map(|[a, b]| pair_key(a, b)).collect();
                 let mut outcomes = Vec::new();
-                for (name, c) in &strategies {
+                for (name, c) in &self.strategies {
                     if c.impressions > 0 {
                         outcomes.push(strategy_key(name, false));
                     }
@@ -241,58 +221,23 @@ impl Contribution {
     }
 }
 
-/// Uniform sample of at most `cap` elements, in sorted order.
-fn sample<T: Clone>(
-    all: Vec<T>,
-    cap: u32,
-    rng: &mut dyn RandomSource,
-) -> Result<Vec<T>, RandomError> {
-    let picked = sample_indices(all.len(), cap as usize, rng)?;
-    Ok(picked.into_iter().map(|i| all[i].clone()).collect())
-}
-
-/// Clips the counters so impressions and clicks, summed over strategies, stay within the
-/// caps: each strategy keeps `floor(count · cap / total)` when the total is over the cap
-/// (deterministic, proportional, never above the cap).
-fn clip_counters(
-    counters: &[(String, StrategyCounts)],
-    caps: &Caps,
-) -> Vec<(String, StrategyCounts)> {
-    let total =
-        |f: fn(&StrategyCounts) -> u32| counters.iter().map(|(_, c)| u64::from(f(c))).sum::<u64>();
-    let (imp, clk) = (total(|c| c.impressions), total(|c| c.clicks));
-    let scale = |v: u32, total: u64, cap: u32| -> u32 {
-        if total <= u64::from(cap) {
-            v
-        } else {
-            (u64::from(v) * u64::from(cap) / total) as u32
-        }
-    };
-    counters
-        .iter()
-        .map(|(k, c)| {
-            (
-                k.clone(),
-                StrategyCounts {
-                    impressions: scale(c.impressions, imp, caps.impressions),
-                    clicks: scale(c.clicks, clk, caps.clicks),
-                },
-            )
-        })
-        .filter(|(_, c)| c.impressions > 0 || c.clicks > 0)
-        .collect()
-}
-
-/// A report drawn for an epoch and not yet sent. It is kept as its wire bytes, so the bytes
+/// A report drawn for a day and not yet sent. It is kept as its wire bytes, so the bytes
 /// shown, persisted and sent are the same by construction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreparedReport {
-    pub epoch: u32,
-    /// What sending it will charge to the ledger.
-    pub epsilon: f64,
-    /// The exact bytes that will be sent (JSON, wire format v1).
+    /// The day whose activity it completes.
+    pub day: u32,
+    /// First day of its contribution window.
+    pub window: u32,
+    /// What committing it charges to the ledger (millionths).
+    pub spend: Spend,
+    /// The window's ε after it is sent (millionths, at the budget's δ).
+    pub epsilon_after: u64,
+    /// The exact bytes that will be sent (JSON, wire format v2).
     pub json: String,
+    /// The keys it adds to the window (in ldp mode they are randomized in `json`).
+    pub contribution: Contribution,
 }
 
 impl PreparedReport {
@@ -305,24 +250,31 @@ impl PreparedReport {
     pub fn report(&self) -> Option<Report> {
         serde_json::from_str(&self.json).ok()
     }
+
+    /// The window's ε after this report.
+    pub fn epsilon_after(&self) -> f64 {
+        self.epsilon_after as f64 / MICRO
+    }
 }
 
 /// The report-related part of the persisted state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrivacyState {
     pub ledger: Ledger,
-    /// The newest epoch reported; epochs up to it are never reported (again).
+    /// The newest day reported; days up to it are never reported (again).
     pub last_reported: Option<u32>,
     /// The drawn, not yet committed report.
     pub pending: Option<PreparedReport>,
-    /// Recommendation counters per epoch (only epochs that can still be reported).
+    /// Recommendation counters per day (only days that can still be reported).
     pub strategies: Vec<DayCounters>,
+    /// What was contributed to the window of the last reported day.
+    pub window: Option<WindowState>,
 }
 
-/// One epoch's recommendation counters, indexed like [`Strategy::ALL`]. A small vector of
+/// One day's recommendation counters, indexed like [`Strategy::ALL`]. A small vector of
 /// fixed arrays instead of nested maps: this code runs on every tracked click in the browser
 /// module, where map instantiations cost wasm bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayCounters {
     pub epoch: u32,
     pub counts: [StrategyCounts; 6],
@@ -334,13 +286,17 @@ pub struct DayCounters {
 pub struct PrivacyOverview {
     pub mode: Mode,
     pub ledger: LedgerSummary,
-    pub last_reported_epoch: Option<u32>,
+    pub last_reported_day: Option<u32>,
+    /// What this shopper has contributed to the current (or last reported) window.
+    pub window: Option<WindowState>,
+    /// The window's caps.
+    pub caps: Caps,
     /// The next report with its exact bytes (`None`: nothing to send).
     pub next_report: Option<PreparedReport>,
 }
 
 impl PrivacyState {
-    /// Drops counters of epochs that can no longer be reported.
+    /// Drops counters of days that can no longer be reported.
     fn prune(&mut self, today: u32, lag: u32) {
         let keep_from = today.saturating_sub(lag);
         self.strategies.retain(|d| d.epoch >= keep_from);
@@ -363,6 +319,14 @@ impl PrivacyState {
             .position(|s| *s == strategy)
             .unwrap_or(0);
         &mut self.strategies[at].counts[index]
+    }
+
+    /// The contribution state of `window` (empty when the state holds an older window).
+    fn window_state(&self, window: u32, days: u32) -> WindowState {
+        match &self.window {
+            Some(w) if w.window == window && w.days == days => w.clone(),
+            _ => WindowState::new(window, days),
+        }
     }
 }
 
@@ -390,8 +354,17 @@ impl Engine {
         &self.privacy.ledger
     }
 
+    /// The ledger as the privacy centre shows it at `now`.
+    pub fn ledger_summary(&self, now: i64) -> LedgerSummary {
+        let config = &self.config.privacy;
+        let window = window_of(epoch_of(now), config.window_days);
+        self.privacy
+            .ledger
+            .summary(window, config.window_days, &config.budget())
+    }
+
     /// Counts `lists` recommendation lists of `strategy` shown at `now` (call once per list
-    /// rendered; the per-report total is clipped to `caps.impressions`).
+    /// rendered; the per-window total is clipped to `caps.impressions`).
     pub fn note_impressions(&mut self, strategy: Strategy, lists: u32, now: i64) {
         let epoch = epoch_of(now);
         self.privacy
@@ -413,20 +386,15 @@ impl Engine {
         c.clicks = c.clicks.saturating_add(1);
     }
 
-    /// Everything epoch `epoch` could report: items touched (never search queries), pairs of
-    /// distinct items in one session, the interest keys of the touched items (except interests
-    /// the shopper removed) and the recommendation counters.
-    pub fn contribution(
-        &self,
-        epoch: u32,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Contribution, RandomError> {
-        let mut c = Contribution::default();
-        let gap = (self.config.session_gap_minutes * 60_000.0) as i64;
-        let mut session: Vec<String> = Vec::new();
-        let mut last_ts: Option<i64> = None;
+    /// What the shopper did in `window` up to and including `day`: items touched (never search
+    /// queries), whether each was bought or carted, their interest keys (except interests the
+    /// shopper removed) and the day's recommendation counters.
+    pub fn window_activity(&self, window: u32, day: u32) -> WindowActivity {
+        let mut strong: crate::compact::HashMap<&str, bool> = Default::default();
+        let mut order: Vec<&str> = Vec::new();
         for e in self.history.events() {
-            if epoch_of(e.ts) != epoch || e.kind == EventKind::Search {
+            let d = epoch_of(e.ts);
+            if d < window || d > day || e.kind == EventKind::Search {
                 continue;
             }
             let Some(item) = e.item.as_deref() else {
@@ -435,40 +403,79 @@ impl Engine {
             if key_problem(item).is_some() {
                 continue;
             }
-            if last_ts.is_some_and(|t| e.ts - t > gap) {
-                add_pairs(&mut c.pairs, std::mem::take(&mut session), rng)?;
+            let bought = matches!(e.kind, EventKind::Purchase | EventKind::Cart);
+            match strong.get_mut(item) {
+                Some(s) => *s |= bought,
+                None => {
+                    strong.insert(item, bought);
+                    order.push(item);
+                }
             }
-            last_ts = Some(e.ts);
-            if !session.iter().any(|s| s == item) {
-                session.push(item.to_owned());
-            }
-            c.items.insert(item.to_owned());
         }
-        add_pairs(&mut c.pairs, session, rng)?;
         let removed = self.profile.removed_interests();
-        for id in &c.items {
+        let mut interests = Vec::new();
+        for id in &order {
             if let Some(item) = self.catalog.by_id(id) {
-                c.interests.extend(
+                interests.extend(
                     interest_keys(item)
                         .into_iter()
-                        .filter(|k| !removed.contains(k) && key_problem(k).is_none()),
+                        .filter(|k| !removed.contains(k)),
                 );
             }
         }
-        if let Some(day) = self.privacy.strategies.iter().find(|d| d.epoch == epoch) {
-            c.strategies = Strategy::ALL
-                .iter()
-                .zip(day.counts)
-                .filter(|(_, n)| n.impressions > 0 || n.clicks > 0)
-                .map(|(s, n)| (s.name().to_owned(), n))
-                .collect();
+        let strategies = self
+            .privacy
+            .strategies
+            .iter()
+            .find(|d| d.epoch == day)
+            .map(|d| {
+                Strategy::ALL
+                    .iter()
+                    .zip(d.counts)
+                    .filter(|(_, n)| n.impressions > 0 || n.clicks > 0)
+                    .map(|(s, n)| (s.name().to_owned(), n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        WindowActivity {
+            items: order
+                .into_iter()
+                .map(|id| (id.to_owned(), strong[id]))
+                .collect(),
+            interests,
+            strategies,
         }
-        Ok(c)
     }
 
-    /// The next report (see the module docs): drawn once per epoch and kept, so repeated
-    /// calls return the same bytes. `None` in mode `off`, when every reportable epoch is
-    /// reported or empty, or when the budget has no room. Spends nothing.
+    /// What a report adding `contribution` to `state` costs.
+    fn spend_of(&self, state: &WindowState, contribution: &Contribution) -> Spend {
+        let config = &self.config.privacy;
+        match config.mode {
+            Mode::Ldp => {
+                let eps = config.ldp().epsilon;
+                Spend {
+                    // A pure ε-DP report is ε²/2-zCDP.
+                    rho: (eps * eps / 2.0 * MICRO).round() as u64,
+                    pure: Some((eps * MICRO).round() as u64),
+                }
+            }
+            _ => {
+                let mut after = state.clone();
+                after.add(contribution);
+                let budget = config.budget();
+                let before = spent_rho(&state.used(), &config.caps, &budget);
+                let now = spent_rho(&after.used(), &config.caps, &budget);
+                Spend {
+                    rho: now.saturating_sub(before),
+                    pure: None,
+                }
+            }
+        }
+    }
+
+    /// The next report (see the module docs): drawn once per day and kept, so repeated calls
+    /// return the same bytes. `None` in mode `off`, when every reportable day is reported or
+    /// adds nothing new to its window, or when the window's budget has no room. Spends nothing.
     pub fn prepare_report(
         &mut self,
         now: i64,
@@ -486,55 +493,73 @@ impl Engine {
             .last_reported
             .map_or(oldest, |e| e.saturating_add(1).max(oldest));
         if let Some(p) = &self.privacy.pending {
-            if p.epoch >= first && p.epoch < today {
+            if p.day >= first && p.day < today {
                 return Ok(Some(p.clone()));
             }
             self.privacy.pending = None;
         }
         let budget = config.budget();
-        for epoch in first..today {
+        for day in first..today {
+            let window = window_of(day, config.window_days);
+            let state = self.privacy.window_state(window, config.window_days);
+            if state.closed {
+                continue;
+            }
+            let activity = self.window_activity(window, day);
+            let contribution = next_contribution(&activity, &state, &config.caps, rng)?;
+            if contribution.is_empty() {
+                continue;
+            }
+            let spend = self.spend_of(&state, &contribution);
             if self
                 .privacy
                 .ledger
-                .can_spend(config.epsilon_per_day, epoch, &budget)
+                .can_spend(&spend, window, &budget)
                 .is_err()
             {
                 continue;
             }
-            let contribution = self.contribution(epoch, rng)?;
-            if contribution.is_empty() {
+            let Some(report) = contribution.build_report(window, &config, rng)? else {
                 continue;
-            }
-            if let Some(report) = contribution.build_report(epoch, &config, rng)? {
-                let prepared = PreparedReport {
-                    epoch,
-                    epsilon: config.epsilon_per_day,
-                    json: report.to_json(),
-                };
-                self.privacy.pending = Some(prepared.clone());
-                return Ok(Some(prepared));
-            }
+            };
+            let mut after = self.privacy.ledger.clone();
+            after.spend(&spend, window, &budget)?;
+            let prepared = PreparedReport {
+                day,
+                window,
+                spend,
+                epsilon_after: (after.of(window).epsilon(budget.delta) * MICRO).round() as u64,
+                json: report.to_json(),
+                contribution,
+            };
+            self.privacy.pending = Some(prepared.clone());
+            return Ok(Some(prepared));
         }
         Ok(None)
     }
 
-    /// Charges the pending report of `epoch` to the ledger, marks the epoch reported and
-    /// returns the bytes to send. Fails, changing nothing, when no report for `epoch` is
-    /// pending or the budget would be exceeded.
-    pub fn commit_report(&mut self, epoch: u32) -> Result<String, PrivacyError> {
-        let Some(p) = self.privacy.pending.as_ref().filter(|p| p.epoch == epoch) else {
-            return Err(PrivacyError::NoPendingReport(epoch));
+    /// Charges the pending report of `day` to the ledger, records its keys as contributed to
+    /// its window, marks the day reported and returns the bytes to send. Fails, changing
+    /// nothing, when no report for `day` is pending or the budget would be exceeded.
+    pub fn commit_report(&mut self, day: u32) -> Result<String, PrivacyError> {
+        let Some(p) = self.privacy.pending.as_ref().filter(|p| p.day == day) else {
+            return Err(PrivacyError::NoPendingReport(day));
         };
-        let budget = self.config.privacy.budget();
-        self.privacy.ledger.spend(p.epsilon, epoch, &budget)?;
+        let config = self.config.privacy;
+        self.privacy
+            .ledger
+            .spend(&p.spend, p.window, &config.budget())?;
+        let mut state = self.privacy.window_state(p.window, config.window_days);
+        state.add(&p.contribution);
         let json = p.json();
+        self.privacy.window = Some(state);
         self.privacy.pending = None;
-        self.privacy.last_reported =
-            Some(self.privacy.last_reported.map_or(epoch, |e| e.max(epoch)));
+        self.privacy.last_reported = Some(self.privacy.last_reported.map_or(day, |e| e.max(day)));
         Ok(json)
     }
 
-    /// The privacy centre's view: mode, ledger and the exact next report (drawn if needed).
+    /// The privacy centre's view: mode, ledger, the window's contributions and the exact next
+    /// report (drawn if needed).
     pub fn privacy(
         &mut self,
         now: i64,
@@ -543,26 +568,31 @@ impl Engine {
         let next = self.prepare_report(now, rng)?;
         Ok(PrivacyOverview {
             mode: self.config.privacy.mode,
-            ledger: self
-                .privacy
-                .ledger
-                .summary(epoch_of(now), &self.config.privacy.budget()),
-            last_reported_epoch: self.privacy.last_reported,
+            ledger: self.ledger_summary(now),
+            last_reported_day: self.privacy.last_reported,
+            window: self.privacy.window.clone(),
+            caps: self.config.privacy.caps,
             next_report: next,
         })
     }
 
-    /// Forgets report state tied to the shopper's behaviour: the pending report and the
-    /// recommendation counters. The ledger and the last reported epoch are kept: resetting
-    /// them would let a forget-and-report cycle exceed the budget.
+    /// Forgets report state tied to the shopper's behaviour: the pending report, the
+    /// recommendation counters and the keys contributed to the current window, which is closed
+    /// (a key contributed before forgetting must not be contributed again in the same window;
+    /// contributions resume with the next window). The ledger and the last reported day are
+    /// kept: they hold no behaviour, and resetting them would let a forget-and-report cycle
+    /// exceed the budget.
     pub(crate) fn forget_report_state(&mut self) {
         self.privacy.pending = None;
         self.privacy.strategies.clear();
+        if let Some(w) = &mut self.privacy.window {
+            w.close();
+        }
     }
 
     /// Adopts restored report state: counters and pending report from the snapshot, the
-    /// ledger and last reported epoch merged (the larger spend wins) so restoring an old
-    /// snapshot never gives budget back.
+    /// ledger, last reported day and window contributions merged (the larger spend wins,
+    /// contributed keys stay contributed) so restoring an old snapshot never gives budget back.
     pub(crate) fn restore_report_state(&mut self, restored: PrivacyState) {
         let mut ledger = restored.ledger;
         ledger.merge_max(&self.privacy.ledger);
@@ -570,14 +600,31 @@ impl Engine {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        let pending = restored
-            .pending
-            .filter(|p| last_reported.is_none_or(|l| p.epoch > l));
+        let drawn_against = restored.window.clone();
+        let window = match (restored.window, self.privacy.window.take()) {
+            (Some(mut a), Some(b)) => {
+                a.merge(&b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        // A pending report was drawn against the restored window state; if merging added
+        // contributions to its window, it could repeat keys or misstate its cost, so it is
+        // dropped and drawn again.
+        let pending = restored.pending.filter(|p| {
+            last_reported.is_none_or(|l| p.day > l)
+                && match &window {
+                    Some(w) if w.window > p.window => false,
+                    Some(w) if w.window == p.window => Some(w) == drawn_against.as_ref(),
+                    _ => true,
+                }
+        });
         self.privacy = PrivacyState {
             ledger,
             last_reported,
             pending,
             strategies: restored.strategies,
+            window,
         };
     }
 }
@@ -594,23 +641,4 @@ pub enum PrivacyError {
     Random(#[from] RandomError),
     #[error("no report for day {0} is pending: call prepare_report first")]
     NoPendingReport(u32),
-}
-
-/// Adds every pair of distinct items of one session (sub-sampled to
-/// [`MAX_SESSION_ITEMS`] first).
-fn add_pairs(
-    pairs: &mut SortedSet<(String, String)>,
-    mut session: Vec<String>,
-    rng: &mut dyn RandomSource,
-) -> Result<(), RandomError> {
-    if session.len() > MAX_SESSION_ITEMS {
-        session = sample(session, MAX_SESSION_ITEMS as u32, rng)?;
-    }
-    for (i, a) in session.iter().enumerate() {
-        for b in &session[i + 1..] {
-            let (a, b) = if a < b { (a, b) } else { (b, a) };
-            pairs.insert((a.clone(), b.clone()));
-        }
-    }
-    Ok(())
 }

@@ -1,21 +1,28 @@
-//! The report: what leaves the device, at most once per client per epoch (UTC day).
+//! The report: what leaves the device, at most once per client per day.
 //!
-//! Wire format v1 is JSON. A report has no user id, no cookie, no timestamp finer than the
-//! epoch, no event order and no free text. Its content is bounded sets of keys (each key at
-//! most once) and clipped counters:
+//! Wire format v2 is JSON. A report names the **contribution window** it belongs to (its first
+//! UTC day number and its length, 30 days by default, windows aligned to day 0 so every server
+//! counts the same windows) and carries the keys the shopper had not yet contributed in that
+//! window: over a window a shopper contributes each key at most once and at most the window's
+//! caps in total ([`crate::window`]). A report has no user id, no cookie, no day, no event
+//! order and no free text. Its content is bounded sets of keys (each key at most once) and
+//! clipped counters:
 //!
 //! ```json
-//! {"v":1,"epoch":20600,"mode":"threshold",
+//! {"v":2,"window":20580,"days":30,"mode":"threshold",
 //!  "items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],
 //!  "strategies":{"for-you":{"impressions":3,"clicks":1}}}
 //! ```
+//!
+//! Version 1 (one report per day, per-day caps, an `epoch` day number) is refused: its
+//! contributions are not bounded per window, so it cannot be counted under v2's guarantee.
 //!
 //! In `ldp` mode each family is one randomized `(seed, bucket)` value instead (see
 //! [`crate::ldp`]), and the budget and padding length travel with it so the aggregator can
 //! check they match its estimator:
 //!
 //! ```json
-//! {"v":1,"epoch":20600,"mode":"ldp","ldp":{"eps":1.0,"l":4,
+//! {"v":2,"window":20580,"days":30,"mode":"ldp","ldp":{"eps":1.0,"l":4,
 //!  "items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},
 //!  "strategies":{"s":1234,"y":1}}}
 //! ```
@@ -35,7 +42,10 @@ use crate::ldp::Olh;
 use crate::rules::Strategy;
 
 /// Wire format version.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
+/// Default length of a contribution window in days (Protected Audience counts its k over 30
+/// days too).
+pub const DEFAULT_WINDOW_DAYS: u32 = 30;
 /// Longest key in bytes (the catalog's longest id).
 pub const MAX_KEY_BYTES: usize = crate::catalog::MAX_ID_BYTES;
 /// Largest accepted report, in bytes of JSON (a report at the largest caps is well below).
@@ -95,11 +105,11 @@ impl Family {
         }
     }
 
-    /// Share of a report's epsilon spent on this family (sequential composition: the shares
-    /// sum to 1). Items carry the most signal (popularity, trending, the co-occurrence
-    /// normalization), pairs the next (bought-together), interests and strategy counters
-    /// the least.
-    pub fn epsilon_share(self) -> f64 {
+    /// Share of the window's privacy budget spent on this family (zCDP in threshold mode,
+    /// epsilon of an LDP report; composition adds the shares up to 1). Items carry the most
+    /// signal (popularity, trending, the item model's diagonal), pairs the next (the item
+    /// model, bought-together), interests and strategy counters the least.
+    pub fn budget_share(self) -> f64 {
         match self {
             Family::Items => 0.5,
             Family::Pairs => 0.25,
@@ -115,36 +125,50 @@ impl fmt::Display for Family {
     }
 }
 
-/// Contribution bounds of one report. Used by the device (sampling), the server
-/// (validation) and the aggregator (noise calibration), so the three always agree.
+/// Contribution bounds of one shopper over one window (summed over the window's reports;
+/// one report may use them all). Used by the device (sampling), the server (validation) and
+/// the aggregator (noise calibration), so the three always agree. The same shape also counts
+/// what a shopper has used of them ([`crate::window::WindowState::used`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Caps {
-    /// Items interacted with (L, default 16).
+    /// Distinct items interacted with (L).
     pub items: u32,
-    /// Co-occurring pairs (P, default 16).
+    /// Distinct co-occurring pairs (P).
     pub pairs: u32,
-    /// Interest keys (T, default 8).
+    /// Distinct interest keys (T).
     pub interests: u32,
-    /// Recommendation lists shown, summed over strategies (default 16).
+    /// Recommendation lists shown, summed over strategies.
     pub impressions: u32,
-    /// Clicks on recommendations, summed over strategies (default 4).
+    /// Clicks on recommendations, summed over strategies.
     pub clicks: u32,
 }
 
 impl Default for Caps {
+    /// Chosen by measurement on the Online Retail validation split (docs/QUALITY.md): most
+    /// shoppers' windows fit whole, while the noise (which grows with the square root of a
+    /// cap) stays below the counts a small shop releases.
     fn default() -> Self {
         Caps {
-            items: 16,
-            pairs: 16,
-            interests: 8,
-            impressions: 16,
-            clicks: 4,
+            items: 64,
+            pairs: 128,
+            interests: 32,
+            impressions: 64,
+            clicks: 16,
         }
     }
 }
 
 impl Caps {
+    /// Nothing used.
+    pub const ZERO: Caps = Caps {
+        items: 0,
+        pairs: 0,
+        interests: 0,
+        impressions: 0,
+        clicks: 0,
+    };
+
     /// The cap of a key family (strategies: the L1 bound of the counters).
     pub fn of(&self, family: Family) -> u32 {
         match family {
@@ -167,7 +191,7 @@ pub struct LdpParams {
 impl LdpParams {
     /// The OLH parameters of one family.
     pub fn olh(&self, family: Family) -> Olh {
-        Olh::new(self.epsilon * family.epsilon_share(), self.set_size)
+        Olh::new(self.epsilon * family.budget_share(), self.set_size)
     }
 }
 
@@ -175,6 +199,8 @@ impl LdpParams {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportLimits {
     pub caps: Caps,
+    /// The window length the server counts in; reports must use the same.
+    pub window_days: u32,
     /// The LDP parameters the aggregator estimates with; LDP reports must match them.
     pub ldp: LdpParams,
 }
@@ -183,6 +209,7 @@ impl Default for ReportLimits {
     fn default() -> Self {
         ReportLimits {
             caps: Caps::default(),
+            window_days: DEFAULT_WINDOW_DAYS,
             ldp: LdpParams {
                 epsilon: 1.0,
                 set_size: 4,
@@ -235,14 +262,16 @@ impl LdpReport {
     }
 }
 
-/// A report, wire format v1.
+/// A report, wire format v2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     /// Always [`REPORT_VERSION`].
     pub v: u32,
-    /// UTC day number (days since 1970-01-01) the report covers.
-    pub epoch: u32,
+    /// First UTC day number (days since 1970-01-01) of the contribution window.
+    pub window: u32,
+    /// Length of the window in days.
+    pub days: u32,
     /// `threshold` or `ldp`.
     pub mode: Mode,
     /// Threshold mode: item ids interacted with, sorted.
@@ -275,10 +304,14 @@ pub struct Report {
 pub enum ReportError {
     #[error("report is {0} bytes, larger than the {MAX_REPORT_BYTES} bytes a report may have")]
     TooLarge(usize),
-    #[error("report is not valid wire format v1 JSON: {0}")]
+    #[error("report is not valid wire format v2 JSON: {0}")]
     Json(String),
-    #[error("report version {0} is not supported: this server reads version {REPORT_VERSION}")]
+    #[error("report version {0} is not supported: this server reads version {REPORT_VERSION} (contributions per window); update the kindred browser module that sent it")]
     Version(u32),
+    #[error("report counts in {found}-day windows, this server counts {expected}-day windows: set privacy.windowDays to {expected}")]
+    WindowDays { found: u32, expected: u32 },
+    #[error("report window starts on day {window}, which is not a multiple of its {days} days: windows are aligned to day 0 (1970-01-01)")]
+    WindowAlignment { window: u32, days: u32 },
     #[error("report mode \"off\" cannot be sent: use \"threshold\" or \"ldp\"")]
     ModeOff,
     #[error("a \"{mode}\" report must not have \"{field}\"")]
@@ -412,9 +445,10 @@ impl Report {
         let mut out = String::with_capacity(256);
         let _ = write!(
             out,
-            "{{\"v\":{},\"epoch\":{},\"mode\":\"{}\"",
+            "{{\"v\":{},\"window\":{},\"days\":{},\"mode\":\"{}\"",
             self.v,
-            self.epoch,
+            self.window,
+            self.days,
             self.mode.name()
         );
         list(&mut out, "items", &self.items);
@@ -465,6 +499,18 @@ impl Report {
     pub fn validate(&self, limits: &ReportLimits) -> Result<(), ReportError> {
         if self.v != REPORT_VERSION {
             return Err(ReportError::Version(self.v));
+        }
+        if self.days != limits.window_days {
+            return Err(ReportError::WindowDays {
+                found: self.days,
+                expected: limits.window_days,
+            });
+        }
+        if self.days == 0 || self.window % self.days != 0 {
+            return Err(ReportError::WindowAlignment {
+                window: self.window,
+                days: self.days,
+            });
         }
         match self.mode {
             Mode::Off => Err(ReportError::ModeOff),
@@ -747,8 +793,8 @@ mod tests {
         ReportLimits::default()
     }
 
-    const GOOD: &str = r#"{"v":1,"epoch":20600,"mode":"threshold","items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],"strategies":{"for-you":{"impressions":3,"clicks":1}}}"#;
-    const GOOD_LDP: &str = r#"{"v":1,"epoch":20600,"mode":"ldp","ldp":{"eps":1.0,"l":4,"items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},"strategies":{"s":1234,"y":1}}}"#;
+    const GOOD: &str = r#"{"v":2,"window":20580,"days":30,"mode":"threshold","items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],"strategies":{"for-you":{"impressions":3,"clicks":1}}}"#;
+    const GOOD_LDP: &str = r#"{"v":2,"window":20580,"days":30,"mode":"ldp","ldp":{"eps":1.0,"l":4,"items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},"strategies":{"s":1234,"y":1}}}"#;
 
     #[test]
     fn good_reports_parse_and_serialize_to_the_same_bytes() {
@@ -792,9 +838,10 @@ mod tests {
             proptest::option::of(ldp),
         )
             .prop_map(
-                |(v, epoch, items, pairs, interests, strategies, ldp)| Report {
+                |(v, window, items, pairs, interests, strategies, ldp)| Report {
                     v,
-                    epoch,
+                    window,
+                    days: window % 64,
                     mode: if ldp.is_some() {
                         Mode::Ldp
                     } else {
@@ -847,88 +894,93 @@ mod tests {
     #[test]
     fn bad_inputs_are_refused_with_a_named_reason() {
         let long = "x".repeat(300);
-        let many: Vec<String> = (0..17).map(|i| format!("\"i{i:02}\"")).collect();
+        let many: Vec<String> = (0..65).map(|i| format!("\"i{i:02}\"")).collect();
         let many = format!(
-            r#"{{"v":1,"epoch":1,"mode":"threshold","items":[{}]}}"#,
+            r#"{{"v":2,"window":0,"days":30,"mode":"threshold","items":[{}]}}"#,
             many.join(",")
         );
-        let long_key = format!(r#"{{"v":1,"epoch":1,"mode":"threshold","items":["{long}"]}}"#);
+        let long_key =
+            format!(r#"{{"v":2,"window":0,"days":30,"mode":"threshold","items":["{long}"]}}"#);
         let huge = format!(r#"{{"v":1,"pad":"{}"}}"#, "x".repeat(MAX_REPORT_BYTES));
         let ldp = |from: &str, to: &str| GOOD_LDP.replace(from, to);
         let cases: Vec<(String, &str)> = vec![
-            ("{".to_owned(), "not valid wire format v1 JSON"),
-            ("[]".to_owned(), "not valid wire format v1 JSON"),
-            (r#"{"epoch":1,"mode":"threshold"}"#.to_owned(), "missing field `v`"),
-            (r#"{"v":2,"epoch":1,"mode":"threshold"}"#.to_owned(), "version 2 is not supported"),
-            (r#"{"v":"1","epoch":1,"mode":"threshold"}"#.to_owned(), "invalid type"),
-            (r#"{"v":1,"epoch":1,"mode":"threshold","user":"u1"}"#.to_owned(), "unknown field `user`"),
-            (r#"{"v":1,"epoch":1,"mode":"threshold","ts":5}"#.to_owned(), "unknown field `ts`"),
-            (r#"{"v":1,"epoch":1,"mode":"off"}"#.to_owned(), "mode \"off\""),
-            (r#"{"v":1,"epoch":1,"mode":"secret"}"#.to_owned(), "unknown variant `secret`"),
-            (r#"{"v":1,"epoch":-1,"mode":"threshold"}"#.to_owned(), "invalid value"),
-            (r#"{"v":1,"epoch":1,"mode":"threshold","items":"mug"}"#.to_owned(), "invalid type"),
-            (r#"{"v":1,"epoch":1,"mode":"threshold","items":[1]}"#.to_owned(), "invalid type"),
+            ("{".to_owned(), "not valid wire format v2 JSON"),
+            ("[]".to_owned(), "not valid wire format v2 JSON"),
+            (r#"{"window":0,"days":30,"mode":"threshold"}"#.to_owned(), "missing field `v`"),
+            (r#"{"v":1,"epoch":20600,"mode":"threshold","items":["mug"]}"#.to_owned(), "version 1 is not supported: this server reads version 2"),
+            (r#"{"v":3,"window":0,"days":30,"mode":"threshold"}"#.to_owned(), "version 3 is not supported"),
+            (r#"{"v":"2","window":0,"days":30,"mode":"threshold"}"#.to_owned(), "invalid type"),
+            (r#"{"v":2,"window":0,"days":7,"mode":"threshold"}"#.to_owned(), "7-day windows, this server counts 30-day windows"),
+            (r#"{"v":2,"window":20581,"days":30,"mode":"threshold"}"#.to_owned(), "window starts on day 20581, which is not a multiple of its 30 days"),
+            (r#"{"v":2,"epoch":20600,"window":0,"days":30,"mode":"threshold"}"#.to_owned(), "unknown field `epoch`"),
+            (r#"{"v":2,"window":0,"days":30,"mode":"threshold","user":"u1"}"#.to_owned(), "unknown field `user`"),
+            (r#"{"v":2,"window":0,"days":30,"mode":"threshold","ts":5}"#.to_owned(), "unknown field `ts`"),
+            (r#"{"v":2,"window":0,"days":30,"mode":"off"}"#.to_owned(), "mode \"off\""),
+            (r#"{"v":2,"window":0,"days":30,"mode":"secret"}"#.to_owned(), "unknown variant `secret`"),
+            (r#"{"v":2,"window":-30,"days":30,"mode":"threshold"}"#.to_owned(), "invalid value"),
+            (r#"{"v":2,"window":0,"days":30,"mode":"threshold","items":"mug"}"#.to_owned(), "invalid type"),
+            (r#"{"v":2,"window":0,"days":30,"mode":"threshold","items":[1]}"#.to_owned(), "invalid type"),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","items":["a"],"items":["b"]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","items":["a"],"items":["b"]}"#.to_owned(),
                 "duplicate field `items`",
             ),
-            (many.clone(), "too many items: 17, the cap is 16"),
+            (many.clone(), "too many items: 65, the cap is 64"),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","items":["mug","mug"]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","items":["mug","mug"]}"#.to_owned(),
                 "duplicate items key \"mug\"",
             ),
             (long_key.clone(), "at most 256 bytes"),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","items":[""]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","items":[""]}"#.to_owned(),
                 "must not be empty",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","interests":["a\nb"]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","interests":["a\nb"]}"#.to_owned(),
                 "control characters",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["tea","mug"]]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","pairs":[["tea","mug"]]}"#.to_owned(),
                 "pair [\"tea\", \"mug\"] is not canonical",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["mug","mug"]]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","pairs":[["mug","mug"]]}"#.to_owned(),
                 "not canonical",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["a","b","c"]]}"#.to_owned(),
-                "not valid wire format v1 JSON",
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","pairs":[["a","b","c"]]}"#.to_owned(),
+                "not valid wire format v2 JSON",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","pairs":[["a","b"],["a","b"]]}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","pairs":[["a","b"],["a","b"]]}"#.to_owned(),
                 "duplicate pairs key",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":-1,"clicks":0}}}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":-1,"clicks":0}}}"#.to_owned(),
                 "invalid value: integer `-1`",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":17,"clicks":0}}}"#.to_owned(),
-                "impressions sum to 17, above the bound of 16",
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":65,"clicks":0}}}"#.to_owned(),
+                "impressions sum to 65, above the bound of 64",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":3},"trending":{"impressions":1,"clicks":2}}}"#.to_owned(),
-                "clicks sum to 5",
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":9},"trending":{"impressions":1,"clicks":8}}}"#.to_owned(),
+                "clicks sum to 17",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":0},"for-you":{"impressions":1,"clicks":0}}}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":0},"for-you":{"impressions":1,"clicks":0}}}"#.to_owned(),
                 "duplicate strategy \"for-you\"",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"spam":{"impressions":1,"clicks":0}}}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"spam":{"impressions":1,"clicks":0}}}"#.to_owned(),
                 "unknown strategy \"spam\"",
             ),
             (
-                r#"{"v":1,"epoch":1,"mode":"threshold","strategies":{"for-you":{"impressions":1}}}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1}}}"#.to_owned(),
                 "missing field `clicks`",
             ),
-            (r#"{"v":1,"epoch":1,"mode":"ldp"}"#.to_owned(), "needs the field \"ldp\""),
+            (r#"{"v":2,"window":0,"days":30,"mode":"ldp"}"#.to_owned(), "needs the field \"ldp\""),
             (
-                r#"{"v":1,"epoch":1,"mode":"ldp","items":["a"],"ldp":null}"#.to_owned(),
+                r#"{"v":2,"window":0,"days":30,"mode":"ldp","items":["a"],"ldp":null}"#.to_owned(),
                 "must not have \"items\"",
             ),
             (ldp("\"mode\":\"ldp\"", "\"mode\":\"threshold\""), "must not have \"ldp\""),

@@ -12,22 +12,31 @@
 //!
 //! Versions: 1 and 2 were postcard encodings written only by pre-release builds (0.1.0 was
 //! never published); they are reported as [`SnapshotError::Obsolete`], which the browser
-//! quarantines like any unreadable state. 3 (current) holds history, profile and the privacy
-//! state (ledger, last reported day, pending report, recommendation counters).
+//! quarantines like any unreadable state. 3 holds history, profile and the privacy state of
+//! daily reports (a per-day epsilon ledger, last reported day, pending report, recommendation
+//! counters); it is still read: its ledger becomes per-window spends (each daily report was
+//! pure ε-DP, ε²/2-zCDP), its pending wire format v1 report is dropped (servers refuse v1).
+//! 4 (current) holds the per-window ledger, the pending report with its contribution, and
+//! what the shopper contributed to the current window.
 
 use std::collections::VecDeque;
 
 use crate::compact::HashMap;
 
+use crate::budget::MICRO;
+use crate::compact::SortedSet;
 use crate::history::{Event, EventKind, History, ItemStats};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Spend, WindowSpend};
 use crate::privacy::{DayCounters, PreparedReport, PrivacyState};
 use crate::profile::Profile;
-use crate::report::StrategyCounts;
+use crate::report::{StrategyCounts, DEFAULT_WINDOW_DAYS};
+use crate::window::{window_of, Contribution, WindowState};
 
 const MAGIC: &[u8; 4] = b"KNDS";
 /// Current snapshot format.
-pub const SNAPSHOT_VERSION: u16 = 3;
+pub const SNAPSHOT_VERSION: u16 = 4;
+/// The oldest format still read (and migrated).
+const OLDEST_READ: u16 = 3;
 const HEADER: usize = 10;
 /// Upper bound on any length prefix, so a damaged length cannot ask for a huge allocation.
 const MAX_LEN: u64 = 1 << 26;
@@ -84,7 +93,7 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     if version > SNAPSHOT_VERSION || version == 0 {
         return Err(SnapshotError::FutureVersion { found: version });
     }
-    if version < SNAPSHOT_VERSION {
+    if version < OLDEST_READ {
         return Err(SnapshotError::Obsolete { found: version });
     }
     let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
@@ -99,7 +108,11 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     let state = UserState {
         history: read_history(&mut r)?,
         profile: read_profile(&mut r)?,
-        privacy: read_privacy(&mut r)?,
+        privacy: if version == 3 {
+            read_privacy_v3(&mut r)?
+        } else {
+            read_privacy(&mut r)?
+        },
     };
     if r.at != payload.len() {
         return Err(r.error("trailing bytes"));
@@ -342,70 +355,253 @@ fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
     Ok(p)
 }
 
+fn write_keys(w: &mut Writer, keys: &SortedSet<String>) {
+    w.uint(keys.len() as u64);
+    for k in keys {
+        w.str(k);
+    }
+}
+
+fn write_pairs(w: &mut Writer, pairs: &SortedSet<(String, String)>) {
+    w.uint(pairs.len() as u64);
+    for (a, b) in pairs {
+        w.str(a);
+        w.str(b);
+    }
+}
+
+fn write_counts(w: &mut Writer, c: &StrategyCounts) {
+    w.uint(u64::from(c.impressions));
+    w.uint(u64::from(c.clicks));
+}
+
+fn write_pure(w: &mut Writer, pure: Option<u64>) {
+    w.flag(pure.is_some());
+    if let Some(p) = pure {
+        w.uint(p);
+    }
+}
+
 fn write_privacy(w: &mut Writer, s: &PrivacyState) {
-    w.uint(s.ledger.spent.len() as u64);
-    for (epoch, micro) in s.ledger.spent.iter() {
-        w.uint(u64::from(*epoch));
-        w.uint(*micro);
+    w.uint(s.ledger.windows.len() as u64);
+    for spend in &s.ledger.windows {
+        w.uint(u64::from(spend.window));
+        w.uint(spend.rho);
+        write_pure(w, spend.pure);
     }
     w.opt_int(s.last_reported.map(i64::from));
     w.flag(s.pending.is_some());
     if let Some(p) = &s.pending {
-        w.uint(u64::from(p.epoch));
-        w.f64(p.epsilon);
+        w.uint(u64::from(p.day));
+        w.uint(u64::from(p.window));
+        w.uint(p.spend.rho);
+        write_pure(w, p.spend.pure);
+        w.uint(p.epsilon_after);
         w.str(&p.json);
+        let c = &p.contribution;
+        write_keys(w, &c.items);
+        write_pairs(w, &c.pairs);
+        write_keys(w, &c.interests);
+        w.uint(c.strategies.len() as u64);
+        for (name, n) in &c.strategies {
+            w.str(name);
+            write_counts(w, n);
+        }
     }
-    w.uint(s.strategies.len() as u64);
-    for day in &s.strategies {
+    write_day_counters(w, &s.strategies);
+    w.flag(s.window.is_some());
+    if let Some(win) = &s.window {
+        w.uint(u64::from(win.window));
+        w.uint(u64::from(win.days));
+        write_keys(w, &win.items);
+        write_pairs(w, &win.pairs);
+        write_keys(w, &win.interests);
+        w.uint(u64::from(win.impressions));
+        w.uint(u64::from(win.clicks));
+        w.flag(win.closed);
+    }
+}
+
+fn write_day_counters(w: &mut Writer, days: &[DayCounters]) {
+    w.uint(days.len() as u64);
+    for day in days {
         w.uint(u64::from(day.epoch));
         for c in &day.counts {
-            w.uint(u64::from(c.impressions));
-            w.uint(u64::from(c.clicks));
+            write_counts(w, c);
         }
+    }
+}
+
+impl Reader<'_> {
+    /// A set written in ascending order; anything else is corruption.
+    fn keys(&mut self) -> Result<SortedSet<String>, SnapshotError> {
+        let n = self.len()?;
+        let keys: Vec<String> = (0..n).map(|_| self.str()).collect::<Result<_, _>>()?;
+        if keys.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(self.error("keys out of order"));
+        }
+        Ok(keys.into_iter().collect())
+    }
+    fn pairs(&mut self) -> Result<SortedSet<(String, String)>, SnapshotError> {
+        let n = self.len()?;
+        let mut pairs = Vec::with_capacity(n.min(4096));
+        for _ in 0..n {
+            pairs.push((self.str()?, self.str()?));
+        }
+        if pairs.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(self.error("pairs out of order"));
+        }
+        Ok(pairs.into_iter().collect())
+    }
+    fn counts(&mut self) -> Result<StrategyCounts, SnapshotError> {
+        Ok(StrategyCounts {
+            impressions: self.u32()?,
+            clicks: self.u32()?,
+        })
+    }
+    fn pure(&mut self) -> Result<Option<u64>, SnapshotError> {
+        Ok(if self.flag()? {
+            Some(self.uint()?)
+        } else {
+            None
+        })
+    }
+    fn day(&mut self) -> Result<Option<u32>, SnapshotError> {
+        match self.opt_int()? {
+            Some(e) => Ok(Some(
+                u32::try_from(e).map_err(|_| self.error("day out of range"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+    fn day_counters(&mut self) -> Result<Vec<DayCounters>, SnapshotError> {
+        let mut strategies = Vec::new();
+        for _ in 0..self.len()? {
+            let mut day = DayCounters {
+                epoch: self.u32()?,
+                ..DayCounters::default()
+            };
+            for c in &mut day.counts {
+                *c = self.counts()?;
+            }
+            strategies.push(day);
+        }
+        Ok(strategies)
     }
 }
 
 fn read_privacy(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
     let mut ledger = Ledger::default();
     for _ in 0..r.len()? {
-        let epoch = r.u32()?;
-        if ledger.spent.last().is_some_and(|&(last, _)| last >= epoch) {
-            return Err(r.error("ledger days out of order"));
+        let window = r.u32()?;
+        if ledger.windows.last().is_some_and(|w| w.window >= window) {
+            return Err(r.error("ledger windows out of order"));
         }
-        ledger.spent.push((epoch, r.uint()?));
+        ledger.windows.push(WindowSpend {
+            window,
+            rho: r.uint()?,
+            pure: r.pure()?,
+        });
     }
-    let last_reported = match r.opt_int()? {
-        Some(e) => Some(u32::try_from(e).map_err(|_| r.error("epoch out of range"))?),
-        None => None,
-    };
+    let last_reported = r.day()?;
     let pending = if r.flag()? {
+        let day = r.u32()?;
+        let window = r.u32()?;
+        let spend = Spend {
+            rho: r.uint()?,
+            pure: r.pure()?,
+        };
+        let epsilon_after = r.uint()?;
+        let json = r.str()?;
+        let mut contribution = Contribution {
+            items: r.keys()?,
+            pairs: r.pairs()?,
+            interests: r.keys()?,
+            strategies: Vec::new(),
+        };
+        for _ in 0..r.len()? {
+            contribution.strategies.push((r.str()?, r.counts()?));
+        }
         Some(PreparedReport {
-            epoch: r.u32()?,
-            epsilon: r.f64()?,
-            json: r.str()?,
+            day,
+            window,
+            spend,
+            epsilon_after,
+            json,
+            contribution,
         })
     } else {
         None
     };
-    let mut strategies = Vec::new();
-    for _ in 0..r.len()? {
-        let mut day = DayCounters {
-            epoch: r.u32()?,
-            ..DayCounters::default()
-        };
-        for c in &mut day.counts {
-            *c = StrategyCounts {
-                impressions: r.u32()?,
-                clicks: r.u32()?,
-            };
-        }
-        strategies.push(day);
-    }
+    let strategies = r.day_counters()?;
+    let window = if r.flag()? {
+        Some(WindowState {
+            window: r.u32()?,
+            days: r.u32()?,
+            items: r.keys()?,
+            pairs: r.pairs()?,
+            interests: r.keys()?,
+            impressions: r.u32()?,
+            clicks: r.u32()?,
+            closed: r.flag()?,
+        })
+    } else {
+        None
+    };
     Ok(PrivacyState {
         ledger,
         last_reported,
         pending,
         strategies,
+        window,
+    })
+}
+
+/// Format 3's privacy state: a ledger of pure ε per day, migrated to per-window spends (each
+/// day's report was a pure ε-DP Laplace release, so ε²/2-zCDP), with the default window length
+/// (the browser's setting is not in the snapshot; a shop that changed it starts its window
+/// accounting from the next report). Its pending report (wire format v1) is dropped.
+fn read_privacy_v3(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
+    let mut ledger = Ledger::default();
+    let mut last_day = None;
+    for _ in 0..r.len()? {
+        let day = r.u32()?;
+        if last_day.is_some_and(|last| last >= day) {
+            return Err(r.error("ledger days out of order"));
+        }
+        last_day = Some(day);
+        let micro_eps = r.uint()?;
+        let eps = micro_eps as f64 / MICRO;
+        let window = window_of(day, DEFAULT_WINDOW_DAYS);
+        let spend = Spend {
+            rho: (eps * eps / 2.0 * MICRO).round() as u64,
+            pure: Some(micro_eps),
+        };
+        match ledger.windows.last_mut().filter(|w| w.window == window) {
+            Some(w) => {
+                w.rho = w.rho.saturating_add(spend.rho);
+                w.pure = w.pure.map(|p| p.saturating_add(micro_eps));
+            }
+            None => ledger.windows.push(WindowSpend {
+                window,
+                rho: spend.rho,
+                pure: spend.pure,
+            }),
+        }
+    }
+    let last_reported = r.day()?;
+    if r.flag()? {
+        r.u32()?;
+        r.f64()?;
+        r.str()?;
+    }
+    let strategies = r.day_counters()?;
+    Ok(PrivacyState {
+        ledger,
+        last_reported,
+        pending: None,
+        strategies,
+        window: None,
     })
 }
 
@@ -431,14 +627,47 @@ mod tests {
         });
         let mut profile = Profile::new(1000.0);
         profile.remove_interest("brand:Acme");
+        let mut window = WindowState::new(20_400, 30);
+        window.items.insert("mug".into());
+        window.pairs.insert(("mug".into(), "tea".into()));
+        window.interests.insert("brand:Acme".into());
+        window.impressions = 3;
+        let mut contribution = Contribution::default();
+        contribution.items.insert("tea".into());
+        contribution.strategies.push((
+            "for-you".into(),
+            StrategyCounts {
+                impressions: 2,
+                clicks: 1,
+            },
+        ));
+        let mut ledger = Ledger::default();
+        ledger.windows.push(WindowSpend {
+            window: 20_370,
+            rho: 12,
+            pure: Some(5),
+        });
+        ledger.windows.push(WindowSpend {
+            window: 20_400,
+            rho: 99,
+            pure: None,
+        });
         let privacy = PrivacyState {
+            ledger,
             last_reported: Some(20_400),
             pending: Some(PreparedReport {
-                epoch: 20_401,
-                epsilon: 0.5,
+                day: 20_401,
+                window: 20_400,
+                spend: Spend { rho: 7, pure: None },
+                epsilon_after: 1_500_000,
                 json: "{}".into(),
+                contribution,
             }),
-            ..PrivacyState::default()
+            strategies: vec![DayCounters {
+                epoch: 20_401,
+                ..DayCounters::default()
+            }],
+            window: Some(window),
         };
         UserState {
             history,
@@ -475,10 +704,73 @@ mod tests {
             decode(&old).err(),
             Some(SnapshotError::Obsolete { found: 2 })
         );
+        old[4] = 1;
+        assert_eq!(
+            decode(&old).err(),
+            Some(SnapshotError::Obsolete { found: 1 })
+        );
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 0xff;
         assert_eq!(decode(&flipped).err(), Some(SnapshotError::Checksum));
+    }
+
+    /// A format 3 snapshot (as the browser module of wire format v1 wrote it) still opens:
+    /// history and profile as they were, its daily ledger as per-window spends, its pending v1
+    /// report dropped.
+    #[test]
+    fn format_3_is_migrated() {
+        let state = state();
+        let mut w = Writer(Vec::new());
+        w.0.extend_from_slice(MAGIC);
+        w.0.extend_from_slice(&3u16.to_le_bytes());
+        w.0.extend_from_slice(&[0; 4]);
+        write_history(&mut w, &state.history);
+        write_profile(&mut w, &state.profile);
+        // Format 3's privacy part: (day, micro-ε) spends, last reported, pending, counters.
+        let spends = [
+            (20_399u64, 1_000_000u64),
+            (20_400, 1_000_000),
+            (20_410, 500_000),
+        ];
+        w.uint(spends.len() as u64);
+        for (day, micro) in spends {
+            w.uint(day);
+            w.uint(micro);
+        }
+        w.opt_int(Some(20_431));
+        w.flag(true);
+        w.uint(20_432);
+        w.f64(1.0);
+        w.str(r#"{"v":1,"epoch":20432,"mode":"threshold","items":["mug"]}"#);
+        write_day_counters(&mut w, &state.privacy.strategies);
+        let checksum = crate::compact::crc32(&w.0[HEADER..]);
+        w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
+        let migrated = decode(&w.0).expect("format 3 is read");
+        assert_eq!(migrated.history.events, state.history.events);
+        assert_eq!(migrated.privacy.last_reported, Some(20_431));
+        assert_eq!(migrated.privacy.pending, None);
+        assert_eq!(migrated.privacy.window, None);
+        assert_eq!(
+            migrated.privacy.ledger.windows,
+            vec![
+                WindowSpend {
+                    window: 20_370,
+                    rho: 500_000,
+                    pure: Some(1_000_000)
+                },
+                WindowSpend {
+                    window: 20_400,
+                    rho: 625_000,
+                    pure: Some(1_500_000)
+                },
+            ]
+        );
+        // Written again, it is format 4.
+        assert_eq!(
+            decode(&encode(&migrated)).expect("v4").privacy,
+            migrated.privacy
+        );
     }
 
     #[test]

@@ -1,0 +1,443 @@
+//! Contribution windows on the device: over one window (30 UTC days by default, aligned to day
+//! 0 so every server counts the same windows) a shopper contributes each key at most once and
+//! at most the window's caps in total, however many daily reports the window holds.
+//!
+//! Why windows: a k-threshold counts distinct shoppers per key, and a small shop (tens of
+//! shoppers a day) almost never has k shoppers touching the same item on the same day; over
+//! 30 days it often does. And noise calibrated to what one shopper can change in a whole window
+//! is spent once per window rather than once per day.
+//!
+//! Daily reports still carry the previous day's new keys, so what a shopper did is counted even
+//! if they never come back after the window ends; a report only ever holds keys the window has
+//! not received from this shopper yet. Everything here is plain data in, plain data out: the
+//! engine ([`crate::privacy`]) gathers a window's activity from the history and persists the
+//! [`WindowState`].
+
+use serde::Serialize;
+
+use crate::compact::SortedSet;
+use crate::noise::{sample_indices, RandomError, RandomSource};
+use crate::report::{key_problem, Caps, StrategyCounts};
+use crate::rules::Strategy;
+
+/// Items of a window used to form pairs; larger windows are sub-sampled first (bought and
+/// carted items before viewed ones), bounding the work at 8,128 candidate pairs per report.
+pub const MAX_PAIR_ITEMS: usize = 128;
+
+/// The first day of the window holding `day`.
+pub fn window_of(day: u32, days: u32) -> u32 {
+    day - day % days.max(1)
+}
+
+/// What the shopper has contributed to one window so far (persisted with the shopper's state,
+/// shown in the privacy centre, exported, and forgotten by `forget()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowState {
+    /// First day of the window (UTC day number).
+    pub window: u32,
+    pub days: u32,
+    pub items: SortedSet<String>,
+    /// `(a, b)` with `a < b`.
+    pub pairs: SortedSet<(String, String)>,
+    pub interests: SortedSet<String>,
+    /// Recommendation lists counted, summed over strategies.
+    pub impressions: u32,
+    /// Clicks on recommendations counted, summed over strategies.
+    pub clicks: u32,
+    /// No more contributions to this window: set by `forget()`, which deletes the sets above
+    /// (a key contributed before forgetting must not be contributed a second time).
+    pub closed: bool,
+}
+
+impl WindowState {
+    pub fn new(window: u32, days: u32) -> Self {
+        WindowState {
+            window,
+            days,
+            ..WindowState::default()
+        }
+    }
+
+    /// What the window's caps are used by.
+    pub fn used(&self) -> Caps {
+        Caps {
+            items: self.items.len() as u32,
+            pairs: self.pairs.len() as u32,
+            interests: self.interests.len() as u32,
+            impressions: self.impressions,
+            clicks: self.clicks,
+        }
+    }
+
+    /// Records a committed report's contribution.
+    pub fn add(&mut self, c: &Contribution) {
+        self.items.extend(c.items.iter().cloned());
+        self.pairs.extend(c.pairs.iter().cloned());
+        self.interests.extend(c.interests.iter().cloned());
+        for (_, n) in &c.strategies {
+            self.impressions = self.impressions.saturating_add(n.impressions);
+            self.clicks = self.clicks.saturating_add(n.clicks);
+        }
+    }
+
+    /// Merges another copy (another tab's, a restored snapshot's): the newer window wins; for
+    /// the same window, what either copy contributed counts as contributed.
+    pub fn merge(&mut self, other: &WindowState) {
+        if other.window > self.window {
+            *self = other.clone();
+        } else if other.window == self.window {
+            self.items.extend(other.items.iter().cloned());
+            self.pairs.extend(other.pairs.iter().cloned());
+            self.interests.extend(other.interests.iter().cloned());
+            self.impressions = self.impressions.max(other.impressions);
+            self.clicks = self.clicks.max(other.clicks);
+            self.closed |= other.closed;
+            if self.closed {
+                self.forget_keys();
+            }
+        }
+    }
+
+    /// Closes the window and deletes what it holds (after `forget()`).
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.forget_keys();
+    }
+
+    fn forget_keys(&mut self) {
+        self.items = SortedSet::new();
+        self.pairs = SortedSet::new();
+        self.interests = SortedSet::new();
+    }
+}
+
+/// What the shopper did in a window up to the day being reported, gathered from the history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowActivity {
+    /// Items touched in the window (each once), with `true` when bought or put in the cart:
+    /// purchases count above views when a cap forces a choice.
+    pub items: Vec<(String, bool)>,
+    /// Interest keys of those items, except interests the shopper removed.
+    pub interests: Vec<String>,
+    /// The reported day's recommendation counters, by strategy name.
+    pub strategies: Vec<(String, StrategyCounts)>,
+}
+
+/// The keys one report adds to its window: nothing the window already holds, nothing beyond
+/// its caps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contribution {
+    pub items: SortedSet<String>,
+    /// `(a, b)` with `a < b`.
+    pub pairs: SortedSet<(String, String)>,
+    pub interests: SortedSet<String>,
+    /// Counters by strategy name, sorted by name.
+    pub strategies: Vec<(String, StrategyCounts)>,
+}
+
+impl Contribution {
+    /// True when there is nothing to report (then no report is built and nothing is spent).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+            && self.pairs.is_empty()
+            && self.interests.is_empty()
+            && self
+                .strategies
+                .iter()
+                .all(|(_, c)| c.impressions == 0 && c.clicks == 0)
+    }
+}
+
+/// The next report's keys: of the window's activity, what `state` does not hold yet, sampled
+/// uniformly (with `rng`, a cryptographic source on real devices) to what is left of `caps`.
+/// Bought and carted items, and pairs of two such items, are taken before viewed ones. Pairs
+/// are any two distinct items of the window (its baskets and sessions of every day so far),
+/// so a window's pairs say which items one shopper wanted together within a month. Keys a
+/// report cannot carry (see [`key_problem`]) and unknown strategy names are left out, so every
+/// report built from the result is valid.
+pub fn next_contribution(
+    activity: &WindowActivity,
+    state: &WindowState,
+    caps: &Caps,
+    rng: &mut dyn RandomSource,
+) -> Result<Contribution, RandomError> {
+    let mut out = Contribution::default();
+    if state.closed {
+        return Ok(out);
+    }
+    let left = |cap: u32, used: usize| (cap as usize).saturating_sub(used);
+    let valid: Vec<&(String, bool)> = activity
+        .items
+        .iter()
+        .filter(|(id, _)| key_problem(id).is_none())
+        .collect();
+
+    let (mut strong, mut weak): (Vec<&String>, Vec<&String>) = (Vec::new(), Vec::new());
+    for (id, bought) in valid.iter().copied() {
+        if !state.items.contains(id) {
+            if *bought {
+                strong.push(id);
+            } else {
+                weak.push(id);
+            }
+        }
+    }
+    let room = left(caps.items, state.items.len());
+    out.items = sample_tiered(strong, weak, room, rng)?
+        .into_iter()
+        .cloned()
+        .collect();
+
+    let room = left(caps.pairs, state.pairs.len());
+    if room > 0 && valid.len() > 1 {
+        let (s, w): (Vec<&(String, bool)>, Vec<&(String, bool)>) =
+            valid.iter().copied().partition(|(_, strong)| *strong);
+        let pool: Vec<&(String, bool)> = sample_tiered(s, w, MAX_PAIR_ITEMS, rng)?;
+        let (mut strong_pairs, mut weak_pairs) = (Vec::new(), Vec::new());
+        for (i, (a, sa)) in pool.iter().map(|p| (&p.0, p.1)).enumerate() {
+            for (b, sb) in pool[i + 1..].iter().map(|p| (&p.0, p.1)) {
+                let pair = if a < b { (a, b) } else { (b, a) };
+                if state.pairs.contains(&(pair.0.clone(), pair.1.clone())) {
+                    continue;
+                }
+                if sa && sb {
+                    strong_pairs.push(pair);
+                } else {
+                    weak_pairs.push(pair);
+                }
+            }
+        }
+        out.pairs = sample_tiered(strong_pairs, weak_pairs, room, rng)?
+            .into_iter()
+            .map(|(a, b)| (a.clone(), b.clone()))
+            .collect();
+    }
+
+    let fresh: Vec<&String> = activity
+        .interests
+        .iter()
+        .filter(|k| key_problem(k).is_none() && !state.interests.contains(*k))
+        .collect::<SortedSet<&String>>()
+        .iter()
+        .copied()
+        .collect();
+    let room = left(caps.interests, state.interests.len());
+    out.interests = sample_tiered(fresh, Vec::new(), room, rng)?
+        .into_iter()
+        .cloned()
+        .collect();
+
+    let mut strategies: Vec<(String, StrategyCounts)> = activity
+        .strategies
+        .iter()
+        .filter(|(k, _)| Strategy::from_name(k).is_some())
+        .map(|(k, c)| (k.clone(), *c))
+        .collect();
+    // The wire format wants each name once, in order.
+    crate::compact::sort_by(&mut strategies, |a, b| a.0 < b.0);
+    strategies.dedup_by(|a, b| a.0 == b.0);
+    out.strategies = clip_counters(
+        &strategies,
+        caps.impressions.saturating_sub(state.impressions),
+        caps.clicks.saturating_sub(state.clicks),
+    );
+    Ok(out)
+}
+
+/// A uniform sample of at most `room` elements, taking every element of `first` before any of
+/// `then` (uniformly within each). Order of the result: `first`'s picks, then `then`'s.
+fn sample_tiered<T>(
+    first: Vec<T>,
+    then: Vec<T>,
+    room: usize,
+    rng: &mut dyn RandomSource,
+) -> Result<Vec<T>, RandomError> {
+    let mut out = pick(first, room, rng)?;
+    let rest = room - out.len();
+    out.extend(pick(then, rest, rng)?);
+    Ok(out)
+}
+
+fn pick<T>(mut all: Vec<T>, k: usize, rng: &mut dyn RandomSource) -> Result<Vec<T>, RandomError> {
+    if all.len() <= k {
+        return Ok(all);
+    }
+    let chosen = sample_indices(all.len(), k, rng)?;
+    // Indices come sorted: take them from the back so earlier indices stay valid.
+    let mut out: Vec<T> = chosen.iter().rev().map(|&i| all.swap_remove(i)).collect();
+    out.reverse();
+    Ok(out)
+}
+
+/// Clips the counters so impressions and clicks, summed over strategies, stay within what is
+/// left of the window's caps: each strategy keeps `floor(count · room / total)` when the total
+/// is over the room (deterministic, proportional, never above it).
+pub fn clip_counters(
+    counters: &[(String, StrategyCounts)],
+    impressions_room: u32,
+    clicks_room: u32,
+) -> Vec<(String, StrategyCounts)> {
+    let total =
+        |f: fn(&StrategyCounts) -> u32| counters.iter().map(|(_, c)| u64::from(f(c))).sum::<u64>();
+    let (imp, clk) = (total(|c| c.impressions), total(|c| c.clicks));
+    let scale = |v: u32, total: u64, room: u32| -> u32 {
+        if total <= u64::from(room) {
+            v
+        } else {
+            (u64::from(v) * u64::from(room) / total) as u32
+        }
+    };
+    counters
+        .iter()
+        .map(|(k, c)| {
+            (
+                k.clone(),
+                StrategyCounts {
+                    impressions: scale(c.impressions, imp, impressions_room),
+                    clicks: scale(c.clicks, clk, clicks_room),
+                },
+            )
+        })
+        .filter(|(_, c)| c.impressions > 0 || c.clicks > 0)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::SplitMix64;
+
+    fn activity(items: &[(&str, bool)]) -> WindowActivity {
+        WindowActivity {
+            items: items.iter().map(|(i, s)| (i.to_string(), *s)).collect(),
+            interests: vec!["brand:Acme".into(), "brand:Acme".into()],
+            strategies: vec![(
+                "for-you".into(),
+                StrategyCounts {
+                    impressions: 5,
+                    clicks: 1,
+                },
+            )],
+        }
+    }
+
+    #[test]
+    fn windows_are_aligned_to_day_zero() {
+        assert_eq!(window_of(20_600, 30), 20_580);
+        assert_eq!(window_of(20_580, 30), 20_580);
+        assert_eq!(window_of(20_579, 30), 20_550);
+        assert_eq!(window_of(7, 1), 7);
+    }
+
+    #[test]
+    fn a_key_is_contributed_once_and_caps_hold_across_reports() {
+        let caps = Caps {
+            items: 3,
+            pairs: 2,
+            interests: 8,
+            impressions: 8,
+            clicks: 8,
+        };
+        let mut rng = SplitMix64::new(1);
+        let mut state = WindowState::new(0, 30);
+        let day1 = activity(&[("a", false), ("b", false)]);
+        let c = next_contribution(&day1, &state, &caps, &mut rng).expect("seeded");
+        assert_eq!(c.items.len(), 2);
+        assert_eq!(c.pairs.len(), 1);
+        assert_eq!(c.interests.len(), 1, "duplicates count once");
+        state.add(&c);
+        // The same activity again: nothing new but the day's counters.
+        let again = next_contribution(&day1, &state, &caps, &mut rng).expect("seeded");
+        assert!(again.items.is_empty() && again.pairs.is_empty() && again.interests.is_empty());
+        // 3 impressions of the cap of 8 are left: the counters are clipped to them.
+        assert_eq!(again.strategies[0].1.impressions, 3);
+        state.add(&again);
+        // More items than the cap leaves room for: bought ones first.
+        let day2 = activity(&[("a", false), ("b", false), ("c", false), ("d", true)]);
+        let c = next_contribution(&day2, &state, &caps, &mut rng).expect("seeded");
+        assert_eq!(c.items.as_slice(), ["d".to_owned()]);
+        assert_eq!(c.pairs.len(), 1, "one pair of room left");
+        // All 8 impressions are used: only the click (2 of 8 so far) is left.
+        assert_eq!(
+            c.strategies,
+            vec![(
+                "for-you".to_owned(),
+                StrategyCounts {
+                    impressions: 0,
+                    clicks: 1
+                }
+            )]
+        );
+        state.add(&c);
+        assert_eq!(state.used().items, 3);
+        assert_eq!(state.used().pairs, 2);
+    }
+
+    #[test]
+    fn bought_pairs_come_before_viewed_ones() {
+        let caps = Caps {
+            pairs: 1,
+            ..Caps::default()
+        };
+        let mut rng = SplitMix64::new(2);
+        for _ in 0..50 {
+            let a = activity(&[("a", true), ("b", false), ("c", true), ("d", false)]);
+            let c =
+                next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng).expect("seeded");
+            assert_eq!(c.pairs.as_slice(), [("a".to_owned(), "c".to_owned())]);
+        }
+    }
+
+    #[test]
+    fn a_closed_window_takes_nothing_and_merging_unions() {
+        let mut rng = SplitMix64::new(3);
+        let mut closed = WindowState::new(30, 30);
+        closed.close();
+        let c = next_contribution(
+            &activity(&[("a", true)]),
+            &closed,
+            &Caps::default(),
+            &mut rng,
+        )
+        .expect("seeded");
+        assert!(c.is_empty());
+        let mut a = WindowState::new(30, 30);
+        a.items.insert("x".into());
+        let mut b = WindowState::new(30, 30);
+        b.items.insert("y".into());
+        b.impressions = 4;
+        a.merge(&b);
+        assert_eq!(a.items.len(), 2);
+        assert_eq!(a.impressions, 4);
+        a.merge(&closed);
+        assert!(a.closed && a.items.is_empty());
+        let newer = WindowState::new(60, 30);
+        a.merge(&newer);
+        assert_eq!(a, newer);
+    }
+
+    #[test]
+    fn sampling_is_uniform_within_a_tier() {
+        let mut rng = SplitMix64::new(4);
+        let mut hits = [0u32; 6];
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let caps = Caps {
+            items: 2,
+            ..Caps::default()
+        };
+        for _ in 0..12_000 {
+            let a = activity(&ids.map(|i| (i, false)));
+            let c =
+                next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng).expect("seeded");
+            for id in &c.items {
+                hits[ids.iter().position(|i| i == id).expect("known")] += 1;
+            }
+        }
+        // Each item is picked with probability 2/6: 4,000 expected.
+        for h in hits {
+            assert!((3_700..4_300).contains(&h), "{hits:?}");
+        }
+    }
+}
