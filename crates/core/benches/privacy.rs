@@ -1,12 +1,12 @@
 //! Privacy benchmarks: building a day's report on the device (threshold and ldp), and the
-//! server's release of one epoch (10,000 reports over a 10k-item catalog).
+//! server's release of one window (10,000 reports over a 10k-item catalog).
 //! Run: `cargo bench -p kindred-core --bench privacy`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kindred_core::aggregate::{release, AggregationConfig, Candidates, EpochCounts};
+use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
 use kindred_core::history::EventKind;
 use kindred_core::privacy::PrivacyConfig;
 use kindred_core::report::Mode;
@@ -54,9 +54,9 @@ fn bench(c: &mut Criterion) {
         });
     }
 
-    // One epoch of 10,000 threshold reports, each with 8 items of a Zipf-like distribution.
+    // One window of 10,000 threshold reports, each with 8 items of a Zipf-like distribution.
     let mut rng = SplitMix64::new(3);
-    let mut counts = EpochCounts::new(20_600);
+    let mut counts = WindowCounts::new(20_580, 30);
     for _ in 0..10_000 {
         let mut items: Vec<String> = (0..8)
             .map(|_| {
@@ -67,11 +67,11 @@ fn bench(c: &mut Criterion) {
         items.sort();
         items.dedup();
         let json = format!(
-            r#"{{"v":1,"epoch":20600,"mode":"threshold","items":{}}}"#,
+            r#"{{"v":2,"window":20580,"days":30,"mode":"threshold","items":{}}}"#,
             serde_json::to_string(&items).expect("json")
         );
         let report = Report::from_json(&json, &Default::default()).expect("valid");
-        counts.add(&report).expect("same epoch");
+        counts.add(&report).expect("same window");
     }
     let config = AggregationConfig::default();
     c.bench_function("release/threshold_10k_reports", |b| {

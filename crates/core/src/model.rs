@@ -282,21 +282,22 @@ impl ModelBuilder {
     }
 
     /// Ochiai (cosine) co-occurrence `c_ab / sqrt(c_a * c_b)`, shrunk for small counts, so
-    /// that popular items do not become everyone's neighbour.
+    /// that popular items do not become everyone's neighbour. `c_a` is the item's own count
+    /// (how many shoppers touched it, what released item counts are) when it has one: the sum
+    /// of its pair counts grows with how many other items its shoppers touch, which pushed
+    /// popular items out of every neighbour list once pairs covered a whole window. Items
+    /// without a count of their own fall back to that sum.
     fn neighbours(&self) -> SortedMap<String, Vec<Neighbour>> {
-        // Item occurrence: explicit counts, else the sum of its pair counts.
         let mut occurrence: HashMap<&str, f64> = HashMap::new();
         for ((a, b), &c) in &self.pairs {
             *occurrence.entry(a).or_default() += c;
             *occurrence.entry(b).or_default() += c;
         }
         let count_of = |id: &str| -> f64 {
-            let pair_sum = occurrence.get(id).copied().unwrap_or(0.0);
             self.items
                 .get(id)
                 .copied()
-                .unwrap_or(0.0)
-                .max(pair_sum)
+                .unwrap_or_else(|| occurrence.get(id).copied().unwrap_or(0.0))
                 .max(1.0)
         };
         let mut lists: HashMap<String, Vec<Neighbour>> = HashMap::new();

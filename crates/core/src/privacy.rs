@@ -386,15 +386,19 @@ impl Engine {
         c.clicks = c.clicks.saturating_add(1);
     }
 
-    /// What the shopper did in `window` up to and including `day`: items touched (never search
-    /// queries), whether each was bought or carted, their interest keys (except interests the
-    /// shopper removed) and the day's recommendation counters.
-    pub fn window_activity(&self, window: u32, day: u32) -> WindowActivity {
-        let mut strong: crate::compact::HashMap<&str, bool> = Default::default();
-        let mut order: Vec<&str> = Vec::new();
+    /// What the shopper did from `first_day` up to and including `day`: items touched (never
+    /// search queries), whether each was bought or carted, the sessions they were touched in
+    /// (30 minutes of inactivity, or midnight UTC at the first day, ends one), their interest
+    /// keys (except interests the shopper removed) and `day`'s recommendation counters.
+    pub fn window_activity(&self, first_day: u32, day: u32) -> WindowActivity {
+        let mut index: crate::compact::HashMap<&str, usize> = Default::default();
+        let mut items: Vec<(String, bool)> = Vec::new();
+        let mut sessions: Vec<Vec<(usize, bool)>> = Vec::new();
+        let gap = (self.config.session_gap_minutes * 60_000.0) as i64;
+        let mut last_ts: Option<i64> = None;
         for e in self.history.events() {
             let d = epoch_of(e.ts);
-            if d < window || d > day || e.kind == EventKind::Search {
+            if d < first_day || d > day || e.kind == EventKind::Search {
                 continue;
             }
             let Some(item) = e.item.as_deref() else {
@@ -403,18 +407,26 @@ impl Engine {
             if key_problem(item).is_some() {
                 continue;
             }
+            if last_ts.is_none_or(|t| e.ts - t > gap) {
+                sessions.push(Vec::new());
+            }
+            last_ts = Some(e.ts);
             let bought = matches!(e.kind, EventKind::Purchase | EventKind::Cart);
-            match strong.get_mut(item) {
-                Some(s) => *s |= bought,
-                None => {
-                    strong.insert(item, bought);
-                    order.push(item);
+            let i = *index.entry(item).or_insert_with(|| {
+                items.push((item.to_owned(), false));
+                items.len() - 1
+            });
+            items[i].1 |= bought;
+            if let Some(session) = sessions.last_mut() {
+                match session.iter_mut().find(|m| m.0 == i) {
+                    Some(m) => m.1 |= bought,
+                    None => session.push((i, bought)),
                 }
             }
         }
         let removed = self.profile.removed_interests();
         let mut interests = Vec::new();
-        for id in &order {
+        for (id, _) in &items {
             if let Some(item) = self.catalog.by_id(id) {
                 interests.extend(
                     interest_keys(item)
@@ -438,10 +450,8 @@ impl Engine {
             })
             .unwrap_or_default();
         WindowActivity {
-            items: order
-                .into_iter()
-                .map(|id| (id.to_owned(), strong[id]))
-                .collect(),
+            items,
+            sessions,
             interests,
             strategies,
         }
@@ -501,11 +511,19 @@ impl Engine {
         let budget = config.budget();
         for day in first..today {
             let window = window_of(day, config.window_days);
-            let state = self.privacy.window_state(window, config.window_days);
+            let mut state = self.privacy.window_state(window, config.window_days);
             if state.closed {
                 continue;
             }
-            let activity = self.window_activity(window, day);
+            // Threshold mode bounds the keys of a window (what k and the noise count on); in
+            // ldp mode every report is randomized on its own and the window bounds the budget,
+            // so a report randomizes that day's activity.
+            let activity = if config.mode == Mode::Ldp {
+                state = WindowState::new(window, config.window_days);
+                self.window_activity(day, day)
+            } else {
+                self.window_activity(window, day)
+            };
             let contribution = next_contribution(&activity, &state, &config.caps, rng)?;
             if contribution.is_empty() {
                 continue;
@@ -550,7 +568,9 @@ impl Engine {
             .ledger
             .spend(&p.spend, p.window, &config.budget())?;
         let mut state = self.privacy.window_state(p.window, config.window_days);
-        state.add(&p.contribution);
+        if config.mode != Mode::Ldp {
+            state.add(&p.contribution);
+        }
         let json = p.json();
         self.privacy.window = Some(state);
         self.privacy.pending = None;

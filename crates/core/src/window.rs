@@ -20,9 +20,11 @@ use crate::noise::{sample_indices, RandomError, RandomSource};
 use crate::report::{key_problem, Caps, StrategyCounts};
 use crate::rules::Strategy;
 
-/// Items of a window used to form pairs; larger windows are sub-sampled first (bought and
-/// carted items before viewed ones), bounding the work at 8,128 candidate pairs per report.
+/// Items of a window used to form pairs across its sessions; larger windows are sub-sampled
+/// first (bought and carted items before viewed ones), bounding that work at 8,128 pairs.
 pub const MAX_PAIR_ITEMS: usize = 128;
+/// Items of one session used to form its pairs (sub-sampled the same way beyond it).
+pub const MAX_SESSION_ITEMS: usize = 64;
 
 /// The first day of the window holding `day`.
 pub fn window_of(day: u32, days: u32) -> u32 {
@@ -118,6 +120,9 @@ pub struct WindowActivity {
     /// Items touched in the window (each once), with `true` when bought or put in the cart:
     /// purchases count above views when a cap forces a choice.
     pub items: Vec<(String, bool)>,
+    /// The window's sessions: indices into `items`, each once per session, with `true` when
+    /// the item was bought or carted in that session (its basket).
+    pub sessions: Vec<Vec<(usize, bool)>>,
     /// Interest keys of those items, except interests the shopper removed.
     pub interests: Vec<String>,
     /// The reported day's recommendation counters, by strategy name.
@@ -152,11 +157,12 @@ impl Contribution {
 
 /// The next report's keys: of the window's activity, what `state` does not hold yet, sampled
 /// uniformly (with `rng`, a cryptographic source on real devices) to what is left of `caps`.
-/// Bought and carted items, and pairs of two such items, are taken before viewed ones. Pairs
-/// are any two distinct items of the window (its baskets and sessions of every day so far),
-/// so a window's pairs say which items one shopper wanted together within a month. Keys a
-/// report cannot carry (see [`key_problem`]) and unknown strategy names are left out, so every
-/// report built from the result is valid.
+/// Bought and carted items are taken before viewed ones. Pairs come from the window's baskets
+/// and sessions of every day so far: two items bought together first, then two items of one
+/// session, then, while room is left, any two items of the window (which items one shopper
+/// wanted within a month, what an item model learns from). Keys a report cannot carry (see
+/// [`key_problem`]) and unknown strategy names are left out, so every report built from the
+/// result is valid.
 pub fn next_contribution(
     activity: &WindowActivity,
     state: &WindowState,
@@ -191,25 +197,20 @@ pub fn next_contribution(
         .collect();
 
     let room = left(caps.pairs, state.pairs.len());
-    if room > 0 && valid.len() > 1 {
-        let (s, w): (Vec<&(String, bool)>, Vec<&(String, bool)>) =
-            valid.iter().copied().partition(|(_, strong)| *strong);
-        let pool: Vec<&(String, bool)> = sample_tiered(s, w, MAX_PAIR_ITEMS, rng)?;
-        let (mut strong_pairs, mut weak_pairs) = (Vec::new(), Vec::new());
-        for (i, (a, sa)) in pool.iter().map(|p| (&p.0, p.1)).enumerate() {
-            for (b, sb) in pool[i + 1..].iter().map(|p| (&p.0, p.1)) {
-                let pair = if a < b { (a, b) } else { (b, a) };
-                if state.pairs.contains(&(pair.0.clone(), pair.1.clone())) {
-                    continue;
-                }
-                if sa && sb {
-                    strong_pairs.push(pair);
-                } else {
-                    weak_pairs.push(pair);
-                }
+    if room > 0 && activity.items.len() > 1 {
+        let candidates = pair_candidates(activity, rng)?;
+        let mut tiers: [Vec<(&String, &String)>; 3] = Default::default();
+        for (i, j, tier) in candidates {
+            let (a, b) = (&activity.items[i as usize].0, &activity.items[j as usize].0);
+            let pair = if a < b { (a, b) } else { (b, a) };
+            if !state.pairs.contains(&(pair.0.clone(), pair.1.clone())) {
+                tiers[tier as usize].push(pair);
             }
         }
-        out.pairs = sample_tiered(strong_pairs, weak_pairs, room, rng)?
+        let [basket, session, window] = tiers;
+        let mut picked = pick(basket, room, rng)?;
+        picked.extend(sample_tiered(session, window, room - picked.len(), rng)?);
+        out.pairs = picked
             .into_iter()
             .map(|(a, b)| (a.clone(), b.clone()))
             .collect();
@@ -243,6 +244,57 @@ pub fn next_contribution(
         caps.impressions.saturating_sub(state.impressions),
         caps.clicks.saturating_sub(state.clicks),
     );
+    Ok(out)
+}
+
+/// Candidate pairs of a window as `(i, j, tier)` with `i < j` indices into `activity.items`,
+/// each pair once with its best tier: 0 when both items were bought or carted in one session
+/// (a basket), 1 when they were touched in one session, 2 when both were touched in the window.
+/// Keys a report cannot carry are left out.
+fn pair_candidates(
+    activity: &WindowActivity,
+    rng: &mut dyn RandomSource,
+) -> Result<Vec<(u32, u32, u8)>, RandomError> {
+    let valid = |i: usize| {
+        activity
+            .items
+            .get(i)
+            .is_some_and(|(id, _)| key_problem(id).is_none())
+    };
+    let mut out: Vec<(u32, u32, u8)> = Vec::new();
+    let mut add = |members: &[(usize, bool)], window_level: bool| {
+        for (x, &(i, si)) in members.iter().enumerate() {
+            for &(j, sj) in &members[x + 1..] {
+                if i == j {
+                    continue;
+                }
+                let tier = if window_level {
+                    2
+                } else if si && sj {
+                    0
+                } else {
+                    1
+                };
+                out.push((i.min(j) as u32, i.max(j) as u32, tier));
+            }
+        }
+    };
+    let subsample = |members: Vec<(usize, bool)>, max: usize, rng: &mut dyn RandomSource| {
+        let (s, w): (Vec<_>, Vec<_>) = members.into_iter().partition(|m| m.1);
+        sample_tiered(s, w, max, rng)
+    };
+    for session in &activity.sessions {
+        let members: Vec<(usize, bool)> = session.iter().copied().filter(|m| valid(m.0)).collect();
+        add(&subsample(members, MAX_SESSION_ITEMS, rng)?, false);
+    }
+    let all: Vec<(usize, bool)> = (0..activity.items.len())
+        .filter(|&i| valid(i))
+        .map(|i| (i, activity.items[i].1))
+        .collect();
+    add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
+    // Each pair once, with its lowest (best) tier.
+    crate::compact::sort_by(&mut out, |a, b| a < b);
+    out.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
     Ok(out)
 }
 
@@ -309,9 +361,11 @@ mod tests {
     use super::*;
     use crate::synthetic::SplitMix64;
 
+    /// One session holding every item.
     fn activity(items: &[(&str, bool)]) -> WindowActivity {
         WindowActivity {
             items: items.iter().map(|(i, s)| (i.to_string(), *s)).collect(),
+            sessions: vec![items.iter().enumerate().map(|(i, (_, s))| (i, *s)).collect()],
             interests: vec!["brand:Acme".into(), "brand:Acme".into()],
             strategies: vec![(
                 "for-you".into(),
@@ -388,6 +442,42 @@ mod tests {
                 next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng).expect("seeded");
             assert_eq!(c.pairs.as_slice(), [("a".to_owned(), "c".to_owned())]);
         }
+    }
+
+    #[test]
+    fn session_pairs_come_before_window_pairs() {
+        let caps = Caps {
+            pairs: 2,
+            ..Caps::default()
+        };
+        let mut rng = SplitMix64::new(5);
+        // Two sessions: {a, b} (a bought, b viewed) and {c, d}; a and c are both bought.
+        let a = WindowActivity {
+            items: ["a", "b", "c", "d"]
+                .iter()
+                .map(|i| (i.to_string(), *i == "a" || *i == "c"))
+                .collect(),
+            sessions: vec![vec![(0, true), (1, false)], vec![(2, true), (3, false)]],
+            ..WindowActivity::default()
+        };
+        for _ in 0..20 {
+            let c = next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng)
+                .expect("seeded");
+            assert_eq!(
+                c.pairs.as_slice(),
+                [
+                    ("a".to_owned(), "b".to_owned()),
+                    ("c".to_owned(), "d".to_owned())
+                ]
+            );
+        }
+        // With more room, pairs across sessions follow (a-c, a-d, b-c, b-d).
+        let roomy = Caps {
+            pairs: 10,
+            ..Caps::default()
+        };
+        let c = next_contribution(&a, &WindowState::new(0, 30), &roomy, &mut rng).expect("seeded");
+        assert_eq!(c.pairs.len(), 6);
     }
 
     #[test]

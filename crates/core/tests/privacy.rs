@@ -1,16 +1,22 @@
 //! The device side of the privacy contract, through the engine: what a report contains, that
-//! it is drawn once per epoch and sent as previewed, the budget, `off`, forget and restore.
+//! it is drawn once per day and sent as previewed, that a window receives each key once and no
+//! more than its caps, the budget, `off`, forget and restore.
+
+use std::collections::BTreeSet;
 
 use kindred_core::history::EventKind::{Click, Purchase, View};
 use kindred_core::privacy::PrivacyConfig;
 use kindred_core::report::{Caps, Mode, ReportLimits};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{epoch_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
+use kindred_core::{
+    window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy,
+};
 
 const DAY: i64 = 86_400_000;
-/// Noon UTC of some day.
+/// Noon UTC of day 20,600, the 21st day of the window starting on day 20,580.
 const NOON: i64 = 20_600 * DAY + DAY / 2;
 const D: u32 = 20_600;
+const W: u32 = 20_580;
 
 fn engine_with(privacy: PrivacyConfig) -> Engine {
     let mut e = Engine::with_config(EngineConfig {
@@ -42,6 +48,25 @@ fn shop_a_day(e: &mut Engine, day_start: i64) {
     track(e, View, "sku-10", day_start + 3 * 3_600_000 + 1);
 }
 
+/// Prepares and commits every due report at `now`, returning them parsed.
+fn report_all(e: &mut Engine, now: i64, rng: &mut SplitMix64) -> Vec<Report> {
+    let mut out = Vec::new();
+    while let Some(p) = e.prepare_report(now, rng).expect("ok") {
+        let json = e.commit_report(p.day).expect("fits");
+        out.push(Report::from_json(&json, &limits(e)).expect("the server accepts it"));
+    }
+    out
+}
+
+fn limits(e: &Engine) -> ReportLimits {
+    let c = e.privacy_config();
+    ReportLimits {
+        caps: c.caps,
+        window_days: c.window_days,
+        ldp: c.ldp(),
+    }
+}
+
 #[test]
 fn a_day_is_reported_once_the_next_day_exactly_as_previewed() {
     let mut e = engine();
@@ -59,7 +84,7 @@ fn a_day_is_reported_once_the_next_day_exactly_as_previewed() {
         .prepare_report(next_day, &mut rng)
         .expect("ok")
         .expect("a report");
-    assert_eq!(first.epoch, D);
+    assert_eq!((first.day, first.window), (D, W));
     let json = first.json();
     let again = e
         .prepare_report(next_day + 1000, &mut SplitMix64::new(999))
@@ -68,40 +93,127 @@ fn a_day_is_reported_once_the_next_day_exactly_as_previewed() {
     assert_eq!(again.json(), json, "previews are stable");
     let report = Report::from_json(&json, &ReportLimits::default()).expect("valid on the server");
     assert_eq!(report.mode, Mode::Threshold);
+    assert_eq!((report.window, report.days), (W, 30));
     assert_eq!(
         report.items,
         ["sku-1", "sku-10", "sku-2", "sku-3", "sku-9"].map(String::from)
     );
-    // Pairs only within a session: sku-1..3 together, sku-9 with sku-10.
-    assert_eq!(report.pairs.len(), 3 + 1);
-    assert!(report
-        .pairs
-        .contains(&["sku-10".to_owned(), "sku-9".to_owned()]));
-    assert!(!report
-        .pairs
-        .iter()
-        .any(|[a, b]| a == "sku-1" && b == "sku-9"));
-    assert!(!report.interests.is_empty() && report.interests.len() <= 8);
-    for secret in ["secret", "birthday", "search", "\"ts\"", "user"] {
+    // Pairs of any two items of the window: 5 items, 10 pairs.
+    assert_eq!(report.pairs.len(), 10);
+    assert!(!report.interests.is_empty());
+    for secret in ["secret", "birthday", "search", "\"ts\"", "user", "epoch", "20600"] {
         assert!(!json.contains(secret), "{secret} in {json}");
     }
 
     let sent = e.commit_report(D).expect("budget available");
     assert_eq!(sent, json, "what is sent is what was shown");
-    assert_eq!(e.ledger().spent_on(D), 1.0);
+    let ledger = e.ledger_summary(next_day);
+    assert!(ledger.spent > 0.0 && ledger.spent < ledger.cap, "{ledger:?}");
     assert_eq!(e.prepare_report(next_day, &mut rng).expect("ok"), None);
     assert!(matches!(
         e.commit_report(D),
         Err(PrivacyError::NoPendingReport(D))
     ));
+    let window = e.privacy_state().window.clone().expect("window state");
+    assert_eq!(window.items.len(), 5);
+    assert_eq!(window.pairs.len(), 10);
 }
 
 #[test]
-fn the_pending_report_and_ledger_survive_a_snapshot_and_old_snapshots_give_no_budget_back() {
+fn later_days_send_only_what_is_new_to_the_window_and_a_new_window_starts_fresh() {
+    let mut e = engine();
+    let mut rng = SplitMix64::new(2);
+    shop_a_day(&mut e, NOON);
+    report_all(&mut e, NOON + DAY, &mut rng);
+    // The next day: one known item and one new one.
+    track(&mut e, View, "sku-1", NOON + DAY);
+    track(&mut e, Purchase, "sku-20", NOON + DAY + 60_000);
+    let reports = report_all(&mut e, NOON + 2 * DAY, &mut rng);
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(r.items, ["sku-20".to_owned()]);
+    // Pairs of sku-20 with the five items seen earlier in the window.
+    assert_eq!(r.pairs.len(), 5);
+    assert!(r.pairs.iter().all(|[a, b]| a == "sku-20" || b == "sku-20"));
+    // Nothing new: no report at all, nothing spent.
+    track(&mut e, View, "sku-1", NOON + 2 * DAY);
+    let spent = e.ledger_summary(NOON + 2 * DAY).spent;
+    assert!(report_all(&mut e, NOON + 3 * DAY, &mut rng).is_empty());
+    assert_eq!(e.ledger_summary(NOON + 3 * DAY).spent, spent);
+    // Day 20,610 opens the next window: sku-1 counts again there.
+    let next_window = 20_610 * DAY + DAY / 2;
+    assert_eq!(window_of(20_610, 30), 20_610);
+    track(&mut e, View, "sku-1", next_window);
+    let reports = report_all(&mut e, next_window + DAY, &mut rng);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].window, 20_610);
+    assert_eq!(reports[0].items, ["sku-1".to_owned()]);
+    let ledger = e.ledger_summary(next_window + DAY);
+    assert_eq!(ledger.window, 20_610);
+    assert!(ledger.spent < spent, "a fresh window: {ledger:?}");
+    assert!(ledger.spent_year > spent);
+}
+
+#[test]
+fn a_window_never_takes_more_than_its_caps() {
+    let caps = Caps {
+        items: 5,
+        pairs: 7,
+        interests: 3,
+        impressions: 6,
+        clicks: 2,
+    };
+    let mut e = engine_with(PrivacyConfig {
+        caps,
+        ..PrivacyConfig::default()
+    });
+    let mut rng = SplitMix64::new(3);
+    let mut reports = Vec::new();
+    // Days 20,580 to 20,609: the whole window, a few new items every day.
+    for d in 0..30 {
+        let start = (i64::from(W) + d) * DAY + DAY / 2;
+        for i in 0..3 {
+            track(&mut e, View, &format!("sku-{}", d * 3 + i), start + i * 60_000);
+        }
+        e.note_impressions(Strategy::ForYou, 2, start);
+        e.track(
+            &EventInput::new(Click, "sku-1")
+                .from_strategy(Strategy::ForYou)
+                .at(start),
+            start,
+        )
+        .expect("click");
+        reports.extend(report_all(&mut e, start + DAY, &mut rng));
+    }
+    let items: Vec<&String> = reports.iter().flat_map(|r| &r.items).collect();
+    let unique: BTreeSet<&String> = items.iter().copied().collect();
+    assert_eq!(items.len(), unique.len(), "an item twice in the window");
+    assert_eq!(items.len(), 5);
+    assert_eq!(reports.iter().map(|r| r.pairs.len()).sum::<usize>(), 7);
+    assert_eq!(reports.iter().map(|r| r.interests.len()).sum::<usize>(), 3);
+    let impressions: u32 = reports
+        .iter()
+        .flat_map(|r| &r.strategies)
+        .map(|(_, c)| c.impressions)
+        .sum();
+    let clicks: u32 = reports
+        .iter()
+        .flat_map(|r| &r.strategies)
+        .map(|(_, c)| c.clicks)
+        .sum();
+    assert_eq!((impressions, clicks), (6, 2));
+    // With every cap used, the window's whole budget is spent, and never more.
+    let ledger = e.ledger_summary((i64::from(W) + 29) * DAY);
+    assert!((ledger.spent - ledger.cap).abs() < 1e-3, "{ledger:?}");
+    assert!(e.ledger().within(&e.privacy_config().budget()));
+}
+
+#[test]
+fn the_pending_report_and_window_survive_a_snapshot_and_old_snapshots_give_nothing_back() {
     let mut e = engine();
     shop_a_day(&mut e, NOON);
     let before_report = e.snapshot();
-    let mut rng = SplitMix64::new(2);
+    let mut rng = SplitMix64::new(4);
     let preview = e
         .prepare_report(NOON + DAY, &mut rng)
         .expect("ok")
@@ -109,39 +221,51 @@ fn the_pending_report_and_ledger_survive_a_snapshot_and_old_snapshots_give_no_bu
     let mut restored = engine();
     restored.restore(&e.snapshot()).expect("restores");
     let again = restored
-        .prepare_report(NOON + DAY, &mut SplitMix64::new(3))
+        .prepare_report(NOON + DAY, &mut SplitMix64::new(5))
         .expect("ok")
         .expect("pending kept");
     assert_eq!(again.json(), preview.json());
 
     e.commit_report(D).expect("commit");
-    // Restoring the snapshot taken before the report: the day stays reported and spent.
+    let spent = e.ledger_summary(NOON + DAY).spent;
+    // Restoring the snapshot taken before the report: the day stays reported and spent, and
+    // the window keeps its keys.
     e.restore(&before_report).expect("restores");
-    assert_eq!(e.ledger().spent_on(D), 1.0);
+    assert_eq!(e.ledger_summary(NOON + DAY).spent, spent);
     assert_eq!(e.prepare_report(NOON + DAY, &mut rng).expect("ok"), None);
+    assert_eq!(
+        e.privacy_state().window.as_ref().map(|w| w.items.len()),
+        Some(5)
+    );
+    track(&mut e, View, "sku-1", NOON + DAY);
+    assert!(report_all(&mut e, NOON + 2 * DAY, &mut rng).is_empty());
 }
 
 #[test]
-fn forget_drops_the_pending_report_but_keeps_the_ledger() {
+fn forget_closes_the_window_keeps_the_ledger_and_the_next_window_reports_again() {
     let mut e = engine();
+    let mut rng = SplitMix64::new(6);
     shop_a_day(&mut e, NOON);
-    shop_a_day(&mut e, NOON + DAY);
-    let mut rng = SplitMix64::new(4);
+    report_all(&mut e, NOON + DAY, &mut rng);
+    track(&mut e, View, "sku-30", NOON + DAY);
     e.prepare_report(NOON + 2 * DAY, &mut rng)
         .expect("ok")
-        .expect("report");
-    e.commit_report(D).expect("commit");
-    e.prepare_report(NOON + 2 * DAY, &mut rng)
-        .expect("ok")
-        .expect("the next day's report");
+        .expect("a pending report");
+    let spent = e.ledger_summary(NOON + 2 * DAY).spent;
     e.forget();
     assert_eq!(e.privacy_state().pending, None);
-    assert_eq!(e.ledger().spent_on(D), 1.0);
-    assert_eq!(
-        e.prepare_report(NOON + 2 * DAY, &mut rng).expect("ok"),
-        None,
-        "nothing left to report"
-    );
+    let window = e.privacy_state().window.clone().expect("kept, closed");
+    assert!(window.closed && window.items.is_empty() && window.pairs.is_empty());
+    assert_eq!(e.ledger_summary(NOON + 2 * DAY).spent, spent);
+    // New activity in the same window is not shared...
+    track(&mut e, View, "sku-50", NOON + 2 * DAY);
+    assert!(report_all(&mut e, NOON + 3 * DAY, &mut rng).is_empty());
+    // ... but in the next window it is.
+    let next_window = 20_610 * DAY + DAY / 2;
+    track(&mut e, View, "sku-50", next_window);
+    let reports = report_all(&mut e, next_window + DAY, &mut rng);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].items, ["sku-50".to_owned()]);
 }
 
 #[test]
@@ -151,11 +275,11 @@ fn mode_off_sends_and_spends_nothing_and_recommendations_still_work() {
         ..PrivacyConfig::default()
     });
     shop_a_day(&mut e, NOON);
-    let mut rng = SplitMix64::new(5);
+    let mut rng = SplitMix64::new(7);
     let overview = e.privacy(NOON + DAY, &mut rng).expect("ok");
     assert_eq!(overview.mode, Mode::Off);
     assert_eq!(overview.next_report, None);
-    assert_eq!(overview.ledger.spent_30_days, 0.0);
+    assert_eq!(overview.ledger.spent, 0.0);
     let recs = e
         .recommend(
             &kindred_core::RecommendRequest::new(Strategy::ForYou),
@@ -166,25 +290,26 @@ fn mode_off_sends_and_spends_nothing_and_recommendations_still_work() {
 }
 
 #[test]
-fn the_30_day_budget_skips_days_and_is_never_exceeded() {
+fn the_window_budget_skips_ldp_reports_and_is_never_exceeded() {
+    // LDP reports of ε = 1 each against a cap of 3 per window: three a window.
     let mut e = engine_with(PrivacyConfig {
-        epsilon_per_day: 1.0,
-        epsilon_30_days: 3.0,
+        mode: Mode::Ldp,
+        epsilon_per_window: 3.0,
+        ldp_epsilon: 1.0,
         ..PrivacyConfig::default()
     });
-    let mut rng = SplitMix64::new(6);
-    let mut sent = 0;
+    let mut rng = SplitMix64::new(8);
+    let mut sent = Vec::new();
     for day in 0..40 {
-        let start = NOON + day * DAY;
-        track(&mut e, View, "sku-7", start);
-        if let Some(p) = e.prepare_report(start, &mut rng).expect("ok") {
-            e.commit_report(p.epoch).expect("fits");
-            sent += 1;
+        let start = (i64::from(W) + day) * DAY + DAY / 2;
+        track(&mut e, View, &format!("sku-{day}"), start);
+        for r in report_all(&mut e, start, &mut rng) {
+            sent.push(r.window);
         }
-        assert!(e.ledger().spent_window(epoch_of(start)) <= 3.0);
+        let l = e.ledger_summary(start);
+        assert!(l.spent <= l.cap + 1e-9, "{l:?}");
     }
-    // Days 0-2 fill the first window; the next report fits once day 0 leaves it (day 30).
-    assert_eq!(sent, 6);
+    assert_eq!(sent, vec![W, W, W, 20_610, 20_610, 20_610]);
     assert!(e.ledger().within(&e.privacy_config().budget()));
 }
 
@@ -218,7 +343,7 @@ fn clicks_are_attributed_and_counters_clipped() {
         "\"strategy\" is only for click events, not \"view\""
     );
     let p = e
-        .prepare_report(NOON + DAY, &mut SplitMix64::new(7))
+        .prepare_report(NOON + DAY, &mut SplitMix64::new(9))
         .expect("ok")
         .expect("report");
     let report = p.report().expect("parses");
@@ -249,7 +374,7 @@ fn ldp_reports_validate_and_hide_keys() {
     });
     shop_a_day(&mut e, NOON);
     let p = e
-        .prepare_report(NOON + DAY, &mut SplitMix64::new(8))
+        .prepare_report(NOON + DAY, &mut SplitMix64::new(10))
         .expect("ok")
         .expect("report");
     let json = p.json();
@@ -260,17 +385,44 @@ fn ldp_reports_validate_and_hide_keys() {
 #[test]
 fn privacy_options_are_validated_with_js_names() {
     let mut e = engine();
-    let err = e
-        .set_privacy_config(PrivacyConfig {
-            epsilon_per_day: 0.0,
-            ..PrivacyConfig::default()
-        })
-        .expect_err("zero epsilon");
-    assert!(err.to_string().contains("privacy.epsilonPerDay"), "{err}");
-    let cfg: PrivacyConfig =
-        serde_json::from_str(r#"{"mode":"ldp","epsilonPerDay":0.5,"epsilon30Days":5}"#)
-            .expect("JS shape");
-    assert_eq!(cfg.mode, Mode::Ldp);
+    for (config, name) in [
+        (
+            PrivacyConfig {
+                epsilon_per_window: 0.0,
+                ..PrivacyConfig::default()
+            },
+            "privacy.epsilonPerWindow",
+        ),
+        (
+            PrivacyConfig {
+                delta: 0.5,
+                ..PrivacyConfig::default()
+            },
+            "privacy.delta",
+        ),
+        (
+            PrivacyConfig {
+                window_days: 0,
+                ..PrivacyConfig::default()
+            },
+            "privacy.windowDays",
+        ),
+        (
+            PrivacyConfig {
+                ldp_epsilon: 11.0,
+                ..PrivacyConfig::default()
+            },
+            "privacy.ldpEpsilon",
+        ),
+    ] {
+        let err = e.set_privacy_config(config).expect_err(name);
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    let cfg: PrivacyConfig = serde_json::from_str(
+        r#"{"mode":"ldp","epsilonPerWindow":2,"delta":1e-7,"windowDays":7,"ldpEpsilon":0.5}"#,
+    )
+    .expect("JS shape");
+    assert_eq!((cfg.mode, cfg.window_days), (Mode::Ldp, 7));
     e.set_privacy_config(cfg).expect("valid");
-    assert!(serde_json::from_str::<PrivacyConfig>(r#"{"epsilon":1}"#).is_err());
+    assert!(serde_json::from_str::<PrivacyConfig>(r#"{"epsilonPerDay":1}"#).is_err());
 }

@@ -1,15 +1,18 @@
-//! Property tests of the privacy contract: reports never exceed their caps, carry each key
-//! once, round-trip through the wire format and pass the server's validation; the ledger never
-//! exceeds its caps; the threshold never releases a key held by fewer than k reports.
+//! Property tests of the privacy contract: a shopper never contributes a key twice in a window
+//! nor beyond a window's caps (across days, tabs, reloads and clock jumps); reports round-trip
+//! through the wire format and pass the server's validation; the ledger never exceeds its cap;
+//! the threshold never releases a key held by fewer than k shoppers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kindred_core::aggregate::{release, AggregationConfig, Candidates, EpochCounts};
+use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
+use kindred_core::budget::Budget;
 use kindred_core::history::EventKind;
-use kindred_core::ledger::{BudgetCaps, Ledger};
-use kindred_core::privacy::{Contribution, PrivacyConfig};
+use kindred_core::ledger::{Ledger, Spend};
+use kindred_core::privacy::PrivacyConfig;
 use kindred_core::report::{Caps, Counter, Mode, Report, ReportLimits, StrategyCounts};
 use kindred_core::synthetic::{self, SplitMix64};
+use kindred_core::window::{next_contribution, WindowActivity, WindowState};
 use kindred_core::{Engine, EngineConfig, EventInput};
 use proptest::prelude::*;
 
@@ -31,116 +34,153 @@ fn strategy_name() -> impl Strategy<Value = String> {
     ]
 }
 
-fn contributions() -> impl Strategy<Value = Contribution> {
+fn activities() -> impl Strategy<Value = WindowActivity> {
     (
-        prop::collection::btree_set(key(), 0..40),
-        prop::collection::btree_set((key(), key()), 0..40),
-        prop::collection::btree_set(key(), 0..30),
-        // A list, not a map: build_report must cope with any order and repeated names.
+        prop::collection::vec((key(), any::<bool>()), 0..40),
+        prop::collection::vec(key(), 0..30),
+        // A list, not a map: any order and repeated names.
         prop::collection::vec((strategy_name(), (0u32..50, 0u32..20)), 0..4),
+        1usize..6,
     )
-        .prop_map(|(items, pairs, interests, strategies)| Contribution {
-            items: items.into_iter().collect(),
-            pairs: pairs.into_iter().collect(),
-            interests: interests.into_iter().collect(),
-            strategies: strategies
+        .prop_map(|(items, interests, strategies, session_len)| {
+            let mut seen = BTreeSet::new();
+            // The engine gathers each item once.
+            let items: Vec<(String, bool)> = items
                 .into_iter()
-                .map(|(k, (impressions, clicks))| {
-                    (
-                        k,
-                        StrategyCounts {
-                            impressions,
-                            clicks,
-                        },
-                    )
-                })
-                .collect(),
+                .filter(|(k, _)| seen.insert(k.clone()))
+                .collect();
+            let indices: Vec<(usize, bool)> =
+                items.iter().enumerate().map(|(i, (_, b))| (i, *b)).collect();
+            WindowActivity {
+                sessions: indices.chunks(session_len).map(<[_]>::to_vec).collect(),
+                items,
+                interests,
+                strategies: strategies
+                    .into_iter()
+                    .map(|(k, (impressions, clicks))| {
+                        (
+                            k,
+                            StrategyCounts {
+                                impressions,
+                                clicks,
+                            },
+                        )
+                    })
+                    .collect(),
+            }
         })
+}
+
+fn caps() -> impl Strategy<Value = Caps> {
+    (1u32..20, 1u32..20, 1u32..10, 1u32..30, 1u32..6).prop_map(
+        |(items, pairs, interests, impressions, clicks)| Caps {
+            items,
+            pairs,
+            interests,
+            impressions,
+            clicks,
+        },
+    )
 }
 
 fn configs() -> impl Strategy<Value = PrivacyConfig> {
     (
         prop_oneof![Just(Mode::Threshold), Just(Mode::Ldp), Just(Mode::Off)],
-        1u32..20,
-        1u32..20,
-        1u32..10,
-        1u32..30,
-        1u32..6,
+        caps(),
         0.1f64..8.0,
         1u32..8,
     )
-        .prop_map(
-            |(mode, items, pairs, interests, impressions, clicks, eps, set)| PrivacyConfig {
-                mode,
-                epsilon_per_day: eps,
-                epsilon_30_days: eps * 10.0,
-                caps: Caps {
-                    items,
-                    pairs,
-                    interests,
-                    impressions,
-                    clicks,
-                },
-                ldp_set_size: set,
-                ..PrivacyConfig::default()
-            },
-        )
+        .prop_map(|(mode, caps, eps, set)| PrivacyConfig {
+            mode,
+            caps,
+            ldp_epsilon: eps,
+            ldp_set_size: set,
+            ..PrivacyConfig::default()
+        })
+}
+
+fn limits(config: &PrivacyConfig) -> ReportLimits {
+    ReportLimits {
+        caps: config.caps,
+        window_days: config.window_days,
+        ldp: config.ldp(),
+    }
 }
 
 proptest! {
+    /// Over a sequence of days, a window's contributions hold every key at most once, come
+    /// from the activity, stay within the caps, and every report built from them is valid.
     #[test]
-    fn built_reports_respect_caps_and_pass_validation(
-        c in contributions(),
+    fn contributions_respect_the_window_and_reports_validate(
+        days in prop::collection::vec(activities(), 1..6),
         config in configs(),
         seed in any::<u64>(),
-        epoch in 0u32..40_000,
+        window in (0u32..1_000).prop_map(|w| w * 30),
     ) {
-        let report = c.build_report(epoch, &config, &mut SplitMix64::new(seed)).expect("seeded");
-        let Some(report) = report else {
-            prop_assert_eq!(config.mode, Mode::Off);
-            return Ok(());
-        };
-        let limits = ReportLimits { caps: config.caps, ldp: config.ldp() };
-        prop_assert!(report.validate(&limits).is_ok(), "{:?}", report.validate(&limits));
-        prop_assert!(report.items.len() <= config.caps.items as usize);
-        prop_assert!(report.pairs.len() <= config.caps.pairs as usize);
-        prop_assert!(report.interests.len() <= config.caps.interests as usize);
-        // Sorted and unique, and drawn from the contribution.
-        prop_assert!(report.items.windows(2).all(|w| w[0] < w[1]));
-        prop_assert!(report.pairs.windows(2).all(|w| w[0] < w[1]));
-        prop_assert!(report.interests.windows(2).all(|w| w[0] < w[1]));
-        prop_assert!(report.items.iter().all(|k| c.items.contains(k)));
-        prop_assert!(report.pairs.iter().all(|[a, b]| c.pairs.contains(&(a.clone(), b.clone()))));
-        let imp: u32 = report.strategies.iter().map(|(_, s)| s.impressions).sum();
-        let clk: u32 = report.strategies.iter().map(|(_, s)| s.clicks).sum();
-        prop_assert!(imp <= config.caps.impressions && clk <= config.caps.clicks);
-        // Wire round trip is the identity, both ways.
-        let json = report.to_json();
-        let back = Report::from_json(&json, &limits).expect("the server accepts it");
-        prop_assert_eq!(&back, &report);
-        prop_assert_eq!(back.to_json(), json);
-        // When a family has room for everything, nothing valid is dropped.
-        if config.mode == Mode::Threshold {
-            let valid_items = c.items.iter().filter(|k| kindred_core::report::key_problem(k).is_none()).count();
-            prop_assert_eq!(report.items.len(), valid_items.min(config.caps.items as usize));
+        let mut rng = SplitMix64::new(seed);
+        let mut state = WindowState::new(window, 30);
+        let mut all: Vec<String> = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for activity in &days {
+            let c = next_contribution(activity, &state, &config.caps, &mut rng).expect("seeded");
+            for id in &c.items {
+                prop_assert!(activity.items.iter().any(|(k, _)| k == id));
+            }
+            for (a, b) in &c.pairs {
+                prop_assert!(a < b);
+                prop_assert!(activity.items.iter().any(|(k, _)| k == a));
+                prop_assert!(activity.items.iter().any(|(k, _)| k == b));
+            }
+            all.extend(c.items.iter().cloned());
+            pairs.extend(c.pairs.iter().cloned());
+            let report = c.build_report(window, &config, &mut rng).expect("seeded");
+            match report {
+                None => prop_assert_eq!(config.mode, Mode::Off),
+                Some(report) => {
+                    prop_assert!(report.validate(&limits(&config)).is_ok(), "{:?}", report.validate(&limits(&config)));
+                    prop_assert!(report.items.windows(2).all(|w| w[0] < w[1]));
+                    prop_assert!(report.pairs.windows(2).all(|w| w[0] < w[1]));
+                    prop_assert!(report.interests.windows(2).all(|w| w[0] < w[1]));
+                    let json = report.to_json();
+                    let back = Report::from_json(&json, &limits(&config)).expect("the server accepts it");
+                    prop_assert_eq!(&back, &report);
+                    prop_assert_eq!(back.to_json(), json);
+                }
+            }
+            state.add(&c);
         }
+        let unique: BTreeSet<&String> = all.iter().collect();
+        prop_assert_eq!(unique.len(), all.len(), "an item twice in one window");
+        let unique: BTreeSet<&(String, String)> = pairs.iter().collect();
+        prop_assert_eq!(unique.len(), pairs.len(), "a pair twice in one window");
+        let used = state.used();
+        let caps = config.caps;
+        prop_assert!(used.items <= caps.items && used.pairs <= caps.pairs);
+        prop_assert!(used.interests <= caps.interests);
+        prop_assert!(used.impressions <= caps.impressions && used.clicks <= caps.clicks);
+        // When the window has room for everything, nothing valid is dropped.
+        let valid: BTreeSet<&String> = days
+            .iter()
+            .flat_map(|a| a.items.iter().map(|(k, _)| k))
+            .filter(|k| kindred_core::report::key_problem(k).is_none())
+            .collect();
+        prop_assert_eq!(all.len(), valid.len().min(caps.items as usize));
     }
 
     #[test]
-    fn the_ledger_never_exceeds_its_caps(
-        spends in prop::collection::vec((0.01f64..2.0, 0u32..120), 0..80),
-        per_epoch in 0.5f64..3.0,
-        window in 1.0f64..10.0,
+    fn the_ledger_never_exceeds_its_cap(
+        spends in prop::collection::vec((0u64..200_000, prop::option::of(0u64..3_000_000), 0u32..6), 0..60),
+        epsilon in 0.5f64..8.0,
     ) {
-        let caps = BudgetCaps { per_epoch, per_30_epochs: window.max(per_epoch) };
+        let budget = Budget { epsilon, ..Budget::default() };
         let mut ledger = Ledger::default();
-        for (eps, epoch) in spends {
+        for (rho, pure, w) in spends {
             let before = ledger.clone();
-            match ledger.spend(eps, epoch, &caps) {
-                Ok(()) => prop_assert!(ledger.spent_on(epoch) <= caps.per_epoch),
+            match ledger.spend(&Spend { rho, pure }, w * 30, &budget) {
+                Ok(()) => prop_assert!(ledger.of(w * 30).epsilon(budget.delta) <= epsilon + 1e-6),
                 Err(_) => prop_assert_eq!(&ledger, &before),
             }
-            prop_assert!(ledger.within(&caps));
+            prop_assert!(ledger.within(&budget));
         }
     }
 
@@ -151,7 +191,7 @@ proptest! {
         noise in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let mut counts = EpochCounts::new(3);
+        let mut counts = WindowCounts::new(30, 30);
         for (key, &n) in &per_key {
             counts.apply(&kindred_core::report::Increment { counter: Counter::Items, key: key.clone(), delta: n });
         }
@@ -167,31 +207,92 @@ proptest! {
         }
     }
 
-    /// Whatever the shopper does and however the clock moves, the engine sends at most one
-    /// report per day and never exceeds its budget.
+    /// Whatever the shopper does in two tabs, however often the page reloads and however the
+    /// clock moves, every day is reported at most once, no window receives a key twice or more
+    /// than its caps, and the ledger stays within its cap. Tabs share one stored snapshot and
+    /// commit a report only after merging it, as the browser module does inside its IndexedDB
+    /// transaction.
     #[test]
-    fn the_engine_reports_each_day_at_most_once_within_budget(
-        steps in prop::collection::vec((0usize..30, -3i64..5, any::<bool>()), 1..40),
+    fn two_tabs_reloads_and_clock_jumps_never_contribute_a_key_twice(
+        steps in prop::collection::vec((0usize..2, 0u8..4, 0usize..40, -3i64..6), 1..60),
         seed in any::<u64>(),
     ) {
-        let privacy = PrivacyConfig { epsilon_per_day: 1.0, epsilon_30_days: 4.0, ..PrivacyConfig::default() };
-        let mut e = Engine::with_config(EngineConfig { privacy, ..EngineConfig::default() }).expect("valid");
-        e.load_catalog_json(&synthetic::catalog_json(30, 1, 0)).expect("catalog");
+        let caps = Caps { items: 12, pairs: 20, interests: 6, impressions: 8, clicks: 3 };
+        let privacy = PrivacyConfig { caps, ..PrivacyConfig::default() };
+        let config = EngineConfig { privacy, ..EngineConfig::default() };
+        let catalog = synthetic::catalog_json(40, 1, 0);
+        let fresh = || {
+            let mut e = Engine::with_config(config).expect("valid");
+            e.load_catalog_json(&catalog).expect("catalog");
+            e
+        };
+        let mut tabs = [fresh(), fresh()];
+        let mut unsaved: [Vec<(EventInput, i64)>; 2] = [Vec::new(), Vec::new()];
+        let mut stored: Option<Vec<u8>> = None;
         let mut rng = SplitMix64::new(seed);
-        let mut day: i64 = 20_000;
-        let mut sent: BTreeMap<u32, u32> = BTreeMap::new();
-        for (item, jump, report) in steps {
-            day = (day + jump).max(0);
-            let now = day * 86_400_000 + 43_200_000;
-            e.track(&EventInput::new(EventKind::View, format!("sku-{item}")).at(now), now).expect("valid");
-            if report {
-                if let Some(p) = e.prepare_report(now, &mut rng).expect("ok") {
-                    e.commit_report(p.epoch).expect("prepared reports fit the budget");
-                    *sent.entry(p.epoch).or_default() += 1;
+        let mut day: i64 = 20_575;
+        let mut sent: Vec<(u32, Report)> = Vec::new();
+        // Saving merges what is stored, replays this tab's unsaved events, writes back.
+        let sync = |tab: &mut Engine, unsaved: &mut Vec<(EventInput, i64)>, stored: &mut Option<Vec<u8>>| {
+            if let Some(bytes) = stored.as_ref() {
+                tab.restore(bytes).expect("own snapshot");
+                for (event, now) in unsaved.iter() {
+                    tab.track(event, *now).expect("valid");
                 }
             }
-            prop_assert!(e.ledger().within(&privacy.budget()));
+            unsaved.clear();
+            *stored = Some(tab.snapshot());
+        };
+        for (t, action, item, jump) in steps {
+            day = (day + jump).max(0);
+            let now = day * 86_400_000 + 43_200_000;
+            match action {
+                0 | 1 => {
+                    let kind = if action == 0 { EventKind::View } else { EventKind::Purchase };
+                    let event = EventInput::new(kind, format!("sku-{item}")).at(now);
+                    tabs[t].track(&event, now).expect("valid");
+                    unsaved[t].push((event, now));
+                }
+                2 => {
+                    // Commit inside the "transaction": merge, report, save.
+                    sync(&mut tabs[t], &mut unsaved[t], &mut stored);
+                    while let Some(p) = tabs[t].prepare_report(now, &mut rng).expect("ok") {
+                        let json = tabs[t].commit_report(p.day).expect("prepared reports fit");
+                        sent.push((p.day, Report::from_json(&json, &limits(&privacy)).expect("valid")));
+                    }
+                    sync(&mut tabs[t], &mut unsaved[t], &mut stored);
+                }
+                _ => {
+                    // Reload: the tab's page starts again from what is stored.
+                    sync(&mut tabs[t], &mut unsaved[t], &mut stored);
+                    tabs[t] = fresh();
+                    if let Some(bytes) = &stored {
+                        tabs[t].restore(bytes).expect("restores");
+                    }
+                }
+            }
+            for tab in &tabs {
+                prop_assert!(tab.ledger().within(&privacy.budget()));
+            }
         }
-        prop_assert!(sent.values().all(|&n| n == 1), "{:?}", sent);
+        let mut days = BTreeSet::new();
+        let mut by_window: BTreeMap<u32, Vec<&Report>> = BTreeMap::new();
+        for (d, r) in &sent {
+            prop_assert!(days.insert(*d), "day {} reported twice", d);
+            by_window.entry(r.window).or_default().push(r);
+        }
+        for (w, reports) in by_window {
+            let items: Vec<&String> = reports.iter().flat_map(|r| &r.items).collect();
+            let pairs: Vec<&[String; 2]> = reports.iter().flat_map(|r| &r.pairs).collect();
+            let interests: Vec<&String> = reports.iter().flat_map(|r| &r.interests).collect();
+            prop_assert_eq!(items.iter().collect::<BTreeSet<_>>().len(), items.len(), "window {}: item twice", w);
+            prop_assert_eq!(pairs.iter().collect::<BTreeSet<_>>().len(), pairs.len(), "window {}: pair twice", w);
+            prop_assert_eq!(interests.iter().collect::<BTreeSet<_>>().len(), interests.len(), "window {}: interest twice", w);
+            prop_assert!(items.len() <= caps.items as usize && pairs.len() <= caps.pairs as usize);
+            prop_assert!(interests.len() <= caps.interests as usize);
+            let imp: u32 = reports.iter().flat_map(|r| &r.strategies).map(|(_, c)| c.impressions).sum();
+            let clk: u32 = reports.iter().flat_map(|r| &r.strategies).map(|(_, c)| c.clicks).sum();
+            prop_assert!(imp <= caps.impressions && clk <= caps.clicks);
+        }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use kindred_core::aggregate::{
-    build_model, release, AggregationConfig, Candidates, EpochCounts, ModelConfig, ReleasedCounts,
+    build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
 use kindred_core::history::EventKind::{Purchase, View};
 use kindred_core::privacy::PrivacyConfig;
@@ -15,10 +15,12 @@ use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
 
 const DAY: i64 = 86_400_000;
-const FIRST_DAY: u32 = 20_600;
+/// The first day of a 30-day window; the simulation covers that window and reports on the
+/// first day of the next.
+const FIRST_DAY: u32 = 20_580;
 const ITEMS: usize = 300;
 const CLIENTS: usize = 500;
-const DAYS: u32 = 14;
+const DAYS: u32 = 30;
 
 /// Item `i` is chosen with weight `1 / (i + 1)` (Zipf); half the time its partner `i ^ 1`
 /// is viewed in the same session (the planted co-occurrence).
@@ -36,8 +38,10 @@ struct Outcome {
 fn simulate(mode: Mode, epsilon: f64) -> Outcome {
     let privacy = PrivacyConfig {
         mode,
-        epsilon_per_day: epsilon,
-        epsilon_30_days: 30.0 * epsilon,
+        // Threshold mode: ε per window. LDP: ε per report, and a window cap that lets a
+        // shopper report every day.
+        epsilon_per_window: if mode == Mode::Ldp { 100.0 } else { epsilon },
+        ldp_epsilon: epsilon.min(10.0),
         ..PrivacyConfig::default()
     };
     let mut template = Engine::with_config(EngineConfig {
@@ -58,28 +62,30 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
         .collect();
     let mut behaviour = SplitMix64::new(2024);
     let mut device_rng = SplitMix64::new(7);
+    // Distinct shoppers per item over the window, what threshold counts estimate.
     let mut truth: BTreeMap<String, f64> = BTreeMap::new();
-    let mut counts: BTreeMap<u32, EpochCounts> = BTreeMap::new();
+    let mut touched: Vec<HashSet<String>> = vec![HashSet::new(); CLIENTS];
+    let mut counts: BTreeMap<u32, WindowCounts> = BTreeMap::new();
     let config = AggregationConfig {
-        epsilon,
+        epsilon: privacy.epsilon_per_window,
         ldp: LdpParams {
-            epsilon,
+            epsilon: privacy.ldp().epsilon,
             set_size: privacy.ldp_set_size,
         },
         ..AggregationConfig::default()
     };
     for day in 0..=DAYS {
         let start = i64::from(FIRST_DAY + day) * DAY + 8 * 3_600_000;
-        for client in clients.iter_mut() {
+        for (c, client) in clients.iter_mut().enumerate() {
             // Yesterday's report first (the transport runs at some time of the day).
             if let Some(p) = client.prepare_report(start, &mut device_rng).expect("ok") {
-                let bytes = client.commit_report(p.epoch).expect("budget");
+                let bytes = client.commit_report(p.day).expect("budget");
                 let report = Report::from_json(&bytes, &config.limits()).expect("server accepts");
                 counts
-                    .entry(report.epoch)
-                    .or_insert_with(|| EpochCounts::new(report.epoch))
+                    .entry(report.window)
+                    .or_insert_with(|| WindowCounts::new(report.window, report.days))
                     .add(&report)
-                    .expect("same epoch");
+                    .expect("same window");
             }
             if day == DAYS || behaviour.unit() > 0.6 {
                 continue;
@@ -107,7 +113,9 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
                 }
             }
             for id in seen {
-                *truth.entry(id).or_default() += 1.0;
+                if touched[c].insert(id.clone()) {
+                    *truth.entry(id).or_default() += 1.0;
+                }
             }
         }
     }
@@ -116,9 +124,10 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
         .values()
         .map(|c| release(c, &config, &candidates, &mut release_rng).expect("valid config"))
         .collect();
+    assert_eq!(releases.len(), 1, "one window");
     let model = build_model(
         &releases,
-        FIRST_DAY + DAYS,
+        FIRST_DAY + DAYS - 1,
         &ModelConfig {
             half_life_days: 60.0,
             ..ModelConfig::default()
@@ -148,7 +157,8 @@ fn overlap(a: &[String], b: &[String]) -> usize {
 
 #[test]
 fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
-    let out = simulate(Mode::Threshold, 1.0);
+    // The default budget: ε = 4 per shopper per window.
+    let out = simulate(Mode::Threshold, kindred_core::budget::DEFAULT_EPSILON);
     let true_top = top(&out.truth, 10);
     let model_top = top(&out.model.popularity, 10);
     let hits = overlap(&true_top, &model_top);
