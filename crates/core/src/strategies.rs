@@ -30,8 +30,16 @@ const BUY_AGAIN_POPULARITY_BOOST: f32 = 2.0;
 /// Half-life of repeat-purchase recency. Restocking and consumables run on monthly to
 /// quarterly cycles, slower than browsing interest (the profile's 14 days).
 const BUY_AGAIN_HALF_LIFE_DAYS: f64 = 90.0;
-/// Profile items used as anchors for co-occurrence and reasons.
+/// Profile items used as anchors for content (embedding centroid) and reasons.
 const ANCHORS: usize = 20;
+/// How much an item of the shopper's history says about what they want next, for the shared
+/// item model: a purchase (within the purchase memory) weighs 1, an item only browsed this
+/// much, ...
+const HISTORY_BROWSED: f32 = 0.5;
+/// ... both halving every this many days since the last interaction: the item model learns
+/// which items one shopper wants within a window, and last quarter's purchases still say a
+/// lot about this quarter's.
+const HISTORY_HALF_LIFE_DAYS: f64 = 90.0;
 
 /// Why a candidate scored; turned into text only for the final list.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,14 +83,15 @@ impl Engine {
             Some(id) if req.strategy.needs_item() => Some(self.catalog.require(id)?),
             _ => None,
         };
-        // The shopper's strongest items: for-you scores and explains with them (computed once).
-        let anchors = if req.strategy == Strategy::ForYou {
-            self.anchors(now)
+        // The shopper's strongest items and whole weighted history: for-you scores and
+        // explains with them (computed once).
+        let (anchors, history) = if req.strategy == Strategy::ForYou {
+            (self.anchors(now), self.history_weights(now))
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let candidates = match req.strategy {
-            Strategy::ForYou => self.for_you(&anchors, !req.exclusions().1, now),
+            Strategy::ForYou => self.for_you(&anchors, &history, !req.exclusions().1, now),
             Strategy::Similar => self.similar(anchor.unwrap_or(0)),
             Strategy::BoughtTogether => self.bought_together(anchor.unwrap_or(0)),
             Strategy::Trending => self.trending(),
@@ -102,6 +111,7 @@ impl Engine {
                         scored.item,
                         anchor,
                         &anchors,
+                        &history,
                     )]
                 };
                 if !pinned && req.boost.iter().any(|b| b.matches(item) && b.factor > 1.0) {
@@ -245,12 +255,43 @@ impl Engine {
             .collect()
     }
 
-    fn for_you(&self, anchors: &[(u32, f32)], again: bool, now: i64) -> Candidates {
+    /// The shopper's history as `(slot, weight)`: every item with totals (purchases are kept
+    /// for the purchase memory, browsing for the retention period), weighted by
+    /// [`HISTORY_BROWSED`] and [`HISTORY_HALF_LIFE_DAYS`].
+    fn history_weights(&self, now: i64) -> Vec<(u32, f32)> {
+        let half_life = HISTORY_HALF_LIFE_DAYS * 86_400_000.0;
+        let mut out: Vec<(u32, f32)> = self
+            .history
+            .all_stats()
+            .filter_map(|(id, s)| {
+                let i = self.catalog.index_of(id)?;
+                let last = s.last_seen.max(s.last_purchase)?;
+                let base = if s.purchases > 0 {
+                    1.0
+                } else {
+                    HISTORY_BROWSED
+                };
+                let age = (now - last).max(0) as f64;
+                Some((i, base * compact::exp2(-age / half_life) as f32))
+            })
+            .collect();
+        // Slot order, so sums are the same whatever order the totals are stored in.
+        compact::sort_by(&mut out, |a, b| a.0 < b.0);
+        out
+    }
+
+    fn for_you(
+        &self,
+        anchors: &[(u32, f32)],
+        history: &[(u32, f32)],
+        again: bool,
+        now: i64,
+    ) -> Candidates {
         let slots = self.catalog.slots();
         let user_text = self
             .profile
             .text_vector(self.index.vocabulary(), self.config.profile_terms);
-        if anchors.is_empty() && user_text.is_empty() {
+        if anchors.is_empty() && user_text.is_empty() && history.is_empty() {
             return self.popular_or_catalog();
         }
         let mut content = vec![0.0f32; slots];
@@ -267,17 +308,18 @@ impl Engine {
         }
         let mut out = Candidates::new(slots, Why::Content);
         let model = self.model.as_ref();
+        // The shared item model (learned weights, or co-occurrence for items it does not
+        // cover) scored against the whole history, scaled to [0, 1].
         let mut covisit = vec![0.0f32; slots];
         if let Some(m) = model {
-            let total: f32 = anchors
-                .iter()
-                .map(|a| a.1)
-                .sum::<f32>()
-                .max(f32::MIN_POSITIVE);
-            for &(a, affinity) in anchors {
-                for &(j, s) in &m.neighbours[a as usize] {
-                    covisit[j as usize] += affinity / total * s;
+            for &(i, w) in history {
+                for &(j, s) in &m.neighbours[i as usize] {
+                    covisit[j as usize] += w * s;
                 }
+            }
+            let max = covisit.iter().copied().fold(0.0f32, f32::max);
+            if max > 0.0 {
+                covisit.iter_mut().for_each(|v| *v /= max);
             }
         }
         // Buy-again scores scaled to [0, 1] (empty when bought items are excluded anyway).
@@ -433,7 +475,14 @@ impl Engine {
         }
     }
 
-    fn reason(&self, why: Why, i: u32, anchor: Option<u32>, anchors: &[(u32, f32)]) -> String {
+    fn reason(
+        &self,
+        why: Why,
+        i: u32,
+        anchor: Option<u32>,
+        anchors: &[(u32, f32)],
+        history: &[(u32, f32)],
+    ) -> String {
         match why {
             Why::Content => match anchor {
                 Some(a) => {
@@ -465,7 +514,7 @@ impl Engine {
                 Some(a) => format!("often bought together with {}", self.title(a)),
                 None => {
                     let best = self.model.as_ref().and_then(|m| {
-                        anchors
+                        history
                             .iter()
                             .filter_map(|&(a, aff)| {
                                 m.neighbours[a as usize]

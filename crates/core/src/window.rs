@@ -365,7 +365,11 @@ mod tests {
     fn activity(items: &[(&str, bool)]) -> WindowActivity {
         WindowActivity {
             items: items.iter().map(|(i, s)| (i.to_string(), *s)).collect(),
-            sessions: vec![items.iter().enumerate().map(|(i, (_, s))| (i, *s)).collect()],
+            sessions: vec![items
+                .iter()
+                .enumerate()
+                .map(|(i, (_, s))| (i, *s))
+                .collect()],
             interests: vec!["brand:Acme".into(), "brand:Acme".into()],
             strategies: vec![(
                 "for-you".into(),
@@ -461,8 +465,8 @@ mod tests {
             ..WindowActivity::default()
         };
         for _ in 0..20 {
-            let c = next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng)
-                .expect("seeded");
+            let c =
+                next_contribution(&a, &WindowState::new(0, 30), &caps, &mut rng).expect("seeded");
             assert_eq!(
                 c.pairs.as_slice(),
                 [

@@ -8,9 +8,7 @@ use kindred_core::history::EventKind::{Click, Purchase, View};
 use kindred_core::privacy::PrivacyConfig;
 use kindred_core::report::{Caps, Mode, ReportLimits};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{
-    window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy,
-};
+use kindred_core::{window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
 
 const DAY: i64 = 86_400_000;
 /// Noon UTC of day 20,600, the 21st day of the window starting on day 20,580.
@@ -101,14 +99,19 @@ fn a_day_is_reported_once_the_next_day_exactly_as_previewed() {
     // Pairs of any two items of the window: 5 items, 10 pairs.
     assert_eq!(report.pairs.len(), 10);
     assert!(!report.interests.is_empty());
-    for secret in ["secret", "birthday", "search", "\"ts\"", "user", "epoch", "20600"] {
+    for secret in [
+        "secret", "birthday", "search", "\"ts\"", "user", "epoch", "20600",
+    ] {
         assert!(!json.contains(secret), "{secret} in {json}");
     }
 
     let sent = e.commit_report(D).expect("budget available");
     assert_eq!(sent, json, "what is sent is what was shown");
     let ledger = e.ledger_summary(next_day);
-    assert!(ledger.spent > 0.0 && ledger.spent < ledger.cap, "{ledger:?}");
+    assert!(
+        ledger.spent > 0.0 && ledger.spent < ledger.cap,
+        "{ledger:?}"
+    );
     assert_eq!(e.prepare_report(next_day, &mut rng).expect("ok"), None);
     assert!(matches!(
         e.commit_report(D),
@@ -173,7 +176,12 @@ fn a_window_never_takes_more_than_its_caps() {
     for d in 0..30 {
         let start = (i64::from(W) + d) * DAY + DAY / 2;
         for i in 0..3 {
-            track(&mut e, View, &format!("sku-{}", d * 3 + i), start + i * 60_000);
+            track(
+                &mut e,
+                View,
+                &format!("sku-{}", d * 3 + i),
+                start + i * 60_000,
+            );
         }
         e.note_impressions(Strategy::ForYou, 2, start);
         e.track(

@@ -49,8 +49,11 @@ fn activities() -> impl Strategy<Value = WindowActivity> {
                 .into_iter()
                 .filter(|(k, _)| seen.insert(k.clone()))
                 .collect();
-            let indices: Vec<(usize, bool)> =
-                items.iter().enumerate().map(|(i, (_, b))| (i, *b)).collect();
+            let indices: Vec<(usize, bool)> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (_, b))| (i, *b))
+                .collect();
             WindowActivity {
                 sessions: indices.chunks(session_len).map(<[_]>::to_vec).collect(),
                 items,
