@@ -12,6 +12,7 @@
 //!   them in groups.
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`build_model`]: releasing closed epochs, retention and building the published model.
+//! - [`item_model`]: the learned item-item model (EASE) fitted to the released counts.
 //! - [`metrics`]: the Prometheus metrics.
 //! - [`serve`]: the HTTP server (axum): routes, rate limiting, metrics, admin and dashboard.
 //! - [`time`]: the clock (UTC days) the rest of the server shares.
@@ -26,6 +27,7 @@ pub mod csv_input;
 pub mod demo;
 pub mod evaluate;
 pub mod ingest;
+pub mod item_model;
 pub mod metrics;
 pub mod serve;
 pub mod simulate;
