@@ -690,7 +690,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            half_life_days: 60.0,
+            half_life_days: std::env::var("KT_MODEL_HL").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0),
             recent_days: 30,
             baseline_days: 60,
             ldp_noise_keys: 1.0,

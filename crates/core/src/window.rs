@@ -200,8 +200,12 @@ pub fn next_contribution(
     if room > 0 && activity.items.len() > 1 {
         let candidates = pair_candidates(activity, rng)?;
         let mut tiers: [Vec<(&String, &String)>; 3] = Default::default();
+        let only = std::env::var("KT_PAIRS_CONTRIBUTED_ONLY").is_ok();
         for (i, j, tier) in candidates {
             let (a, b) = (&activity.items[i as usize].0, &activity.items[j as usize].0);
+            if only && !((state.items.contains(a) || out.items.contains(a)) && (state.items.contains(b) || out.items.contains(b))) {
+                continue;
+            }
             let pair = if a < b { (a, b) } else { (b, a) };
             if !state.pairs.contains(&(pair.0.clone(), pair.1.clone())) {
                 tiers[tier as usize].push(pair);

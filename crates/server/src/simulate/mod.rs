@@ -102,6 +102,18 @@ pub struct Args {
     /// Threshold mode: distinct shoppers a key needs in a window before it is released.
     #[arg(long, default_value_t = 10)]
     pub k_threshold: u64,
+    /// Threshold mode without noise: the k-threshold alone, exact counts (not differentially
+    /// private; measures what the noise costs).
+    #[arg(long)]
+    pub no_noise: bool,
+    /// Threshold and ldp modes: window caps on items, pairs and interests per shopper
+    /// (default: the core's, the clients' default `privacy.caps`).
+    #[arg(long, value_name = "N")]
+    pub cap_items: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub cap_pairs: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub cap_interests: Option<u32>,
     /// Leave out items the shopper viewed or bought (the default for for-you).
     #[arg(long, conflicts_with = "include_seen")]
     pub exclude_seen: bool,
@@ -187,8 +199,8 @@ impl Settings {
                 };
                 (Mode::Threshold, caps, OFF_EPSILON)
             }
-            PrivacyArg::Threshold => (Mode::Threshold, defaults.caps, args.epsilon),
-            PrivacyArg::Ldp => (Mode::Ldp, defaults.caps, args.epsilon),
+            PrivacyArg::Threshold => (Mode::Threshold, chosen_caps(args), args.epsilon),
+            PrivacyArg::Ldp => (Mode::Ldp, chosen_caps(args), args.epsilon),
         };
         let device = PrivacyConfig {
             mode,
@@ -207,10 +219,21 @@ impl Settings {
             caps,
             window_days: args.window_days,
             ldp: device.ldp(),
-            noise: !off,
+            noise: !off && !args.no_noise,
             ..AggregationConfig::default()
         };
         Settings { device, server }
+    }
+}
+
+/// The window caps of a threshold or ldp run: the core's defaults unless overridden.
+fn chosen_caps(args: &Args) -> Caps {
+    let d = Caps::default();
+    Caps {
+        items: args.cap_items.unwrap_or(d.items),
+        pairs: args.cap_pairs.unwrap_or(d.pairs),
+        interests: args.cap_interests.unwrap_or(d.interests),
+        ..d
     }
 }
 
