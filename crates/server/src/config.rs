@@ -911,7 +911,10 @@ mod tests {
         // Day 20600 is in the window 20580 to 20609.
         let w = Period::new(20_580, 30);
         assert_eq!(p.window_of(20_600), w);
-        assert!(p.accepts(w, 20_580) && p.accepts(w, 20_610), "open, then its delay day");
+        assert!(
+            p.accepts(w, 20_580) && p.accepts(w, 20_610),
+            "open, then its delay day"
+        );
         assert!(!p.accepts(w, 20_611) && p.is_releasable(w, 20_611));
         assert!(!p.is_releasable(w, 20_610));
         let next = Period::new(20_610, 30);

@@ -153,8 +153,5 @@ fn shutdown_drains_with_503_then_exits_0() {
     let status = server.wait(Duration::from_secs(15));
     assert!(status.success(), "exit 0: {status:?}");
     let rows = db_counters(&dir.join("kindred.db"));
-    assert_eq!(
-        rows.get(&(w, "reports".into(), String::new())),
-        Some(&1)
-    );
+    assert_eq!(rows.get(&(w, "reports".into(), String::new())), Some(&1));
 }

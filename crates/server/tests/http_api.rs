@@ -8,8 +8,8 @@ use std::io::Read;
 use base64::Engine;
 use kindred_core::SharedModel;
 use support::{
-    db_counters, db_released, metric, open_window, report, report_in, today, yesterday,
-    Server, ADMIN_TOKEN, WINDOW_DAYS,
+    db_counters, db_released, metric, open_window, report, report_in, today, yesterday, Server,
+    ADMIN_TOKEN, WINDOW_DAYS,
 };
 
 /// The top-level fields of the core's model JSON. The browser's `loadModel` refuses any other
@@ -299,13 +299,21 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
     let open = server.admin("GET", "/v1/stats").json();
     let row = &open["windows"][0];
     assert_eq!(
-        (row["window"].as_u64(), row["days"].as_u64(), row["reports"].as_u64()),
+        (
+            row["window"].as_u64(),
+            row["days"].as_u64(),
+            row["reports"].as_u64()
+        ),
         (Some(u64::from(y)), Some(1), Some(9)),
         "{open}"
     );
     assert_eq!(row["released"], false);
     assert_eq!(row["releasesOn"].as_u64(), Some(u64::from(y) + 2), "{row}");
-    assert_eq!(server.rebuild()["released"], serde_json::json!([]), "still open");
+    assert_eq!(
+        server.rebuild()["released"],
+        serde_json::json!([]),
+        "still open"
+    );
     let status = server.stop();
     assert!(status.success(), "{status:?}");
 
@@ -346,7 +354,11 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
             ADMIN_TOKEN,
         ],
     );
-    assert_eq!(pending(&server), Some(0.0), "released windows are not pending");
+    assert_eq!(
+        pending(&server),
+        Some(0.0),
+        "released windows are not pending"
+    );
     let (raw, model) = fetch_model(&server);
     let fields: Vec<String> = raw.as_object().expect("object").keys().cloned().collect();
     assert_eq!(fields, core_model_fields(), "exactly the core's fields");
@@ -375,9 +387,15 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
         .privacy
         .aggregation
         .sigma(kindred_core::report::Family::Strategies);
-    assert_eq!(stats["privacy"]["noiseSigma"]["strategies"].as_f64(), Some(sigma));
+    assert_eq!(
+        stats["privacy"]["noiseSigma"]["strategies"].as_f64(),
+        Some(sigma)
+    );
     assert_eq!(stats["ctrMinImpressions"].as_f64(), Some(10.0 * sigma));
-    assert_eq!(stats["strategyWindow"]["window"].as_u64(), Some(u64::from(y)));
+    assert_eq!(
+        stats["strategyWindow"]["window"].as_u64(),
+        Some(u64::from(y))
+    );
     let for_you = stats["strategies"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["strategy"] == "for-you"))
@@ -404,7 +422,10 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
     // A rebuild with nothing new builds nothing and keeps the version (clients get 304).
     let again = server.rebuild();
     assert_eq!(
-        (again["modelChanged"].as_bool(), again["modelBuilt"].as_bool()),
+        (
+            again["modelChanged"].as_bool(),
+            again["modelBuilt"].as_bool()
+        ),
         (Some(false), Some(false)),
         "{again}"
     );
@@ -608,7 +629,11 @@ fn admin_routes_need_the_token() {
     // The defaults in force, and the noise of each family exactly as the one formula gives it.
     let p = &stats["privacy"];
     assert_eq!(
-        (p["epsilon"].as_f64(), p["delta"].as_f64(), p["windowDays"].as_u64()),
+        (
+            p["epsilon"].as_f64(),
+            p["delta"].as_f64(),
+            p["windowDays"].as_u64()
+        ),
         (Some(4.0), Some(1e-6), Some(30))
     );
     assert_eq!(p["caps"]["items"], 64);
