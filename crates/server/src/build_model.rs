@@ -174,6 +174,19 @@ pub fn build_shared_model(
     build_model(releases, as_of, &model_config(), 0)
 }
 
+/// The day a model built on `today` is built as of: the last day of the newest window that can
+/// be released, or of the newest release if that is later (a release of a longer or older
+/// period). Decay and trending are measured from there, not from today: the open window and
+/// those within the release delay have no releases yet, and counting them would age everything
+/// and leave the trending window empty.
+pub fn model_as_of(settings: &Settings, today: u32, newest_release_last_day: Option<u32>) -> u32 {
+    settings
+        .privacy
+        .newest_releasable_last_day(today)
+        .unwrap_or(0)
+        .max(newest_release_last_day.unwrap_or(0))
+}
+
 /// What a model is built from, as a short string stored with it: this binary's version, the
 /// model configuration, the day it is built as of and the released periods. Releases never
 /// change once stored, so equal fingerprints mean an identical build.
@@ -229,13 +242,7 @@ pub fn rebuild(
         }
     }
     let periods = store.released_periods()?;
-    // Decay and trending are measured from the newest window that can be released, not from
-    // today: the open window and those within the release delay have no releases yet, and
-    // counting them would age everything and leave the trending window empty.
-    let as_of = privacy
-        .newest_releasable_last_day(today)
-        .unwrap_or(0)
-        .max(periods.iter().map(Period::last_day).max().unwrap_or(0));
+    let as_of = model_as_of(settings, today, periods.iter().map(Period::last_day).max());
     let inputs = inputs_fingerprint(&periods, as_of);
     let previous = store.latest_model()?;
     let read_releases = |store: &mut dyn Store| -> Result<_, StoreError> {

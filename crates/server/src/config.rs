@@ -744,8 +744,11 @@ mod tests {
         assert_eq!(s.common.database, "kindred.db");
         assert_eq!(s.common.privacy.modes, vec![Mode::Threshold]);
         assert_eq!(s.common.privacy.aggregation, AggregationConfig::default());
-        assert_eq!(s.common.retention_days, 90);
+        assert_eq!(s.common.retention_days, 400);
         assert_eq!(s.common.privacy.release_delay_days, 1);
+        let agg = &s.common.privacy.aggregation;
+        assert_eq!((agg.epsilon, agg.delta, agg.k), (4.0, 1e-6, 10));
+        assert_eq!((agg.window_days, agg.ldp.epsilon), (30, 1.0));
         assert_eq!(s.static_dir, PathBuf::from("www"));
         assert_eq!(s.rebuild_every, Some(Duration::from_secs(3600)));
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
@@ -759,6 +762,9 @@ mod tests {
             r#"
             k = 25
             epsilon = 2.0
+            delta = 1e-7
+            window_days = 7
+            ldp_epsilon = 0.5
             retention_days = 30
             modes = ["threshold", "ldp"]
             catalog = "catalog.json"
@@ -775,10 +781,13 @@ mod tests {
         let s = Settings::from_parts(&args, &file).expect("valid");
         assert_eq!(s.privacy.aggregation.k, 50, "flag wins");
         assert_eq!(s.privacy.aggregation.epsilon, 2.0, "file wins over default");
-        assert_eq!(s.privacy.aggregation.ldp.epsilon, 2.0);
+        assert_eq!(s.privacy.aggregation.delta, 1e-7);
+        assert_eq!(s.privacy.aggregation.window_days, 7);
+        assert_eq!(s.privacy.aggregation.ldp.epsilon, 0.5);
         assert_eq!(s.privacy.aggregation.caps.items, 8);
         assert_eq!(
-            s.privacy.aggregation.caps.pairs, 16,
+            s.privacy.aggregation.caps.pairs,
+            Caps::default().pairs,
             "other caps keep defaults"
         );
         assert_eq!(s.privacy.modes, vec![Mode::Threshold, Mode::Ldp]);
@@ -812,14 +821,49 @@ mod tests {
                     k: Some(0),
                     ..CommonArgs::default()
                 },
-                "\"k\"",
+                "setting k: must be at least 1",
             ),
             (
                 CommonArgs {
-                    retention_days: Some(2),
+                    delta: Some(0.5),
                     ..CommonArgs::default()
                 },
-                "retention-days",
+                "setting delta: delta must be a number in (0, 0.001]",
+            ),
+            (
+                CommonArgs {
+                    window_days: Some(0),
+                    ..CommonArgs::default()
+                },
+                "setting window-days",
+            ),
+            (
+                CommonArgs {
+                    window_days: Some(400),
+                    ..CommonArgs::default()
+                },
+                "privacy.windowDays",
+            ),
+            (
+                CommonArgs {
+                    ldp_epsilon: Some(11.0),
+                    ..CommonArgs::default()
+                },
+                "setting ldp-epsilon",
+            ),
+            (
+                CommonArgs {
+                    retention_days: Some(31),
+                    ..CommonArgs::default()
+                },
+                "retention-days: 31 must be at least window-days + release-delay-days + 1 (32)",
+            ),
+            (
+                CommonArgs {
+                    release_delay_days: Some(31),
+                    ..CommonArgs::default()
+                },
+                "release-delay-days: 31 is more than 30 days",
             ),
         ];
         for (args, expected) in cases {
@@ -858,6 +902,27 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(ServeSettings::resolve(&short).is_err());
+    }
+
+    #[test]
+    fn windows_take_reports_until_their_delay_then_are_released() {
+        let s = Settings::resolve(&CommonArgs::default()).expect("defaults");
+        let p = &s.privacy;
+        // Day 20600 is in the window 20580 to 20609.
+        let w = Period::new(20_580, 30);
+        assert_eq!(p.window_of(20_600), w);
+        assert!(
+            p.accepts(w, 20_580) && p.accepts(w, 20_610),
+            "open, then its delay day"
+        );
+        assert!(!p.accepts(w, 20_611) && p.is_releasable(w, 20_611));
+        assert!(!p.is_releasable(w, 20_610));
+        let next = Period::new(20_610, 30);
+        assert!(p.accepts(next, 20_609), "a clock a day ahead");
+        assert!(!p.accepts(next, 20_608), "a future window");
+        assert_eq!(p.newest_releasable_last_day(20_610), Some(20_579));
+        assert_eq!(p.newest_releasable_last_day(20_611), Some(20_609));
+        assert_eq!(p.newest_releasable_last_day(0), None);
     }
 
     #[test]

@@ -515,13 +515,11 @@ async fn publish_stored(state: &SharedState) {
         let today = today();
         let kept_from = today.saturating_sub(st.settings.common.retention_days);
         let releases = store.releases(kept_from).map_err(|e| e.to_string())?;
-        let as_of = st
-            .settings
-            .common
-            .privacy
-            .newest_releasable_last_day(today)
-            .unwrap_or(0)
-            .max(releases.iter().map(|r| r.last_day()).max().unwrap_or(0));
+        let as_of = build_model::model_as_of(
+            &st.settings.common,
+            today,
+            releases.iter().map(|r| r.last_day()).max(),
+        );
         let Some(stored) = store.latest_model().map_err(|e| e.to_string())? else {
             return Ok(None);
         };

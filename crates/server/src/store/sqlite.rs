@@ -456,12 +456,28 @@ mod tests {
         dir.join("test.db")
     }
 
-    fn row(epoch: u32, counter: Counter, key: &str, delta: u64) -> CounterRow {
+    const W: Period = Period {
+        window: 20_580,
+        days: 30,
+    };
+    const NEXT: Period = Period {
+        window: 20_610,
+        days: 30,
+    };
+
+    fn row(period: Period, counter: Counter, key: &str, delta: u64) -> CounterRow {
         CounterRow {
-            epoch,
+            period,
             counter,
             key: key.to_owned(),
             delta,
+        }
+    }
+
+    fn exact() -> AggregationConfig {
+        AggregationConfig {
+            noise: false,
+            ..AggregationConfig::default()
         }
     }
 
@@ -479,34 +495,31 @@ mod tests {
         let path = temp_db("release");
         let mut s = SqliteStore::open(&path).expect("opens");
         s.add_counts(&[
-            row(5, Counter::Reports, "", 10),
-            row(5, Counter::Items, "mug", 10),
-            row(5, Counter::Items, "tea", 3),
+            row(W, Counter::Reports, "", 10),
+            row(W, Counter::Items, "mug", 10),
+            row(W, Counter::Items, "tea", 3),
         ])
         .expect("adds");
         s.add_counts(&[
-            row(5, Counter::Items, "mug", 2),
-            row(6, Counter::Reports, "", 1),
+            row(W, Counter::Items, "mug", 2),
+            row(NEXT, Counter::Reports, "", 1),
         ])
         .expect("adds");
         drop(s);
         let mut s = SqliteStore::open(&path).expect("reopens");
-        let pending = s.pending_days().expect("reads");
+        let pending = s.pending_periods().expect("reads");
         assert_eq!(pending.len(), 2);
         assert_eq!(
-            (pending[0].epoch, pending[0].reports, pending[0].keys),
-            (5, 10, 3)
+            (pending[0].period, pending[0].reports, pending[0].keys),
+            (W, 10, 3)
         );
-        let config = AggregationConfig {
-            noise: false,
-            ..AggregationConfig::default()
-        };
         let released = s
-            .release_day(5, &mut |counts| {
+            .release_period(W, &mut |counts| {
+                assert_eq!((counts.window, counts.days), (W.window, W.days));
                 assert_eq!(counts.get(Counter::Items, "mug"), 12);
                 release(
                     counts,
-                    &config,
+                    &exact(),
                     &Candidates::default(),
                     &mut SplitMix64::new(1),
                 )
@@ -514,25 +527,43 @@ mod tests {
             .expect("releases");
         assert_eq!(released.items.get("mug"), Some(&12.0));
         assert_eq!(released.suppressed.items, 1);
+        assert_eq!((released.window, released.days), (W.window, W.days));
         assert!(matches!(
-            s.release_day(5, &mut |_| unreachable!("released once")),
-            Err(StoreError::Released(5))
+            s.release_period(W, &mut |_| unreachable!("released once")),
+            Err(StoreError::Released(W))
+        ));
+        // A second connection (another process) cannot release it again either.
+        let mut other = SqliteStore::open(&path).expect("opens");
+        assert!(matches!(
+            other.release_period(W, &mut |_| unreachable!("released once")),
+            Err(StoreError::Released(W))
         ));
         assert!(matches!(
             s.add_counts(&[
-                row(6, Counter::Items, "x", 1),
-                row(5, Counter::Items, "mug", 1)
+                row(NEXT, Counter::Items, "x", 1),
+                row(W, Counter::Items, "mug", 1)
             ]),
-            Err(StoreError::Released(5))
+            Err(StoreError::Released(W))
         ));
         assert_eq!(
-            s.pending_days().expect("reads")[0].keys,
+            s.pending_periods().expect("reads")[0].keys,
             1,
             "nothing of the refused rows"
         );
-        assert_eq!(s.releases(0).expect("reads"), vec![released]);
-        assert_eq!(s.released_epochs().expect("reads"), BTreeSet::from([5]));
-        let removed = s.delete_before(6).expect("retention");
+        assert_eq!(s.releases(0).expect("reads"), vec![released.clone()]);
+        assert_eq!(
+            s.releases(W.last_day()).expect("reads"),
+            vec![released],
+            "a period counts while its last day is kept"
+        );
+        assert!(s.releases(W.last_day() + 1).expect("reads").is_empty());
+        assert_eq!(s.released_periods().expect("reads"), BTreeSet::from([W]));
+        // Retention deletes what ended before the day: W ends on its 30th day.
+        assert_eq!(
+            s.delete_ended_before(W.last_day()).expect("retention"),
+            Removed::default()
+        );
+        let removed = s.delete_ended_before(W.last_day() + 1).expect("retention");
         assert_eq!(
             removed,
             Removed {
@@ -541,6 +572,56 @@ mod tests {
             }
         );
         assert!(s.releases(0).expect("reads").is_empty());
+        assert_eq!(s.pending_periods().expect("reads").len(), 1, "NEXT stays");
+    }
+
+    #[test]
+    fn version_1_days_become_one_day_periods() {
+        let path = temp_db("migrate");
+        {
+            let conn = Connection::open(&path).expect("opens");
+            conn.execute_batch(MIGRATIONS[0]).expect("version 1 schema");
+            conn.pragma_update(None, "user_version", 1).expect("sets");
+            conn.execute_batch(
+                r#"INSERT INTO counters VALUES (20599, 'reports', '', 12), (20599, 'items', 'mug', 11);
+                   INSERT INTO releases VALUES (20598, 1, '{"epoch":20598,"reports":20,"ldp_reports":0,"items":{"tea":15.0},"pairs":{},"interests":{},"strategies":{},"suppressed":{"items":0,"pairs":0,"interests":0}}');
+                   INSERT INTO models VALUES (3, 1, '{}');"#,
+            )
+            .expect("version 1 rows");
+        }
+        let mut s = SqliteStore::open(&path).expect("migrates");
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("reads");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let day = |d| Period::new(d, 1);
+        assert_eq!(
+            s.released_periods().expect("reads"),
+            BTreeSet::from([day(20_598)])
+        );
+        let old = s.releases(0).expect("reads");
+        assert_eq!((old[0].window, old[0].days), (20_598, 1));
+        assert_eq!(old[0].items.get("tea"), Some(&15.0));
+        let pending = s.pending_periods().expect("reads");
+        assert_eq!((pending[0].period, pending[0].reports), (day(20_599), 12));
+        let released = s
+            .release_period(day(20_599), &mut |counts| {
+                release(
+                    counts,
+                    &exact(),
+                    &Candidates::default(),
+                    &mut SplitMix64::new(1),
+                )
+            })
+            .expect("releases the old day");
+        assert_eq!((released.days, released.items.get("mug")), (1, Some(&11.0)));
+        let model = s.latest_model().expect("reads").expect("kept");
+        assert_eq!(
+            (model.version, model.inputs.as_str()),
+            (3, ""),
+            "rebuilt once"
+        );
     }
 
     #[test]
@@ -553,12 +634,22 @@ mod tests {
                 version: v,
                 built_at_ms: v as i64,
                 json: format!("{{\"v\":{v}}}"),
+                inputs: format!("inputs {v}"),
             })
             .expect("saves");
         }
+        let newest = s.latest_model().expect("reads").expect("saved");
+        assert_eq!(newest.version, 10);
+        // The newest again, with other inputs: replaced in place.
+        s.save_model(&StoredModel {
+            inputs: "same model, new inputs".into(),
+            ..newest
+        })
+        .expect("saves");
+        let again = s.latest_model().expect("reads").expect("saved");
         assert_eq!(
-            s.latest_model().expect("reads").map(|m| m.version),
-            Some(10)
+            (again.version, again.inputs.as_str()),
+            (10, "same model, new inputs")
         );
         let kept: i64 = s
             .conn
