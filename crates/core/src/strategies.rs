@@ -338,7 +338,8 @@ impl Engine {
             let c = FOR_YOU_CONTENT() * content[i];
             let v = FOR_YOU_COVISIT() * covisit[i];
             // Popularity boosts relevance and adds a small prior of its own.
-            let boost = (c + v) * FOR_YOU_POPULARITY_BOOST() * pop;
+            let trend = model.map_or(0.0, |m| m.trending[i]);
+            let boost = (c + v) * (FOR_YOU_POPULARITY_BOOST() * pop + tune("TREND_BOOST", 0.0) as f32 * trend);
             let prior = FOR_YOU_POPULARITY() * pop;
             let a = bought.get(i).map_or(0.0, |b| {
                 FOR_YOU_BUY_AGAIN() * b * (1.0 + BUY_AGAIN_POPULARITY_BOOST() * pop)

@@ -295,7 +295,9 @@ fn pair_candidates(
         .filter(|&i| valid(i))
         .map(|i| (i, activity.items[i].1))
         .collect();
-    add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
+    if std::env::var("KT_NO_WINDOW_PAIRS").is_err() {
+        add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
+    }
     // Each pair once, with its lowest (best) tier.
     crate::compact::sort_by(&mut out, |a, b| a < b);
     out.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
