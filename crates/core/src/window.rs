@@ -192,8 +192,7 @@ pub fn next_contribution(
 
     let room = left(caps.pairs, state.pairs.len());
     if room > 0 && valid.len() > 1 {
-        let (s, w): (Vec<&(String, bool)>, Vec<&(String, bool)>) =
-            valid.iter().copied().partition(|(_, strong)| *strong);
+        let (s, w): (Vec<_>, Vec<_>) = valid.iter().copied().partition(|(_, strong)| *strong);
         let pool: Vec<&(String, bool)> = sample_tiered(s, w, MAX_PAIR_ITEMS, rng)?;
         let (mut strong_pairs, mut weak_pairs) = (Vec::new(), Vec::new());
         for (i, (a, sa)) in pool.iter().map(|p| (&p.0, p.1)).enumerate() {
