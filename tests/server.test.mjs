@@ -55,7 +55,7 @@ test("a shop page reports cross-origin and installs the model the server publish
   const page = await openShop(context, ctx.shop.url, "e2e-report");
   assert.equal(await pendingReports(), 0);
   await shopYesterday(page);
-  await page.waitForFunction(() => window.k.privacy().outbox.length === 0 && window.k.privacy().lastReportedEpoch != null,
+  await page.waitForFunction(() => window.k.privacy().outbox.length === 0 && window.k.privacy().lastReportedDay != null,
     null, { timeout: 10_000 });
   const warnings = await page.evaluate(() => window.warnings.map((w) => w.code));
   assert.deepEqual(warnings.filter((w) => w.startsWith("report-")), [], "accepted on the first try");
