@@ -2,40 +2,44 @@
 //! runs the core's strict `Report::from_json`). Run with `cargo bench -p kindred-server`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kindred_core::report::ReportLimits;
-use kindred_core::Mode;
+use kindred_core::report::Caps;
+use kindred_server::config::{CommonArgs, Settings};
 use kindred_server::ingest::{parse, IngestPolicy};
 
+/// Day 20600 is in the 30-day window 20580 to 20609.
 const TODAY: u32 = 20_600;
+const WINDOW: u32 = 20_580;
 
-/// A report at the default caps: 16 items, 16 pairs, 8 interests, two strategies.
+/// A report at the default window caps, all used at once: 64 items, 128 pairs, 32 interests,
+/// two strategies.
 fn full_report() -> String {
-    let items: Vec<String> = (0..16).map(|i| format!("\"sku-{i:05}\"")).collect();
-    let pairs: Vec<String> = (0..16)
-        .map(|i| format!("[\"sku-{i:05}\",\"sku-{:05}\"]", i + 100))
+    let caps = Caps::default();
+    let items: Vec<String> = (0..caps.items).map(|i| format!("\"sku-{i:05}\"")).collect();
+    let pairs: Vec<String> = (0..caps.pairs)
+        .map(|i| format!("[\"sku-{i:05}\",\"sku-{:05}\"]", i + 1000))
         .collect();
-    let interests: Vec<String> = (0..8).map(|i| format!("\"category:Dept {i}\"")).collect();
+    let interests: Vec<String> = (0..caps.interests)
+        .map(|i| format!("\"category:Dept {i:02}\""))
+        .collect();
     format!(
-        r#"{{"v":1,"epoch":{},"mode":"threshold","items":[{}],"pairs":[{}],"interests":[{}],"strategies":{{"for-you":{{"impressions":8,"clicks":2}},"trending":{{"impressions":4,"clicks":1}}}}}}"#,
-        TODAY - 1,
+        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":[{}],"pairs":[{}],"interests":[{}],"strategies":{{"for-you":{{"impressions":8,"clicks":2}},"trending":{{"impressions":4,"clicks":1}}}}}}"#,
         items.join(","),
         pairs.join(","),
         interests.join(",")
     )
 }
 
+/// A typical daily report: a few new keys of the window.
 fn small_report() -> String {
     format!(
-        r#"{{"v":1,"epoch":{},"mode":"threshold","items":["sku-00001","sku-00042","sku-00077"],"pairs":[["sku-00001","sku-00042"]],"interests":["brand:Acme","category:Home"],"strategies":{{"for-you":{{"impressions":2,"clicks":1}}}}}}"#,
-        TODAY - 1
+        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":["sku-00001","sku-00042","sku-00077"],"pairs":[["sku-00001","sku-00042"]],"interests":["brand:Acme","category:Home"],"strategies":{{"for-you":{{"impressions":2,"clicks":1}}}}}}"#
     )
 }
 
 fn bench(c: &mut Criterion) {
+    let settings = Settings::resolve(&CommonArgs::default()).expect("default settings");
     let policy = IngestPolicy {
-        limits: ReportLimits::default(),
-        modes: vec![Mode::Threshold],
-        retention_days: 90,
+        privacy: settings.privacy,
     };
     let released = |_| false;
     let mut group = c.benchmark_group("ingest-parse");

@@ -34,7 +34,7 @@ function facts(id, rows) {
 /** Draws (or redraws) a chart; shows the article's "empty" note when there is no data. */
 function draw(id, config, empty = false) {
   const canvas = $(id);
-  const note = canvas.closest("article")?.querySelector(".empty");
+  const note = canvas.closest("article, section")?.querySelector(".empty");
   if (note) note.hidden = !empty;
   canvas.parentElement.hidden = empty;
   if (!window.Chart) return;
@@ -49,6 +49,25 @@ function draw(id, config, empty = false) {
   };
   charts.set(id, new window.Chart(canvas, config));
 }
+
+/** Fills a table body with rows of cell texts. */
+function table(id, rows) {
+  const body = $(id).tBodies[0];
+  body.replaceChildren(
+    ...rows.map((cells) => {
+      const tr = document.createElement("tr");
+      for (const v of cells) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+/** "2026-05-05 to 2026-06-03", or one date for a one-day period. */
+const span = (w) => (w.days > 1 ? `${w.firstDate} to ${w.lastDate}` : w.firstDate);
 
 function horizontalBars(id, rows, label, digits = 3) {
   draw(
@@ -65,13 +84,17 @@ function horizontalBars(id, rows, label, digits = 3) {
   );
 }
 
-/** Bars per day, stacked. */
-function stackedBars(id, labels, datasets) {
-  draw(id, {
-    type: "bar",
-    data: { labels, datasets },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
-  });
+/** Bars per window, stacked. */
+function stackedBars(id, labels, datasets, empty = false) {
+  draw(
+    id,
+    {
+      type: "bar",
+      data: { labels, datasets },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    },
+    empty,
+  );
 }
 
 function renderModel(s) {
@@ -83,6 +106,7 @@ function renderModel(s) {
   facts("model-facts", [
     ["version", String(m.version)],
     ["built", `${new Date(m.builtAt).toLocaleString()} (${duration(m.ageSeconds)} ago)`],
+    ["describes the shop up to", `${m.asOfDate} (the newest released window)`],
     ["items with popularity", number(m.items)],
     ["trending items", number(m.trending)],
     ["items with neighbours", number(m.neighbourLists)],
@@ -95,38 +119,70 @@ function renderPrivacy(s) {
   const p = s.privacy;
   facts("privacy-facts", [
     ["modes accepted", p.modes.join(", ")],
-    ["k (reports per key and day)", String(p.k)],
+    ["window", `${p.windowDays} days`],
+    ["epsilon, delta per shopper and window", `ε = ${p.epsilon}, δ = ${p.delta}`],
+    ["k (distinct shoppers per key and window)", String(p.k)],
     ["release threshold τ", `items ${p.thresholds.items}, pairs ${p.thresholds.pairs}, interests ${p.thresholds.interests}`],
-    ["epsilon per report", String(p.epsilon)],
     ["presence delta", p.presenceDelta == null ? "none (k-anonymous presence)" : String(p.presenceDelta)],
-    ["noise scale", Object.entries(p.noiseScale).map(([f, v]) => `${f} ${number(v, 1)}`).join(", ")],
-    ["caps per report", `items ${p.caps.items}, pairs ${p.caps.pairs}, interests ${p.caps.interests}, impressions ${p.caps.impressions}, clicks ${p.caps.clicks}`],
-    ["release delay", `${p.releaseDelayDays} day(s) after a day ends`],
+    ["noise σ per count", Object.entries(p.noiseSigma).map(([f, v]) => `${f} ${number(v, 1)}`).join(", ")],
+    ["caps per window", `items ${p.caps.items}, pairs ${p.caps.pairs}, interests ${p.caps.interests}, impressions ${p.caps.impressions}, clicks ${p.caps.clicks}`],
+    ["ldp reports", `ε = ${p.ldpEpsilon} each, set size ${p.ldpSetSize}`],
+    ["release delay", `${p.releaseDelayDays} day(s) after a window ends`],
     ["retention", `${p.retentionDays} days`],
   ]);
 }
 
-function renderDays(s) {
-  const days = s.days;
-  stackedBars("reports-chart", days.map((d) => d.date), [
-    { label: "threshold reports (released)", data: days.map((d) => (d.released ? d.reports : 0)), backgroundColor: COLORS[0] },
-    { label: "ldp reports (released)", data: days.map((d) => (d.released ? d.ldpReports : 0)), backgroundColor: COLORS[4] },
-    { label: "not released yet", data: days.map((d) => (d.released ? 0 : d.reports + d.ldpReports)), backgroundColor: COLORS[9] },
+function renderWindows(s) {
+  const windows = s.windows;
+  const labels = windows.map(span);
+  stackedBars("reports-chart", labels, [
+    { label: "threshold reports (released)", data: windows.map((w) => (w.released ? w.reports : 0)), backgroundColor: COLORS[0] },
+    { label: "ldp reports (released)", data: windows.map((w) => (w.released ? w.ldpReports : 0)), backgroundColor: COLORS[4] },
+    { label: "not released yet", data: windows.map((w) => (w.released ? 0 : w.reports + w.ldpReports)), backgroundColor: COLORS[9] },
   ]);
-  const released = days.filter((d) => d.released);
+  table(
+    "windows-table",
+    windows
+      .slice()
+      .reverse()
+      .map((w) => {
+        const keys = w.releasedKeys ?? {};
+        const held = w.suppressed ? w.suppressed.items + w.suppressed.pairs + w.suppressed.interests : null;
+        return [
+          span(w),
+          number(w.reports + w.ldpReports),
+          w.released ? "released" : `open: released from ${w.releasesOnDate}`,
+          w.released ? number(keys.items) : "",
+          w.released ? number(keys.pairs) : "",
+          w.released ? number(keys.interests) : "",
+          held == null ? "" : number(held),
+        ];
+      }),
+  );
+  const released = windows.filter((w) => w.released);
   stackedBars(
-    "suppressed-chart",
-    released.map((d) => d.date),
+    "released-chart",
+    released.map(span),
     ["items", "pairs", "interests"].map((f, i) => ({
       label: f,
-      data: released.map((d) => d.suppressed[f]),
+      data: released.map((w) => w.releasedKeys[f]),
+      backgroundColor: COLORS[i + 1],
+    })),
+    released.length === 0,
+  );
+  stackedBars(
+    "suppressed-chart",
+    released.map(span),
+    ["items", "pairs", "interests"].map((f, i) => ({
+      label: f,
+      data: released.map((w) => w.suppressed[f]),
       backgroundColor: COLORS[i + 1],
     })),
   );
   const t = s.suppressed;
   $("suppressed-total").textContent =
-    `Held back over the kept days: ${number(t.items)} items, ${number(t.pairs)} pairs, ${number(t.interests)} interests ` +
-    `(held by fewer than k reports of a day, or below the noised threshold).`;
+    `Held back over the kept windows: ${number(t.items)} items, ${number(t.pairs)} pairs, ${number(t.interests)} interests ` +
+    `(contributed by fewer than k shoppers in a window, or below the noised threshold).`;
 }
 
 function renderStrategies(s) {
@@ -155,20 +211,13 @@ function renderStrategies(s) {
       },
     },
   });
+  $("strategy-window").textContent = s.strategyWindow ? `(${span(s.strategyWindow)})` : "";
   $("ctr-note").textContent =
-    `Counts are noised. Click-through is shown once a strategy has at least ${number(s.ctrMinImpressions)} lists shown; ` +
-    "below that the noise would dominate the ratio.";
-  const body = $("strategies-table").tBodies[0];
-  body.replaceChildren(
-    ...rows.map((r) => {
-      const tr = document.createElement("tr");
-      for (const v of [r.strategy, number(r.impressions), number(r.clicks), r.ctr == null ? "too few to tell" : `${(r.ctr * 100).toFixed(1)} %`]) {
-        const td = document.createElement("td");
-        td.textContent = v;
-        tr.append(td);
-      }
-      return tr;
-    }),
+    `Counts are noised. Click-through is shown once a strategy has at least ${number(s.ctrMinImpressions)} lists shown ` +
+    "(ten standard deviations of the noise); below that the noise would dominate the ratio.";
+  table(
+    "strategies-table",
+    rows.map((r) => [r.strategy, number(r.impressions), number(r.clicks), r.ctr == null ? "too few to tell" : `${(r.ctr * 100).toFixed(1)} %`]),
   );
 }
 
@@ -177,7 +226,7 @@ function render(s) {
   document.title = `${s.site} · kindred dashboard`;
   renderModel(s);
   renderPrivacy(s);
-  renderDays(s);
+  renderWindows(s);
   horizontalBars("top-chart", s.topItems, "popularity");
   horizontalBars("trending-chart", s.trending, "trending score");
   draw(

@@ -24,6 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kindred_core::report::DEFAULT_WINDOW_DAYS as WINDOW_DAYS;
 use kindred_core::synthetic::SplitMix64;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -83,8 +84,9 @@ fn zipf(rng: &mut SplitMix64, n: usize) -> usize {
     (((n as f64 + 1.0).powf(u) - 1.0) as usize).min(n - 1)
 }
 
-/// A valid report for `epoch`, as a browser would send it.
-fn report(rng: &mut SplitMix64, epoch: u32) -> String {
+/// A valid daily report for the 30-day `window`, as a browser would send it (new keys of the
+/// window, well within its caps).
+fn report(rng: &mut SplitMix64, window: u32) -> String {
     let n = 1 + rng.below(6) + if rng.unit() < 0.2 { rng.below(10) } else { 0 };
     let mut items: Vec<String> = (0..n.min(16))
         .map(|_| format!("sku-{:05}", zipf(rng, CATALOG)))
@@ -111,7 +113,7 @@ fn report(rng: &mut SplitMix64, epoch: u32) -> String {
     interests.dedup();
     let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
     let mut body = format!(
-        r#"{{"v":1,"epoch":{epoch},"mode":"threshold","items":[{}]"#,
+        r#"{{"v":2,"window":{window},"days":{WINDOW_DAYS},"mode":"threshold","items":[{}]"#,
         quoted.join(",")
     );
     if !pairs.is_empty() {
@@ -254,17 +256,18 @@ fn main() {
         }
     };
     let host = url.trim_start_matches("http://").to_owned();
-    let epoch = (SystemTime::now()
+    let today = (SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs()
-        / 86_400) as u32
-        - 1;
+        / 86_400) as u32;
+    // The window open today (the server's default window length).
+    let window = kindred_core::window::window_of(today, WINDOW_DAYS);
     let mut rng = SplitMix64::new(42);
     let requests: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..BODIES)
             .map(|_| {
-                let body = report(&mut rng, epoch);
+                let body = report(&mut rng, window);
                 format!(
                     "POST /v1/reports HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                     body.len()

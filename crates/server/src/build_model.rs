@@ -1,14 +1,24 @@
-//! Rebuilding the published model: release the days that closed, apply retention, build the
-//! shared model from every stored release, and publish it (precompressed, with an ETag).
+//! Rebuilding the published model: release the windows that closed, apply retention, build
+//! the shared model from every stored release, and publish it (precompressed, with an ETag).
 //!
 //! All privacy-relevant work is the core's: [`release`] (k-threshold and noise, or LDP
-//! estimates), [`build_model`] (decay, trending, co-occurrence). Each day is released exactly
-//! once ([`Store::release_day`] refuses a second time), because a second release with fresh
-//! noise would spend the privacy budget again.
+//! estimates), [`build_model`] (decay, trending, co-occurrence). Each period is released
+//! exactly once ([`Store::release_period`] refuses a second time, also against another
+//! process), because a second release with fresh noise would spend the privacy budget again.
+//!
+//! Recency: a window is released once it has closed (its last day plus
+//! `--release-delay-days`), so the model describes the months up to the newest closed window,
+//! built as of that window's last day; "trending" compares the newest window with the two
+//! before it ([`ModelConfig::default`]).
+//!
+//! A rebuild whose inputs (the stored releases and the day the model is built as of) are those
+//! of the published model builds nothing: the server rebuilds every hour, windows close once a
+//! month, and the build will grow a learned item model that takes far longer than the rest.
 //!
 //! Used by `kindred serve` (on a schedule and on `POST /v1/admin/rebuild`) and by
 //! `kindred build-model`.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -20,13 +30,13 @@ use kindred_core::model::{ModelError, SharedModel};
 use kindred_core::OsRandom;
 
 use crate::config::Settings;
-use crate::store::{Removed, Store, StoreError, StoredModel};
+use crate::store::{Period, Removed, Store, StoreError, StoredModel};
 
 /// Decimal places kept in published scores. Scores are in [0, 1] and only rank items; the
-/// counts behind them carry noise of standard deviation 45 (items) to 91 (pairs) reports at
-/// epsilon 1, so digits beyond the third are noise about noise. Full-precision f32 digits do
-/// not compress: rounding takes the worst-case 10k-item model (tests/model_size.rs) from
-/// about 1.7 MB to under 0.8 MB gzip.
+/// counts behind them carry noise of a standard deviation of about 16 (items) to 32 (pairs)
+/// shoppers at the default budget, so digits beyond the third are noise about noise.
+/// Full-precision f32 digits do not compress: rounding takes the worst-case 10k-item model
+/// (tests/model_size.rs) from about 1.7 MB to under 0.8 MB gzip.
 pub const SCORE_DECIMALS: i32 = 3;
 
 /// Why a rebuild failed. Nothing is published then; the previous model stays.
@@ -96,18 +106,22 @@ fn brotli(data: &[u8]) -> Vec<u8> {
 /// What a rebuild did.
 #[derive(Debug, Clone)]
 pub struct Rebuild {
-    /// Days released by this rebuild.
-    pub released: Vec<u32>,
-    /// Days before this one are gone (retention).
+    /// Periods released by this rebuild.
+    pub released: Vec<Period>,
+    /// Periods that ended before this day are gone (retention).
     pub kept_from: u32,
     pub removed: Removed,
+    /// The day the model is built as of: the last day of the newest releasable window.
+    pub as_of: u32,
     /// Every release within retention, oldest first (what the model was built from).
-    pub releases: Vec<ReleasedCounts>,
+    pub releases: Arc<Vec<ReleasedCounts>>,
     /// The model now published.
     pub model: StoredModel,
     /// False when the model came out identical to the one before (same version kept, so
     /// clients get 304s).
     pub changed: bool,
+    /// False when the inputs were those of the published model, so nothing was built.
+    pub built: bool,
 }
 
 /// Rounds every score of a model to [`SCORE_DECIMALS`] places.
@@ -142,63 +156,136 @@ fn candidates(settings: &Settings) -> Result<Candidates, RebuildError> {
     Ok(Candidates::from_catalog(&catalog))
 }
 
-/// Releases closed days, applies retention and builds the model for `today`; stores the
-/// model when it changed. `now_ms` is the build time recorded with it.
+/// The model configuration every build (and the dashboard's decayed pairs) uses: the core's
+/// defaults (half-life 60 days, trending over the newest window against the two before).
+pub fn model_config() -> ModelConfig {
+    ModelConfig::default()
+}
+
+/// Builds the shared model from the releases as of `as_of` (the last day of the newest
+/// releasable window). Everything the published model holds is computed here, so a learned
+/// item model joins the build in this one place. Version and build day are set by the caller.
+pub fn build_shared_model(
+    releases: &[ReleasedCounts],
+    as_of: u32,
+    // Not read yet: the releases already carry what k and the noise did.
+    _settings: &Settings,
+) -> SharedModel {
+    build_model(releases, as_of, &model_config(), 0)
+}
+
+/// The day a model built on `today` is built as of: the last day of the newest window that can
+/// be released, or of the newest release if that is later (a release of a longer or older
+/// period). Decay and trending are measured from there, not from today: the open window and
+/// those within the release delay have no releases yet, and counting them would age everything
+/// and leave the trending window empty.
+pub fn model_as_of(settings: &Settings, today: u32, newest_release_last_day: Option<u32>) -> u32 {
+    settings
+        .privacy
+        .newest_releasable_last_day(today)
+        .unwrap_or(0)
+        .max(newest_release_last_day.unwrap_or(0))
+}
+
+/// What a model is built from, as a short string stored with it: this binary's version, the
+/// model configuration, the day it is built as of and the released periods. Releases never
+/// change once stored, so equal fingerprints mean an identical build.
+pub fn inputs_fingerprint(periods: &BTreeSet<Period>, as_of: u32) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(format!("{:?}", model_config()).as_bytes());
+    for p in periods {
+        hasher.update(&p.window.to_le_bytes());
+        hasher.update(&p.days.to_le_bytes());
+    }
+    format!(
+        "kindred {}; as of day {as_of}; {} release(s); {}",
+        env!("CARGO_PKG_VERSION"),
+        periods.len(),
+        &hasher.finalize().to_hex()[..32]
+    )
+}
+
+/// Releases closed periods, applies retention and, when its inputs changed, builds the model
+/// for `today`; stores the model when it changed. `now_ms` is the build time recorded with
+/// it. `known` are the releases the caller already holds from the previous rebuild (reused
+/// when nothing changed, instead of being read again).
 pub fn rebuild(
     store: &mut dyn Store,
     settings: &Settings,
     today: u32,
     now_ms: i64,
+    known: Option<Arc<Vec<ReleasedCounts>>>,
 ) -> Result<Rebuild, RebuildError> {
     let privacy = &settings.privacy;
     let kept_from = today.saturating_sub(settings.retention_days);
-    let removed = store.delete_before(kept_from)?;
+    let removed = store.delete_ended_before(kept_from)?;
     let mut released = Vec::new();
-    if let Some(last) = privacy.last_releasable(today) {
-        let due: Vec<u32> = store
-            .pending_days()?
-            .into_iter()
-            .map(|d| d.epoch)
-            .filter(|e| *e <= last)
-            .collect();
-        if !due.is_empty() {
-            // The catalog is read only when a day is released (LDP estimates need it).
-            let candidates = candidates(settings)?;
-            for epoch in due {
-                let result = store.release_day(epoch, &mut |counts| {
-                    release(counts, &privacy.aggregation, &candidates, &mut OsRandom)
-                });
-                match result {
-                    Ok(_) => released.push(epoch),
-                    // Another process (kindred build-model) released it first: fine.
-                    Err(StoreError::Released(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
+    let due: Vec<Period> = store
+        .pending_periods()?
+        .into_iter()
+        .map(|p| p.period)
+        .filter(|p| privacy.is_releasable(*p, today))
+        .collect();
+    if !due.is_empty() {
+        // The catalog is read only when a period is released (LDP estimates need it).
+        let candidates = candidates(settings)?;
+        for period in due {
+            let result = store.release_period(period, &mut |counts| {
+                release(counts, &privacy.aggregation, &candidates, &mut OsRandom)
+            });
+            match result {
+                Ok(_) => released.push(period),
+                // Another process (kindred build-model) released it first: fine.
+                Err(StoreError::Released(_)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
-    let releases = store.releases(kept_from)?;
-    // Decay and trending are measured from the newest day that can be released, not from
-    // today: today and the days within the release delay have no releases yet, and counting
-    // them would age everything and leave the trending window empty.
-    let as_of = privacy
-        .last_releasable(today)
-        .unwrap_or(0)
-        .max(releases.last().map_or(0, |r| r.epoch));
-    let mut model = build_model(&releases, as_of, &ModelConfig::default(), 0);
+    let periods = store.released_periods()?;
+    let as_of = model_as_of(settings, today, periods.iter().map(Period::last_day).max());
+    let inputs = inputs_fingerprint(&periods, as_of);
+    let previous = store.latest_model()?;
+    let read_releases = |store: &mut dyn Store| -> Result<_, StoreError> {
+        Ok(Arc::new(store.releases(kept_from)?))
+    };
+    if let Some(prev) = previous.as_ref().filter(|p| p.inputs == inputs) {
+        let releases = match known {
+            Some(r) if released.is_empty() && removed.releases == 0 => r,
+            _ => read_releases(store)?,
+        };
+        return Ok(Rebuild {
+            released,
+            kept_from,
+            removed,
+            as_of,
+            releases,
+            model: prev.clone(),
+            changed: false,
+            built: false,
+        });
+    }
+    let releases = read_releases(store)?;
+    let mut model = build_shared_model(&releases, as_of, settings);
     model.built_epoch = today;
     quantize(&mut model);
-    let previous = store.latest_model()?;
     if let Some(prev) = &previous {
         model.version = prev.version;
         if model.to_json() == prev.json {
+            // Same bytes: keep the version (clients get 304s), remember the new inputs.
+            let kept = StoredModel {
+                inputs,
+                ..prev.clone()
+            };
+            store.save_model(&kept)?;
             return Ok(Rebuild {
                 released,
                 kept_from,
                 removed,
+                as_of,
                 releases,
-                model: prev.clone(),
+                model: kept,
                 changed: false,
+                built: true,
             });
         }
     }
@@ -207,15 +294,18 @@ pub fn rebuild(
         version: model.version,
         built_at_ms: now_ms,
         json: model.to_json(),
+        inputs,
     };
     store.save_model(&stored)?;
     Ok(Rebuild {
         released,
         kept_from,
         removed,
+        as_of,
         releases,
         model: stored,
         changed: true,
+        built: true,
     })
 }
 

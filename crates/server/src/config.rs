@@ -2,9 +2,14 @@
 //!
 //! Every setting can come from a flag, an environment variable (`KINDRED_*`) or the optional
 //! TOML file (`--config`), in that order of precedence, then the default. The file uses the
-//! flag names with `_` for `-` (`--retention-days` is `retention_days = 90`); the caps, which
+//! flag names with `_` for `-` (`--retention-days` is `retention_days = 400`); the caps, which
 //! must equal the clients' `privacy.caps`, exist only in the file (`[caps]`). Unknown keys in
 //! the file are errors, so a typo cannot silently leave a default in force.
+//!
+//! Counting is per **contribution window** (`--window-days`, 30 by default, aligned to day 0
+//! like the clients' windows): a window takes reports until `--release-delay-days` after its
+//! last day, is then released once, and the model describes the months up to the newest
+//! released window ([`PrivacySettings`] holds these rules).
 //!
 //! Paths (database, static directory, catalog) are relative to the working directory, not to
 //! the file: the same rule for flags, variables and the file.
@@ -15,9 +20,20 @@ use std::time::Duration;
 
 use clap::Args;
 use kindred_core::aggregate::AggregationConfig;
-use kindred_core::report::{Caps, LdpParams};
+use kindred_core::report::Caps;
+use kindred_core::window::window_of;
 use kindred_core::Mode;
 use serde::Deserialize;
+
+use crate::store::Period;
+
+/// Default `--retention-days`: a year of 30-day windows and the delay of the newest, so the
+/// model's decay (half-life 60 days) and buy-again style seasonality see a whole year, while
+/// nothing older than about 13 months is kept.
+pub const DEFAULT_RETENTION_DAYS: u32 = 400;
+/// Default `--release-delay-days`: browsers send the previous day's report on the next visit,
+/// so one day after a window ends nearly every report for it is in.
+pub const DEFAULT_RELEASE_DELAY_DAYS: u32 = 1;
 
 /// Why the settings are unusable.
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +74,9 @@ pub struct CommonArgs {
     )]
     pub database: Option<String>,
 
-    /// Days released counts are kept; older counters and releases are deleted at each rebuild.
-    /// [default: 90]
+    /// Days released counts are kept: releases (and counters) of windows that ended longer ago
+    /// are deleted at each rebuild. The default keeps a year of windows feeding the model.
+    /// [default: 400]
     #[arg(
         long,
         env = "KINDRED_RETENTION_DAYS",
@@ -84,13 +101,13 @@ pub struct CommonArgs {
     )]
     pub modes: Option<Vec<Mode>>,
 
-    /// Minimum number of distinct reports of one day that must hold a key (item, pair,
-    /// interest) before it is released. [default: 10]
+    /// Distinct shoppers in a window a key (item, pair, interest) needs before it is
+    /// released. 50 is the strict setting (Protected Audience's target). [default: 10]
     #[arg(long, env = "KINDRED_K", value_name = "N", help_heading = "Privacy")]
     pub k: Option<u64>,
 
-    /// Epsilon of one report: the noise is calibrated to it, and LDP reports must carry it.
-    /// Must equal the clients' `epsilonPerDay`. [default: 1]
+    /// Epsilon per shopper per window: the noise of every release is calibrated to it. Must
+    /// equal the clients' `privacy.epsilonPerWindow`. [default: 4]
     #[arg(
         long,
         env = "KINDRED_EPSILON",
@@ -98,6 +115,27 @@ pub struct CommonArgs {
         help_heading = "Privacy"
     )]
     pub epsilon: Option<f64>,
+
+    /// Delta of the (epsilon, delta) budget per shopper per window; must equal the clients'
+    /// `privacy.delta`. [default: 0.000001]
+    #[arg(
+        long,
+        env = "KINDRED_DELTA",
+        value_name = "DELTA",
+        help_heading = "Privacy"
+    )]
+    pub delta: Option<f64>,
+
+    /// Length of a contribution window in days (windows start on multiples of it, counted from
+    /// 1970-01-01). Must equal the clients' `privacy.windowDays`; reports of other windows are
+    /// refused. [default: 30]
+    #[arg(
+        long,
+        env = "KINDRED_WINDOW_DAYS",
+        value_name = "DAYS",
+        help_heading = "Privacy"
+    )]
+    pub window_days: Option<u32>,
 
     /// Optional delta for (epsilon, delta)-DP presence of keys: raises the release threshold far
     /// above k (see docs/PRIVACY.md). [default: none]
@@ -109,7 +147,18 @@ pub struct CommonArgs {
     )]
     pub presence_delta: Option<f64>,
 
-    /// LDP Padding-and-Sampling length; must equal the clients' `ldpSetSize`. [default: 4]
+    /// Epsilon of one LDP report; must equal the clients' `privacy.ldpEpsilon` (LDP reports
+    /// carrying another are refused). [default: 1]
+    #[arg(
+        long,
+        env = "KINDRED_LDP_EPSILON",
+        value_name = "EPSILON",
+        help_heading = "Privacy"
+    )]
+    pub ldp_epsilon: Option<f64>,
+
+    /// LDP Padding-and-Sampling length; must equal the clients' `privacy.ldpSetSize`.
+    /// [default: 4]
     #[arg(
         long,
         env = "KINDRED_LDP_SET_SIZE",
@@ -128,7 +177,7 @@ pub struct CommonArgs {
     )]
     pub catalog: Option<PathBuf>,
 
-    /// Days after its end that a day still accepts late reports; the day is released (once,
+    /// Days after a window ends it still takes late reports; the window is released (once,
     /// for ever) at the first rebuild after that. [default: 1]
     #[arg(
         long,
@@ -224,7 +273,7 @@ pub struct ServeArgs {
     )]
     pub admin_token: Option<String>,
 
-    /// How often the model is rebuilt (closed days released, retention applied): `90s`,
+    /// How often the model is rebuilt (closed windows released, retention applied): `90s`,
     /// `15m`, `1h`, `1d`; `0` only on demand (POST /v1/admin/rebuild). [default: 1h]
     #[arg(
         long,
@@ -255,7 +304,10 @@ struct FileConfig {
     modes: Option<Vec<String>>,
     k: Option<u64>,
     epsilon: Option<f64>,
+    delta: Option<f64>,
+    window_days: Option<u32>,
     presence_delta: Option<f64>,
+    ldp_epsilon: Option<f64>,
     ldp_set_size: Option<u32>,
     catalog: Option<PathBuf>,
     release_delay_days: Option<u32>,
@@ -292,7 +344,8 @@ impl FileConfig {
 pub struct PrivacySettings {
     /// Modes accepted (never `off`, never empty).
     pub modes: Vec<Mode>,
-    /// k, epsilon, presence delta, caps and LDP parameters, as the core aggregator takes them.
+    /// k, epsilon, delta, window length, presence delta, caps and LDP parameters, as the
+    /// core aggregator takes them.
     pub aggregation: AggregationConfig,
     /// See [`CommonArgs::release_delay_days`].
     pub release_delay_days: u32,
@@ -301,10 +354,32 @@ pub struct PrivacySettings {
 }
 
 impl PrivacySettings {
-    /// The newest epoch that may be released on `today`: a day is released once it ended
-    /// more than `release_delay_days` days ago.
-    pub fn last_releasable(&self, today: u32) -> Option<u32> {
-        today.checked_sub(1 + self.release_delay_days)
+    /// The window reports made on `day` belong to.
+    pub fn window_of(&self, day: u32) -> Period {
+        let days = self.aggregation.window_days;
+        Period::new(window_of(day, days), days)
+    }
+
+    /// Whether `period` may be released on `today`: it ended more than `release_delay_days`
+    /// days ago, so no more reports for it are accepted ([`PrivacySettings::accepts`]).
+    pub fn is_releasable(&self, period: Period, today: u32) -> bool {
+        u64::from(period.last_day()) + u64::from(self.release_delay_days) < u64::from(today)
+    }
+
+    /// Whether reports for `period` are still accepted on `today`: until `release_delay_days`
+    /// after its last day, and not before it begins, except that a device clock slightly
+    /// ahead may report for the window of tomorrow.
+    pub fn accepts(&self, period: Period, today: u32) -> bool {
+        !self.is_releasable(period, today)
+            && period.window <= self.window_of(today.saturating_add(1)).window
+    }
+
+    /// The last day of the newest window that can be released on `today`: what models are
+    /// built as of (decay and trending are measured from there, since the windows after it
+    /// have no release yet). `None` before the first window could close.
+    pub fn newest_releasable_last_day(&self, today: u32) -> Option<u32> {
+        let closed_by = today.checked_sub(self.release_delay_days)?;
+        self.window_of(closed_by).window.checked_sub(1)
     }
 }
 
@@ -342,8 +417,11 @@ pub struct ServeSettings {
     pub rebuild_every: Option<Duration>,
 }
 
-/// Longest time a report may wait for a day to be released; also the most days kept.
+/// Longest time a report may wait for a window to be released; also the most days kept.
 const MAX_DAYS: u32 = 3650;
+/// Longest accepted release delay: late reports are for stragglers, not for holding windows
+/// open (a browser reports a day at most `maxReportLagDays`, 30 at most, after it).
+const MAX_RELEASE_DELAY_DAYS: u32 = 30;
 
 impl Settings {
     /// Resolves flags/environment over the file over the defaults, and validates.
@@ -370,25 +448,33 @@ impl Settings {
         if modes_dedup.is_empty() {
             return Err(invalid("modes", "accept at least one of threshold, ldp"));
         }
-        let epsilon = args.epsilon.or(file.epsilon).unwrap_or(1.0);
         let defaults = AggregationConfig::default();
         let aggregation = AggregationConfig {
-            epsilon,
+            epsilon: args.epsilon.or(file.epsilon).unwrap_or(defaults.epsilon),
+            delta: args.delta.or(file.delta).unwrap_or(defaults.delta),
             k: args.k.or(file.k).unwrap_or(defaults.k),
             presence_delta: args.presence_delta.or(file.presence_delta),
             caps: file.caps.unwrap_or(defaults.caps),
-            ldp: LdpParams {
-                epsilon,
-                set_size: args
+            window_days: args
+                .window_days
+                .or(file.window_days)
+                .unwrap_or(defaults.window_days),
+            // Rounded as the clients round it (`PrivacyConfig::ldp`), so their reports match.
+            ldp: kindred_core::PrivacyConfig {
+                ldp_epsilon: args
+                    .ldp_epsilon
+                    .or(file.ldp_epsilon)
+                    .unwrap_or(defaults.ldp.epsilon),
+                ldp_set_size: args
                     .ldp_set_size
                     .or(file.ldp_set_size)
                     .unwrap_or(defaults.ldp.set_size),
-            },
+                ..kindred_core::PrivacyConfig::default()
+            }
+            .ldp(),
             ..defaults
         };
-        aggregation
-            .validate()
-            .map_err(|e| invalid("privacy", e.to_string()))?;
+        validate_privacy(&aggregation)?;
         let catalog = args.catalog.clone().or_else(|| file.catalog.clone());
         if modes_dedup.contains(&Mode::Ldp) && catalog.is_none() {
             return Err(invalid(
@@ -399,20 +485,24 @@ impl Settings {
         let release_delay_days = args
             .release_delay_days
             .or(file.release_delay_days)
-            .unwrap_or(1);
-        if release_delay_days > 30 {
+            .unwrap_or(DEFAULT_RELEASE_DELAY_DAYS);
+        if release_delay_days > MAX_RELEASE_DELAY_DAYS {
             return Err(invalid(
                 "release-delay-days",
-                format!("{release_delay_days} is more than 30 days"),
+                format!("{release_delay_days} is more than {MAX_RELEASE_DELAY_DAYS} days"),
             ));
         }
-        let retention_days = args.retention_days.or(file.retention_days).unwrap_or(90);
-        if retention_days <= release_delay_days + 1 || retention_days > MAX_DAYS {
+        let retention_days = args
+            .retention_days
+            .or(file.retention_days)
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        // The newest releasable window must be kept, or every release would be deleted at once.
+        let shortest = aggregation.window_days + release_delay_days + 1;
+        if retention_days < shortest || retention_days > MAX_DAYS {
             return Err(invalid(
                 "retention-days",
                 format!(
-                    "{retention_days} must be more than release-delay-days + 1 ({}) and at most {MAX_DAYS}",
-                    release_delay_days + 1
+                    "{retention_days} must be at least window-days + release-delay-days + 1 ({shortest}), so the newest released window is kept, and at most {MAX_DAYS}"
                 ),
             ));
         }
@@ -445,6 +535,54 @@ impl Settings {
                 .unwrap_or_else(|| "info".to_owned()),
         })
     }
+}
+
+/// Checks the privacy settings with the core ([`AggregationConfig::validate`]) and the
+/// clients' ranges ([`kindred_core::PrivacyConfig::validate`]), naming the server's setting.
+fn validate_privacy(aggregation: &AggregationConfig) -> Result<(), ConfigError> {
+    use kindred_core::aggregate::AggregateError;
+    aggregation.validate().map_err(|e| match e {
+        AggregateError::Config { field, problem } => {
+            let name = match field {
+                "epsilon" => "epsilon",
+                "delta" => "delta",
+                "k" => "k",
+                "windowDays" => "window-days",
+                "presenceDelta" => "presence-delta",
+                "ldp" => "ldp-epsilon/ldp-set-size",
+                _ => "privacy",
+            };
+            invalid(name, problem)
+        }
+        other => invalid("privacy", other.to_string()),
+    })?;
+    // The clients accept only these ranges: a server outside them could never be matched.
+    let clients = kindred_core::PrivacyConfig {
+        epsilon_per_window: aggregation.epsilon,
+        delta: aggregation.delta,
+        window_days: aggregation.window_days,
+        caps: aggregation.caps,
+        ldp_epsilon: aggregation.ldp.epsilon,
+        ldp_set_size: aggregation.ldp.set_size,
+        ..kindred_core::PrivacyConfig::default()
+    };
+    clients.validate().map_err(|e| {
+        let name = match e.field {
+            "privacy.windowDays" => "window-days",
+            "privacy.ldpEpsilon" => "ldp-epsilon",
+            "privacy.ldpSetSize" => "ldp-set-size",
+            "privacy.delta" => "delta",
+            "privacy.epsilonPerWindow" => "epsilon",
+            _ => "caps",
+        };
+        invalid(
+            name,
+            format!(
+                "{} (the clients' {} must equal it, and they accept no other value)",
+                e.problem, e.field
+            ),
+        )
+    })
 }
 
 impl ServeSettings {
@@ -606,8 +744,11 @@ mod tests {
         assert_eq!(s.common.database, "kindred.db");
         assert_eq!(s.common.privacy.modes, vec![Mode::Threshold]);
         assert_eq!(s.common.privacy.aggregation, AggregationConfig::default());
-        assert_eq!(s.common.retention_days, 90);
+        assert_eq!(s.common.retention_days, 400);
         assert_eq!(s.common.privacy.release_delay_days, 1);
+        let agg = &s.common.privacy.aggregation;
+        assert_eq!((agg.epsilon, agg.delta, agg.k), (4.0, 1e-6, 10));
+        assert_eq!((agg.window_days, agg.ldp.epsilon), (30, 1.0));
         assert_eq!(s.static_dir, PathBuf::from("www"));
         assert_eq!(s.rebuild_every, Some(Duration::from_secs(3600)));
         assert_eq!(s.allowed_origins, AllowedOrigins::List(vec![]));
@@ -621,6 +762,9 @@ mod tests {
             r#"
             k = 25
             epsilon = 2.0
+            delta = 1e-7
+            window_days = 7
+            ldp_epsilon = 0.5
             retention_days = 30
             modes = ["threshold", "ldp"]
             catalog = "catalog.json"
@@ -637,10 +781,13 @@ mod tests {
         let s = Settings::from_parts(&args, &file).expect("valid");
         assert_eq!(s.privacy.aggregation.k, 50, "flag wins");
         assert_eq!(s.privacy.aggregation.epsilon, 2.0, "file wins over default");
-        assert_eq!(s.privacy.aggregation.ldp.epsilon, 2.0);
+        assert_eq!(s.privacy.aggregation.delta, 1e-7);
+        assert_eq!(s.privacy.aggregation.window_days, 7);
+        assert_eq!(s.privacy.aggregation.ldp.epsilon, 0.5);
         assert_eq!(s.privacy.aggregation.caps.items, 8);
         assert_eq!(
-            s.privacy.aggregation.caps.pairs, 16,
+            s.privacy.aggregation.caps.pairs,
+            Caps::default().pairs,
             "other caps keep defaults"
         );
         assert_eq!(s.privacy.modes, vec![Mode::Threshold, Mode::Ldp]);
@@ -674,14 +821,49 @@ mod tests {
                     k: Some(0),
                     ..CommonArgs::default()
                 },
-                "\"k\"",
+                "setting k: must be at least 1",
             ),
             (
                 CommonArgs {
-                    retention_days: Some(2),
+                    delta: Some(0.5),
                     ..CommonArgs::default()
                 },
-                "retention-days",
+                "setting delta: delta must be a number in (0, 0.001]",
+            ),
+            (
+                CommonArgs {
+                    window_days: Some(0),
+                    ..CommonArgs::default()
+                },
+                "setting window-days",
+            ),
+            (
+                CommonArgs {
+                    window_days: Some(400),
+                    ..CommonArgs::default()
+                },
+                "privacy.windowDays",
+            ),
+            (
+                CommonArgs {
+                    ldp_epsilon: Some(11.0),
+                    ..CommonArgs::default()
+                },
+                "setting ldp-epsilon",
+            ),
+            (
+                CommonArgs {
+                    retention_days: Some(31),
+                    ..CommonArgs::default()
+                },
+                "retention-days: 31 must be at least window-days + release-delay-days + 1 (32)",
+            ),
+            (
+                CommonArgs {
+                    release_delay_days: Some(31),
+                    ..CommonArgs::default()
+                },
+                "release-delay-days: 31 is more than 30 days",
             ),
         ];
         for (args, expected) in cases {
@@ -720,6 +902,27 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(ServeSettings::resolve(&short).is_err());
+    }
+
+    #[test]
+    fn windows_take_reports_until_their_delay_then_are_released() {
+        let s = Settings::resolve(&CommonArgs::default()).expect("defaults");
+        let p = &s.privacy;
+        // Day 20600 is in the window 20580 to 20609.
+        let w = Period::new(20_580, 30);
+        assert_eq!(p.window_of(20_600), w);
+        assert!(
+            p.accepts(w, 20_580) && p.accepts(w, 20_610),
+            "open, then its delay day"
+        );
+        assert!(!p.accepts(w, 20_611) && p.is_releasable(w, 20_611));
+        assert!(!p.is_releasable(w, 20_610));
+        let next = Period::new(20_610, 30);
+        assert!(p.accepts(next, 20_609), "a clock a day ahead");
+        assert!(!p.accepts(next, 20_608), "a future window");
+        assert_eq!(p.newest_releasable_last_day(20_610), Some(20_579));
+        assert_eq!(p.newest_releasable_last_day(20_611), Some(20_609));
+        assert_eq!(p.newest_releasable_last_day(0), None);
     }
 
     #[test]

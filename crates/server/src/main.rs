@@ -36,8 +36,8 @@ enum Command {
     /// Serve the report API, the shared model, the dashboard and the static demo
     /// (default: http://127.0.0.1:8080, database kindred.db, files from www/).
     Serve(Box<ServeArgs>),
-    /// Release the days that closed, apply retention and rebuild the shared model once, then
-    /// exit (the server does the same on its schedule).
+    /// Release the windows that closed, apply retention and rebuild the shared model once,
+    /// then exit (the server does the same on its schedule).
     BuildModel(Box<CommonArgs>),
     /// Replay an event log through simulated browsers and write each shopper's
     /// recommendations (quality and the cost of each privacy setting, before deploying).
@@ -48,7 +48,7 @@ enum Command {
     /// as JSON, e.g. `--out www/catalog.json`.
     DemoCatalog(Box<demo::catalog::Args>),
     /// Fill a new database with simulated shoppers of the demo catalog: their browsers'
-    /// reports go through the real ingest, then the days are released and the model built
+    /// reports go through the real ingest, then the windows are released and the model built
     /// (refuses a database that already holds data, unless --force).
     DemoSeed(Box<demo::seed::Args>),
 }
@@ -120,18 +120,25 @@ fn run_build_model(args: &CommonArgs) -> ExitCode {
     let result = store::open_backend(&settings.database)
         .and_then(|b| b.open())
         .map_err(build_model::RebuildError::from)
-        .and_then(|mut s| build_model::rebuild(&mut *s, &settings, time::today(), time::now_ms()));
+        .and_then(|mut s| {
+            build_model::rebuild(&mut *s, &settings, time::today(), time::now_ms(), None)
+        });
     match result {
         Ok(r) => {
-            let days: Vec<String> = r.released.iter().map(|e| time::date_of(*e)).collect();
+            let periods: Vec<String> = r.released.iter().map(|p| p.to_string()).collect();
             println!(
-                "released {} day(s){}; retention removed {} counter rows and {} releases; model version {} ({}), {} bytes",
+                "released {} window(s){}; retention removed {} counter rows and {} releases; model as of {}: version {} ({}), {} bytes",
                 r.released.len(),
-                if days.is_empty() { String::new() } else { format!(" ({})", days.join(", ")) },
+                if periods.is_empty() { String::new() } else { format!(" ({})", periods.join(", ")) },
                 r.removed.counter_rows,
                 r.removed.releases,
+                time::date_of(r.as_of),
                 r.model.version,
-                if r.changed { "new" } else { "unchanged" },
+                match (r.changed, r.built) {
+                    (true, _) => "new",
+                    (false, true) => "rebuilt, unchanged",
+                    (false, false) => "unchanged, nothing to rebuild",
+                },
                 r.model.json.len()
             );
             ExitCode::SUCCESS

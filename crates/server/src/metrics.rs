@@ -157,7 +157,7 @@ impl Metrics {
                 &r,
                 IntGauge::new(
                     "kindred_pending_reports",
-                    "Reports counted for days not released yet",
+                    "Reports counted for windows not released yet",
                 )
                 .expect("valid"),
             ),

@@ -1,4 +1,5 @@
-//! The server's clock. Epochs are UTC days (days since 1970-01-01), as in the core.
+//! The server's clock: UTC day numbers (days since 1970-01-01), as in the core; contribution
+//! windows are counted in them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,12 +10,13 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Today's epoch.
+/// Today's UTC day number.
 pub fn today() -> u32 {
     kindred_core::epoch_of(now_ms())
 }
 
-/// `YYYY-MM-DD` of an epoch (proleptic Gregorian calendar, UTC), for humans and the dashboard.
+/// `YYYY-MM-DD` of a UTC day number (proleptic Gregorian calendar), for humans and the
+/// dashboard.
 pub fn date_of(epoch: u32) -> String {
     // Howard Hinnant's days-to-civil algorithm.
     let z = i64::from(epoch) + 719_468;

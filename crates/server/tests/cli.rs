@@ -70,7 +70,11 @@ fn serve_help_documents_every_setting_with_its_variable_and_default() {
         ("--modes", "KINDRED_MODES"),
         ("--k", "KINDRED_K"),
         ("--epsilon", "KINDRED_EPSILON"),
+        ("--delta", "KINDRED_DELTA"),
+        ("--window-days", "KINDRED_WINDOW_DAYS"),
         ("--presence-delta", "KINDRED_PRESENCE_DELTA"),
+        ("--ldp-epsilon", "KINDRED_LDP_EPSILON"),
+        ("--ldp-set-size", "KINDRED_LDP_SET_SIZE"),
         ("--catalog", "KINDRED_CATALOG"),
         ("--rebuild-every", "KINDRED_REBUILD_EVERY"),
         ("--retention-days", "KINDRED_RETENTION_DAYS"),
@@ -91,6 +95,11 @@ fn serve_help_documents_every_setting_with_its_variable_and_default() {
         "kindred.db",
         "[default: www]",
         "[default: 1h]",
+        "[default: 400]",
+        "[default: 30]",
+        "[default: 0.000001]",
+        "per shopper per window",
+        "50 is the strict setting",
     ] {
         assert!(help.contains(default), "{default} missing:\n{help}");
     }
@@ -145,8 +154,11 @@ fn build_model_on_a_new_database_publishes_an_empty_model() {
     let out = kindred(&["build-model", "--database", db]);
     assert!(out.status.success(), "{out:?}");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("released 0 day(s)"), "{stdout}");
-    assert!(stdout.contains("model version 1 (new)"), "{stdout}");
+    assert!(stdout.contains("released 0 window(s)"), "{stdout}");
+    assert!(stdout.contains("version 1 (new)"), "{stdout}");
     let again = text(&kindred(&["build-model", "--database", db]).stdout);
-    assert!(again.contains("model version 1 (unchanged)"), "{again}");
+    assert!(
+        again.contains("version 1 (unchanged, nothing to rebuild)"),
+        "{again}"
+    );
 }

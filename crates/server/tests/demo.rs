@@ -102,7 +102,7 @@ fn demo_seed_fills_a_new_database_once() {
             "--shoppers",
             "120",
             "--days",
-            "3",
+            "40",
         ];
         args.extend_from_slice(extra);
         kindred(&args)
@@ -112,19 +112,21 @@ fn demo_seed_fills_a_new_database_once() {
     assert!(out.status.success(), "{out:?}");
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("from 120 simulated shoppers over 3 day(s)"),
+        stdout.contains("from 120 simulated shoppers over 40 day(s)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("released 3 day(s); model version 1: "),
+        stdout.contains("released 2 window(s); model version 1: "),
         "{stdout}"
     );
 
-    // The three days ending with the newest releasable one (release delay 1) are released,
-    // their raw counters gone, as after `kindred build-model`.
+    // The 40 days end with the last day of the newest window releasable today (release delay
+    // 1): that window and the one before (of which the last 10 days) are released, their raw
+    // counters gone, as after `kindred build-model`.
     let today = support::today();
+    let newest = support::window_of(today - 1) - support::WINDOW_DAYS;
     let released = support::db_released(std::path::Path::new(db));
-    assert_eq!(released, vec![today - 4, today - 3, today - 2]);
+    assert_eq!(released, vec![(newest - 30, 30), (newest, 30)]);
     assert!(support::db_counters(std::path::Path::new(db)).is_empty());
 
     // The published model, as `GET /v1/model` serves it.
@@ -160,13 +162,13 @@ fn demo_seed_fills_a_new_database_once() {
         released,
         "nothing changed"
     );
-    // With --force, released days stay closed: their reports are left out.
+    // With --force, released windows stay closed: their reports are left out.
     let forced = seed(&["--force"]);
     assert!(forced.status.success(), "{forced:?}");
     let stdout = text(&forced.stdout);
     assert!(stdout.starts_with("submitted 0 reports"), "{stdout}");
     assert!(
-        stdout.contains("3 already released day(s) left out"),
+        stdout.contains("for already released windows; released 0 window(s)"),
         "{stdout}"
     );
 }
@@ -197,7 +199,7 @@ fn demo_seed_needs_a_catalog_and_sane_counts() {
     );
     for (flag, bad, range) in [
         ("--shoppers", "0", "from 1 to 100000"),
-        ("--days", "31", "from 1 to 30"),
+        ("--days", "367", "from 1 to 366"),
     ] {
         let out = kindred(&["demo-seed", "--database", db, flag, bad]);
         assert!(!out.status.success());
@@ -210,10 +212,16 @@ fn demo_seed_needs_a_catalog_and_sane_counts() {
         "--catalog",
         missing.to_str().expect("utf-8"),
         "--retention-days",
-        "5",
+        "40",
         "--days",
-        "7",
+        "60",
     ]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(text(&out.stderr).contains("use at most 4 days"), "{out:?}");
+    // The newest releasable window ends the day before the window of yesterday begins.
+    let today = support::today();
+    let max = support::window_of(today - 1) + 40 - today;
+    assert!(
+        text(&out.stderr).contains(&format!("use at most {max} days")),
+        "{out:?}"
+    );
 }

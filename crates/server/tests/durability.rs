@@ -7,15 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{db_counters, report, yesterday, Server, ADMIN_TOKEN};
+use support::{db_counters, open_window, report, Server, ADMIN_TOKEN};
 
 #[test]
 fn a_restart_keeps_every_acknowledged_report() {
     let dir = support::test_dir("restart");
     let server = Server::start(&dir, &["--rate-limit", "0", "--admin-token", ADMIN_TOKEN]);
-    let y = yesterday();
+    let w = open_window();
     let post = |server: &Server, i: usize| {
-        let r = server.post_json("/v1/reports", &report(y, &["shared", &format!("only-{i}")]));
+        let r = server.post_json("/v1/reports", &report(w, &["shared", &format!("only-{i}")]));
         assert_eq!(r.status, 202, "{}", r.text());
     };
     for i in 0..40 {
@@ -35,11 +35,11 @@ fn a_restart_keeps_every_acknowledged_report() {
         "the WAL is checkpointed at shutdown"
     );
     let rows = db_counters(&dir.join("kindred.db"));
-    assert_eq!(rows.get(&(y, "reports".into(), String::new())), Some(&60));
-    assert_eq!(rows.get(&(y, "items".into(), "shared".into())), Some(&60));
+    assert_eq!(rows.get(&(w, "reports".into(), String::new())), Some(&60));
+    assert_eq!(rows.get(&(w, "items".into(), "shared".into())), Some(&60));
     for i in 0..60 {
         assert_eq!(
-            rows.get(&(y, "items".into(), format!("only-{i}"))),
+            rows.get(&(w, "items".into(), format!("only-{i}"))),
             Some(&1),
             "report {i}"
         );
@@ -51,7 +51,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_report() {
     let dir = support::test_dir("kill9");
     let server = Server::start(&dir, &["--rate-limit", "0"]);
     let port = server.port;
-    let y = yesterday();
+    let window = open_window();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let sent: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -64,7 +64,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_report() {
                     let key = format!("w{w}-r{n}");
                     n += 1;
                     sent.lock().expect("lock").push(key.clone());
-                    let body = report(y, &[&key]);
+                    let body = report(window, &[&key]);
                     let Ok(r) = support::try_request(
                         port,
                         "POST",
@@ -101,13 +101,13 @@ fn kill_9_during_ingest_loses_no_acknowledged_report() {
     let rows = db_counters(&dir.join("kindred.db"));
     for key in &acked {
         assert_eq!(
-            rows.get(&(y, "items".into(), key.clone())),
+            rows.get(&(window, "items".into(), key.clone())),
             Some(&1),
             "acknowledged report {key} was lost"
         );
     }
     let stored = rows
-        .get(&(y, "reports".into(), String::new()))
+        .get(&(window, "reports".into(), String::new()))
         .copied()
         .unwrap_or(0);
     assert!(
@@ -127,7 +127,8 @@ fn kill_9_during_ingest_loses_no_acknowledged_report() {
 fn shutdown_drains_with_503_then_exits_0() {
     let dir = support::test_dir("drain");
     let mut server = Server::start(&dir, &["--rate-limit", "0", "--drain-seconds", "3"]);
-    let body = report(yesterday(), &["mug"]);
+    let w = open_window();
+    let body = report(w, &["mug"]);
     assert_eq!(server.post_json("/v1/reports", &body).status, 202);
     server.terminate();
     let start = Instant::now();
@@ -152,8 +153,5 @@ fn shutdown_drains_with_503_then_exits_0() {
     let status = server.wait(Duration::from_secs(15));
     assert!(status.success(), "exit 0: {status:?}");
     let rows = db_counters(&dir.join("kindred.db"));
-    assert_eq!(
-        rows.get(&(yesterday(), "reports".into(), String::new())),
-        Some(&1)
-    );
+    assert_eq!(rows.get(&(w, "reports".into(), String::new())), Some(&1));
 }

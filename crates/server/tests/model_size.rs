@@ -1,32 +1,41 @@
 //! The product target "the model for a 10k-item catalog is <= 1 MB compressed", checked on the
-//! worst case: every one of 10,000 items released with popularity, half of them trending, and
-//! every item with the full 20 co-occurrence neighbours (random pairs, which compress worst),
-//! built and compressed exactly as `kindred serve` publishes it. A size, not a time: it is a
+//! worst case: every one of 10,000 items released with popularity in four 30-day windows,
+//! half of them trending, and every item with the full 20 co-occurrence neighbours (random
+//! pairs, which compress worst), built and compressed exactly as `kindred serve` publishes it. A size, not a time: it is a
 //! test. Run with `--nocapture` to see the numbers.
 
-use kindred_core::aggregate::{build_model, ModelConfig, ReleasedCounts};
+use kindred_core::aggregate::ReleasedCounts;
 use kindred_core::report::pair_key;
 use kindred_core::synthetic::SplitMix64;
-use kindred_server::build_model::{quantize, Published};
+use kindred_server::build_model::{build_shared_model, quantize, Published};
+use kindred_server::config::{CommonArgs, Settings};
 use kindred_server::store::StoredModel;
 
 const ITEMS: usize = 10_000;
 const TARGET_BYTES: usize = 1_000_000;
+/// The first of four 30-day windows (aligned to day 0).
+const FIRST_WINDOW: u32 = 20_010;
+const WINDOWS: u32 = 4;
 
 fn worst_case_releases() -> Vec<ReleasedCounts> {
     let mut rng = SplitMix64::new(7);
     let id = |i: usize| format!("sku-{i:05}");
-    (0..4u32)
-        .map(|day| {
+    (0..WINDOWS)
+        .map(|w| {
             let mut r = ReleasedCounts {
-                epoch: 20_000 + day,
+                window: FIRST_WINDOW + 30 * w,
+                days: 30,
                 reports: 50_000,
                 ..ReleasedCounts::default()
             };
             for i in 0..ITEMS {
-                // Zipf-like popularity; the last day lifts every other item (trending).
+                // Zipf-like popularity; the last window lifts every other item (trending).
                 let base = 10.0 + (5_000.0 / (1.0 + i as f64)).floor() + rng.below(30) as f64;
-                let lift = if day == 3 && i % 2 == 0 { 3.0 } else { 1.0 };
+                let lift = if w == WINDOWS - 1 && i % 2 == 0 {
+                    3.0
+                } else {
+                    1.0
+                };
                 r.items.insert(id(i), base * lift);
                 for _ in 0..12 {
                     let j = rng.below(ITEMS);
@@ -51,7 +60,10 @@ fn worst_case_releases() -> Vec<ReleasedCounts> {
 #[test]
 fn a_10k_item_model_is_at_most_1_mb_compressed() {
     let releases = worst_case_releases();
-    let mut model = build_model(&releases, 20_003, &ModelConfig::default(), 1);
+    let settings = Settings::resolve(&CommonArgs::default()).expect("default settings");
+    let as_of = releases.last().map(|r| r.last_day()).expect("releases");
+    let mut model = build_shared_model(&releases, as_of, &settings);
+    model.version = 1;
     quantize(&mut model);
     let neighbours: usize = model.neighbours.values().map(Vec::len).sum();
     assert_eq!(model.popularity.len(), ITEMS);
@@ -68,6 +80,7 @@ fn a_10k_item_model_is_at_most_1_mb_compressed() {
         version: 1,
         built_at_ms: 0,
         json: model.to_json(),
+        inputs: String::new(),
     };
     let published = Published::from_stored(&stored).expect("valid model");
     println!(

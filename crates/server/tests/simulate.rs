@@ -134,7 +134,13 @@ fn bad_rows_are_counted_reported_and_skipped() {
 fn output_lists_every_user_in_order_with_ranks_from_one() {
     let dir = scratch("format");
     for privacy in ["off", "threshold", "ldp"] {
-        let (out, recs, model) = simulate(&dir, privacy, &["--privacy", privacy, "--k", "3"]);
+        // One-day windows: the fixture's two days are closed windows at the end, so there is a
+        // released model to recommend from (a 30-day window would still be open).
+        let (out, recs, model) = simulate(
+            &dir,
+            privacy,
+            &["--privacy", privacy, "--k", "3", "--window-days", "1"],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&format!("privacy: {privacy}")), "{stderr}");
         assert!(
@@ -190,9 +196,14 @@ fn include_seen_lets_repeat_purchases_back_in() {
 #[test]
 fn a_shoppers_unique_behaviour_never_reaches_others_in_threshold_mode() {
     let dir = scratch("isolation");
-    // Epsilon 10 keeps the noise small, so the twelve shoppers' common items are released
-    // (the model is not empty by accident) while the loner's alone stay below k = 10.
-    let (_, recs, model) = simulate(&dir, "threshold", &["--epsilon", "10"]);
+    // Epsilon 100 keeps the noise small, so the twelve shoppers' common items are released
+    // (the model is not empty by accident) while the loner's alone stay below k = 10. One-day
+    // windows, so both days are closed windows by the end.
+    let (_, recs, model) = simulate(
+        &dir,
+        "threshold",
+        &["--epsilon", "100", "--window-days", "1"],
+    );
     let shared = model_items(&model);
     assert!(
         shared.iter().any(|i| i == "tea"),
@@ -207,12 +218,38 @@ fn a_shoppers_unique_behaviour_never_reaches_others_in_threshold_mode() {
     }
     // The same run without protection does pass the loner's purchase on: the check above can
     // fail, and it is the threshold that keeps it from failing.
-    let (_, recs, model) = simulate(&dir, "off", &["--privacy", "off"]);
+    let (_, recs, model) = simulate(&dir, "off", &["--privacy", "off", "--window-days", "1"]);
     assert!(model_items(&model).iter().any(|i| i == "secret"), "{model}");
     assert!(
         items(&recs, "probe").contains(&"secret".to_owned()),
         "{recs:?}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_window_still_open_at_the_end_is_not_released() {
+    let dir = scratch("open-window");
+    // The fixture's two days (2011-03-01 and 02) lie in the 30-day window of 2011-02-25 to
+    // 2011-03-26, still open on 2011-03-03: a server would not have released it yet.
+    let (out, _, model) = simulate(&dir, "open", &["--privacy", "off"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("released: 0 item-windows and 0 pair-windows over 0 windows"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("reports in windows still open at the end"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("model as of 2011-02-24"), "{stderr}");
+    assert!(model_items(&model).is_empty(), "{model}");
+    // With one-day windows both days have closed: the same reports are released.
+    let (out, _, model) = simulate(&dir, "closed", &["--privacy", "off", "--window-days", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("over 2 windows"), "{stderr}");
+    assert!(stderr.contains("model as of 2011-03-02"), "{stderr}");
+    assert!(!model_items(&model).is_empty(), "{model}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -266,7 +303,7 @@ fn unusable_inputs_are_errors() {
     let epsilon = run(&events, &items, &["--epsilon", "0"]);
     assert!(!epsilon.status.success());
     assert!(
-        String::from_utf8_lossy(&epsilon.stderr).contains("privacy.epsilonPerDay"),
+        String::from_utf8_lossy(&epsilon.stderr).contains("privacy.epsilonPerWindow"),
         "{epsilon:?}"
     );
     assert!(!Path::new(out).exists(), "nothing is written on error");

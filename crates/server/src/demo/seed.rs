@@ -1,23 +1,30 @@
-//! `kindred demo-seed`: a week of made-up shopping in a fresh demo database, so the demo's
-//! "trending" and "bought together" rails have other shoppers behind them on the first visit.
+//! `kindred demo-seed`: three months of made-up shopping in a fresh demo database, so the
+//! demo's "popular", "trending" and "bought together" rails have other shoppers behind them on
+//! the first visit.
 //!
-//! Nothing here takes a shortcut around the privacy pipeline; only the shoppers are fake:
+//! Nothing here takes a shortcut around the privacy pipeline; only the shoppers (and the days
+//! their browsers send on) are fake:
 //!
 //! 1. [`shoppers::simulate`] makes each shopper's views, carts and purchases (seeded).
 //! 2. Each shopper is a [`Client`], the simulator's browser: the real core engine in threshold
-//!    mode with the server's caps and epsilon, committing one report per active day.
-//! 3. The reports go through the server's ingest exactly as `POST /v1/reports` batches do:
-//!    [`ingest::parse`] validates them under the server's [`IngestPolicy`] and the
-//!    [`Ingestor`] commits their counters in group transactions.
-//! 4. [`build_model::rebuild`] releases the days (k-threshold and noise from the OS, as the
+//!    mode with the server's budget, window length and caps, committing its reports at each
+//!    midnight after an active day.
+//! 3. The reports go through the server's ingest exactly as `POST /v1/reports` batches do, on
+//!    the day their browser sent them: [`ingest::parse`] validates them under the server's
+//!    [`IngestPolicy`] with that day as "today", and the [`Ingestor`] commits their counters
+//!    in group transactions. A report that a browser would have sent after its window's
+//!    release delay is dropped, as the server would refuse it.
+//! 4. [`build_model::rebuild`] releases the windows (k-threshold and noise from the OS, as the
 //!    server does) and publishes the model once, like `kindred build-model`.
 //!
-//! The simulated days end with the newest day the settings allow to be released today
-//! (`today - 1 - release_delay_days`), so every one of them is released at once and the model
-//! is ready before the server starts. Because the data is fake, the command refuses a
-//! database that already holds counters or releases unless `--force` is given.
+//! The simulated days end with the last day of the newest window the settings allow to be
+//! released today, so every window they cover is released at once and the model is ready
+//! before the server starts. The default 90 days are that window and the two before it: the
+//! newest window for "trending", the two before as its baseline. Because the data is fake,
+//! the command refuses a database that already holds counters or releases unless `--force` is
+//! given.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -28,19 +35,22 @@ use rayon::prelude::*;
 
 use super::shoppers::{self, ShopperError};
 use crate::build_model::{self, RebuildError};
-use crate::config::{CommonArgs, ConfigError, Settings};
+use crate::config::{CommonArgs, ConfigError, PrivacySettings, Settings};
 use crate::ingest::writer::{CommitError, Ingestor};
 use crate::ingest::{self, IngestPolicy, MAX_BATCH, MAX_BODY_BYTES};
 use crate::metrics::Metrics;
 use crate::simulate::client::{Client, ClientError};
 use crate::simulate::device_seed;
-use crate::store::{self, StoreError};
+use crate::store::{self, Period, StoreError};
 use crate::time::{self, date_of};
 
 /// Most shoppers `--shoppers` accepts.
 pub const MAX_SHOPPERS: usize = 100_000;
-/// Most days `--days` accepts: a browser reports on at most 20 days of any 30 anyway.
-pub const MAX_DAYS: u32 = 30;
+/// Most days `--days` accepts: a year (and a day), the most the default retention keeps.
+pub const MAX_DAYS: u32 = 366;
+/// Default `--days`: the newest releasable 30-day window and the two before it, so trending
+/// has its baseline.
+pub const DEFAULT_DAYS: u32 = 90;
 /// Batches waiting for the writer at once: enough to fill its group commits, far below its
 /// queue's capacity.
 const IN_FLIGHT: usize = 32;
@@ -51,15 +61,16 @@ pub struct Args {
     /// Simulated shoppers (1 to 100000).
     #[arg(long, default_value_t = 400, value_parser = parse_shoppers)]
     pub shoppers: usize,
-    /// Days of shopping (1 to 30), ending with the newest day that can be released today.
-    #[arg(long, default_value_t = 7, value_parser = parse_days)]
+    /// Days of shopping (1 to 366), ending with the last day of the newest window that can be
+    /// released today.
+    #[arg(long, default_value_t = DEFAULT_DAYS, value_parser = parse_days)]
     pub days: u32,
     /// Seed of the made-up shoppers. The privacy noise of the release does not use it: it
     /// comes from the operating system, as in `kindred serve`.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Add the made-up reports even when the database already holds counters or releases
-    /// (days already released are left out).
+    /// (reports for windows already released are left out).
     #[arg(long)]
     pub force: bool,
     /// The database and privacy settings, as for `kindred build-model`; --catalog (the
@@ -94,7 +105,7 @@ pub enum DemoSeedError {
         retention: u32,
         max: u32,
     },
-    #[error("the database {database} already holds shopping data ({pending} day(s) of counters, {released} released day(s)); demo-seed never mixes made-up shoppers into a shop's data: use a new --database, or --force to add them anyway")]
+    #[error("the database {database} already holds shopping data ({pending} window(s) of counters, {released} released window(s)); demo-seed never mixes made-up shoppers into a shop's data: use a new --database, or --force to add them anyway")]
     NotEmpty {
         database: String,
         pending: usize,
@@ -126,60 +137,79 @@ pub enum DemoSeedError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seeded {
     pub shoppers: usize,
-    /// The simulated days, oldest first (already released ones left out).
-    pub days: Vec<u32>,
-    /// Simulated days left out because they were released before (only with `--force`).
-    pub skipped_days: usize,
+    /// The first and last simulated day.
+    pub first_day: u32,
+    pub last_day: u32,
     pub reports: u64,
-    /// Days the rebuild released.
-    pub released: Vec<u32>,
+    /// Reports left out: their window was released before (only with `--force`) ...
+    pub already_released: u64,
+    /// ... or their browser sent them after the window's release delay.
+    pub late: u64,
+    /// Periods the rebuild released.
+    pub released: Vec<Period>,
     pub model_version: u64,
     pub popular: usize,
     pub trending: usize,
     pub neighbour_lists: usize,
+    pub interests: usize,
     pub elapsed: Duration,
 }
 
 impl std::fmt::Display for Seeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let span = match (self.days.first(), self.days.last()) {
-            (Some(a), Some(b)) if a == b => date_of(*a),
-            (Some(a), Some(b)) => format!("{} to {}", date_of(*a), date_of(*b)),
-            _ => "no open day".to_owned(),
+        let days = self.last_day + 1 - self.first_day;
+        let span = if days == 1 {
+            date_of(self.first_day)
+        } else {
+            format!("{} to {}", date_of(self.first_day), date_of(self.last_day))
         };
+        let mut left_out = Vec::new();
+        if self.already_released > 0 {
+            left_out.push(format!(
+                "{} for already released windows",
+                self.already_released
+            ));
+        }
+        if self.late > 0 {
+            left_out.push(format!(
+                "{} sent after their window's release delay",
+                self.late
+            ));
+        }
         write!(
             f,
-            "submitted {} reports from {} simulated shoppers over {} day(s) ({span}{}); released {} day(s); model version {}: {} popular items, {} trending, {} neighbour lists ({:.1} s)",
+            "submitted {} reports from {} simulated shoppers over {days} day(s) ({span}){}; released {} window(s); model version {}: {} popular items, {} trending, {} neighbour lists, {} interests ({:.1} s)",
             self.reports,
             self.shoppers,
-            self.days.len(),
-            if self.skipped_days > 0 {
-                format!("; {} already released day(s) left out", self.skipped_days)
-            } else {
+            if left_out.is_empty() {
                 String::new()
+            } else {
+                format!("; left out {}", left_out.join(" and "))
             },
             self.released.len(),
             self.model_version,
             self.popular,
             self.trending,
             self.neighbour_lists,
+            self.interests,
             self.elapsed.as_secs_f64()
         )
     }
 }
 
 /// The browser's privacy settings matching the server's: threshold mode, the server's
-/// epsilon and caps (reports beyond its caps would be refused), the default 30-day cap.
-fn device_privacy(settings: &Settings) -> PrivacyConfig {
-    let aggregation = &settings.privacy.aggregation;
-    let defaults = PrivacyConfig::default();
+/// budget, window length and caps (reports beyond its caps would be refused).
+fn device_privacy(privacy: &PrivacySettings) -> PrivacyConfig {
+    let aggregation = &privacy.aggregation;
     PrivacyConfig {
         mode: Mode::Threshold,
-        epsilon_per_day: aggregation.epsilon,
-        epsilon_30_days: defaults.epsilon_30_days / defaults.epsilon_per_day * aggregation.epsilon,
+        epsilon_per_window: aggregation.epsilon,
+        delta: aggregation.delta,
+        window_days: aggregation.window_days,
         caps: aggregation.caps,
+        ldp_epsilon: aggregation.ldp.epsilon,
         ldp_set_size: aggregation.ldp.set_size,
-        ..defaults
+        ..PrivacyConfig::default()
     }
 }
 
@@ -208,6 +238,14 @@ fn batches(reports: &[String]) -> Vec<String> {
     out
 }
 
+/// The period a browser's report counts in (the bytes submitted are the browser's own; this
+/// only sorts them by window).
+fn period_of(json: &str) -> Option<Period> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let field = |name: &str| v.get(name)?.as_u64().and_then(|n| u32::try_from(n).ok());
+    Some(Period::new(field("window")?, field("days")?))
+}
+
 /// Seeds the database and prints one summary line on stdout.
 pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
     let started = Instant::now();
@@ -219,9 +257,9 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
         return Err(DemoSeedError::NoThreshold(modes.join(" and ")));
     }
     let today = time::today();
-    // The ingest refuses days older than the retention (the settings keep the newest
-    // releasable day within it); the second test catches a clock before 1970 + `days`.
-    let last = privacy.last_releasable(today).unwrap_or(0);
+    // Retention deletes what ended before `oldest_kept`; the second test catches a clock
+    // before 1970 + `days`.
+    let last = privacy.newest_releasable_last_day(today).unwrap_or(0);
     let oldest_kept = today.saturating_sub(settings.retention_days);
     let first = (last + 1).saturating_sub(args.days);
     if first < oldest_kept || first + args.days != last + 1 {
@@ -229,7 +267,7 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
             days: args.days,
             first: date_of(first),
             retention: settings.retention_days,
-            max: last.saturating_sub(oldest_kept) + 1,
+            max: (last + 1).saturating_sub(oldest_kept),
         });
     }
     let text = std::fs::read_to_string(&catalog_path).map_err(|e| DemoSeedError::Catalog {
@@ -243,8 +281,8 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
 
     let backend = store::open_backend(&settings.database)?;
     let mut store = backend.open()?;
-    let released_before = store.released_epochs()?;
-    let pending = store.pending_days()?;
+    let released_before = store.released_periods()?;
+    let pending = store.pending_periods()?;
     let holds_data = !released_before.is_empty() || !pending.is_empty();
     if holds_data && !args.force {
         return Err(DemoSeedError::NotEmpty {
@@ -253,43 +291,47 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
             released: released_before.len(),
         });
     }
-    let days: Vec<u32> = (first..=last)
-        .filter(|e| !released_before.contains(e))
-        .collect();
-    let skipped_days = (last + 1 - first) as usize - days.len();
 
-    // Shoppers and their browsers (a released day's events are dropped: its reports would
-    // be refused).
-    let open: BTreeSet<u32> = days.iter().copied().collect();
-    let mut events = shoppers::simulate(&catalog, args.shoppers, first, args.days, args.seed)?;
-    for shopper in &mut events {
-        shopper.retain(|e| open.contains(&epoch_of(e.ts)));
-    }
+    // Shoppers and their browsers.
+    let events = shoppers::simulate(&catalog, args.shoppers, first, args.days, args.seed)?;
+    debug_assert!(events
+        .iter()
+        .flatten()
+        .all(|e| (first..=last).contains(&epoch_of(e.ts))));
     let mut template = Engine::with_config(EngineConfig {
-        privacy: device_privacy(&settings),
+        privacy: device_privacy(privacy),
         ..EngineConfig::default()
     })?;
     template.set_catalog(catalog);
-    let reports: Vec<String> = events
+    let sent: Vec<(u32, String)> = events
         .par_iter()
         .enumerate()
         .map(|(i, shopper)| {
             let mut client = Client::new(&template, device_seed(args.seed, i));
             let mut sent = Vec::new();
-            client.replay(shopper, &mut |report| sent.push(report))?;
+            client.replay(shopper, &mut |day, report| sent.push((day, report)))?;
             Ok(sent)
         })
-        .collect::<Result<Vec<Vec<String>>, ClientError>>()?
+        .collect::<Result<Vec<Vec<(u32, String)>>, ClientError>>()?
         .into_iter()
         .flatten()
         .collect();
+    // By the day they were sent on, as the server would have received them.
+    let mut by_day: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let (mut already_released, mut late) = (0u64, 0u64);
+    let released_before: BTreeSet<Period> = released_before;
+    for (day, report) in sent {
+        match period_of(&report) {
+            Some(p) if released_before.contains(&p) => already_released += 1,
+            Some(p) if !privacy.accepts(p, day) => late += 1,
+            _ => by_day.entry(day).or_default().push(report),
+        }
+    }
 
-    // The server's ingest path: parse each batch under the server's policy, commit through
-    // the one writer.
+    // The server's ingest path: parse each batch under the server's policy on its day,
+    // commit through the one writer.
     let policy = IngestPolicy {
-        limits: privacy.aggregation.limits(),
-        modes: privacy.modes.clone(),
-        retention_days: settings.retention_days,
+        privacy: privacy.clone(),
     };
     let mut submitted = 0u64;
     let ingestor = Ingestor::start(store, Metrics::new())?;
@@ -299,19 +341,20 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
         .map_err(DemoSeedError::Runtime)?;
     let result: Result<(), DemoSeedError> = runtime.block_on(async {
         let mut in_flight = VecDeque::new();
-        for body in batches(&reports) {
-            let submission = ingest::parse(body.as_bytes(), &policy, today, &|e| {
-                ingestor.is_released(e)
-            })
-            .map_err(|r| DemoSeedError::Refused {
-                code: r.code,
-                detail: r.detail,
-            })?;
-            submitted += u64::from(submission.reports);
-            in_flight.push_back(ingestor.submit(submission)?);
-            if in_flight.len() >= IN_FLIGHT {
-                if let Some(answer) = in_flight.pop_front() {
-                    answer.await.unwrap_or(Err(CommitError::Closed))?;
+        for (day, reports) in &by_day {
+            for body in batches(reports) {
+                let submission =
+                    ingest::parse(body.as_bytes(), &policy, *day, &|p| ingestor.is_released(p))
+                        .map_err(|r| DemoSeedError::Refused {
+                            code: r.code,
+                            detail: r.detail,
+                        })?;
+                submitted += u64::from(submission.reports);
+                in_flight.push_back(ingestor.submit(submission)?);
+                if in_flight.len() >= IN_FLIGHT {
+                    if let Some(answer) = in_flight.pop_front() {
+                        answer.await.unwrap_or(Err(CommitError::Closed))?;
+                    }
                 }
             }
         }
@@ -325,21 +368,24 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
     result?;
     closed.map_err(DemoSeedError::Close)?;
 
-    // Release the days and publish the model once, as `kindred build-model` does.
+    // Release the windows and publish the model once, as `kindred build-model` does.
     let mut store = backend.open()?;
-    let rebuild = build_model::rebuild(&mut *store, &settings, today, time::now_ms())?;
+    let rebuild = build_model::rebuild(&mut *store, &settings, today, time::now_ms(), None)?;
     store.flush()?;
     let model = SharedModel::from_json(&rebuild.model.json)?;
     let seeded = Seeded {
         shoppers: args.shoppers,
-        days,
-        skipped_days,
+        first_day: first,
+        last_day: last,
         reports: submitted,
+        already_released,
+        late,
         released: rebuild.released,
         model_version: rebuild.model.version,
         popular: model.popularity.len(),
         trending: model.trending.len(),
         neighbour_lists: model.neighbours.len(),
+        interests: model.interests.len(),
         elapsed: started.elapsed(),
     };
     println!("{seeded}");
@@ -374,7 +420,9 @@ mod tests {
         assert!(parse_shoppers("0")
             .expect_err("0")
             .contains("from 1 to 100000"));
-        assert_eq!(parse_days("7"), Ok(7));
-        assert!(parse_days("31").expect_err("31").contains("from 1 to 30"));
+        assert_eq!(parse_days("90"), Ok(90));
+        assert!(parse_days("367")
+            .expect_err("367")
+            .contains("from 1 to 366"));
     }
 }

@@ -1,21 +1,22 @@
 //! Ingest: from the bytes of `POST /v1/reports` to counter rows, and the writer that commits
 //! them.
 //!
-//! [`parse`] validates with the core ([`Report::from_json`]: strict JSON, caps, keys, counter
-//! bounds, LDP parameters) and applies the server's own rules: accepted modes and which days
-//! may still receive reports. A batch is all or nothing: one bad report refuses the request
-//! and nothing of it is counted, so a client never has to guess what was kept.
-//! [`writer::Ingestor`] then commits rows of many requests in one transaction.
+//! [`parse`] validates with the core ([`Report::from_json`]: strict JSON, version 2, the
+//! server's window length and caps, keys, counter bounds, LDP parameters) and applies the
+//! server's own rules: accepted modes and which windows may still receive reports. A batch is
+//! all or nothing: one bad report refuses the request and nothing of it is counted, so a
+//! client never has to guess what was kept. [`writer::Ingestor`] then commits rows of many
+//! requests in one transaction.
 
 pub mod writer;
 
 use std::collections::BTreeSet;
 
-use kindred_core::report::{Report, ReportError, ReportLimits, MAX_REPORT_BYTES};
-use kindred_core::Mode;
+use kindred_core::report::{Report, ReportError, MAX_REPORT_BYTES};
 use serde_json::value::RawValue;
 
-use crate::store::CounterRow;
+use crate::config::PrivacySettings;
+use crate::store::{CounterRow, Period};
 use crate::time::date_of;
 
 /// Largest request body: one report at most (64 KiB, the core's limit), or a batch of small
@@ -26,13 +27,15 @@ pub const MAX_BODY_BYTES: usize = MAX_REPORT_BYTES;
 /// (e.g. an OHTTP gateway or a shop's own backend forwarding reports).
 pub const MAX_BATCH: usize = 100;
 
-/// What the server accepts besides the core's validation.
+/// The stable `error` code of a report for a window that takes no reports (not begun, or
+/// past its release delay). Clients drop such reports instead of retrying them.
+pub const WINDOW_NOT_ACCEPTED: &str = "window-not-accepted";
+
+/// What the server accepts besides the core's validation: the privacy settings (limits,
+/// modes, window length and release delay) the server runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestPolicy {
-    pub limits: ReportLimits,
-    pub modes: Vec<Mode>,
-    /// Reports for days older than this many days are refused (they would be deleted anyway).
-    pub retention_days: u32,
+    pub privacy: PrivacySettings,
 }
 
 /// Why a body was refused (HTTP 400). `code` is the machine-readable `error` of the response
@@ -60,19 +63,20 @@ pub struct Submission {
 }
 
 impl Submission {
-    /// The days this submission adds to.
-    pub fn epochs(&self) -> BTreeSet<u32> {
-        self.rows.iter().map(|r| r.epoch).collect()
+    /// The periods this submission adds to.
+    pub fn periods(&self) -> BTreeSet<Period> {
+        self.rows.iter().map(|r| r.period).collect()
     }
 }
 
 /// Parses and validates a request body: one report object, or an array of 1 to
-/// [`MAX_BATCH`] report objects. `released(day)` says whether a day is already released.
+/// [`MAX_BATCH`] report objects. `released(period)` says whether a period is already
+/// released.
 pub fn parse(
     body: &[u8],
     policy: &IngestPolicy,
     today: u32,
-    released: &dyn Fn(u32) -> bool,
+    released: &dyn Fn(Period) -> bool,
 ) -> Result<Submission, Rejection> {
     let text = std::str::from_utf8(body).map_err(|e| {
         Rejection::new(
@@ -119,19 +123,28 @@ fn add_report(
     json: &str,
     policy: &IngestPolicy,
     today: u32,
-    released: &dyn Fn(u32) -> bool,
+    released: &dyn Fn(Period) -> bool,
     out: &mut Submission,
 ) -> Result<(), Rejection> {
-    let report = Report::from_json(json, &policy.limits).map_err(|e| {
+    let privacy = &policy.privacy;
+    let report = Report::from_json(json, &privacy.aggregation.limits()).map_err(|e| {
         let code = match e {
             ReportError::Version(_) => "unsupported-version",
             ReportError::TooLarge(_) => "report-too-large",
+            ReportError::WindowDays { .. } => "window-mismatch",
+            ReportError::WindowAlignment { .. } => "window-misaligned",
             _ => "invalid-report",
         };
-        Rejection::new(code, e.to_string())
+        let detail = match e {
+            ReportError::Version(1) => format!(
+                "{e}. Version 1 reports count per day and cannot be counted per window; the page must load a kindred browser module that sends version 2 (the report is dropped, nothing to retry)"
+            ),
+            _ => e.to_string(),
+        };
+        Rejection::new(code, detail)
     })?;
-    if !policy.modes.contains(&report.mode) {
-        let accepted: Vec<&str> = policy.modes.iter().map(|m| m.name()).collect();
+    if !privacy.modes.contains(&report.mode) {
+        let accepted: Vec<&str> = privacy.modes.iter().map(|m| m.name()).collect();
         return Err(Rejection::new(
             "mode-not-accepted",
             format!(
@@ -141,33 +154,17 @@ fn add_report(
             ),
         ));
     }
-    let epoch = report.epoch;
-    if epoch > today {
-        return Err(Rejection::new(
-            "epoch-not-accepted",
-            format!(
-                "the report is for day {epoch} ({}), which has not begun yet; reports cover completed days (check the device clock)",
-                date_of(epoch)
-            ),
-        ));
+    let period = Period::new(report.window, report.days);
+    if !privacy.accepts(period, today) {
+        return Err(window_not_accepted(period, privacy, today));
     }
-    if epoch < today.saturating_sub(policy.retention_days) {
-        return Err(Rejection::new(
-            "epoch-not-accepted",
-            format!(
-                "the report is for day {epoch} ({}), older than this server keeps ({} days)",
-                date_of(epoch),
-                policy.retention_days
-            ),
-        ));
-    }
-    if released(epoch) {
-        return Err(closed_day(epoch));
+    if released(period) {
+        return Err(closed_window(period));
     }
     out.reports += 1;
     out.rows
         .extend(report.increments().into_iter().map(|i| CounterRow {
-            epoch,
+            period,
             counter: i.counter,
             key: i.key,
             delta: i.delta,
@@ -175,13 +172,33 @@ fn add_report(
     Ok(())
 }
 
-/// The rejection of a report for a day that is already released.
-pub fn closed_day(epoch: u32) -> Rejection {
+/// Why a period takes no reports on `today`.
+fn window_not_accepted(period: Period, privacy: &PrivacySettings, today: u32) -> Rejection {
+    if privacy.is_releasable(period, today) {
+        Rejection::new(
+            WINDOW_NOT_ACCEPTED,
+            format!(
+                "{period} ended more than {} day(s) ago, so it is released (or about to be) and takes no more reports",
+                privacy.release_delay_days
+            ),
+        )
+    } else {
+        Rejection::new(
+            WINDOW_NOT_ACCEPTED,
+            format!(
+                "{period} has not begun yet (today is {}): reports cover days that have ended; check the device clock",
+                date_of(today)
+            ),
+        )
+    }
+}
+
+/// The rejection of a report for a period that is already released.
+pub fn closed_window(period: Period) -> Rejection {
     Rejection::new(
-        "epoch-not-accepted",
+        WINDOW_NOT_ACCEPTED,
         format!(
-            "day {epoch} ({}) is already released: each day is released once, so late reports for it can no longer be counted",
-            date_of(epoch)
+            "{period} is already released: each window is released once, so late reports for it can no longer be counted"
         ),
     )
 }
@@ -189,82 +206,112 @@ pub fn closed_day(epoch: u32) -> Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{CommonArgs, Settings};
     use kindred_core::report::Counter;
 
+    /// Day 20600 is in the 30-day window 20580 (20580 to 20609).
     const TODAY: u32 = 20_600;
+    const WINDOW: u32 = 20_580;
 
     fn policy() -> IngestPolicy {
+        let settings = Settings::resolve(&CommonArgs::default()).expect("defaults");
         IngestPolicy {
-            limits: ReportLimits::default(),
-            modes: vec![Mode::Threshold],
-            retention_days: 90,
+            privacy: settings.privacy,
         }
     }
 
-    fn report(epoch: u32, items: &str) -> String {
-        format!(r#"{{"v":1,"epoch":{epoch},"mode":"threshold","items":[{items}]}}"#)
+    fn report(window: u32, items: &str) -> String {
+        format!(r#"{{"v":2,"window":{window},"days":30,"mode":"threshold","items":[{items}]}}"#)
+    }
+
+    fn run_on(body: &str, today: u32) -> Result<Submission, Rejection> {
+        parse(body.as_bytes(), &policy(), today, &|p| {
+            p == Period::new(WINDOW - 60, 30)
+        })
     }
 
     fn run(body: &str) -> Result<Submission, Rejection> {
-        parse(body.as_bytes(), &policy(), TODAY, &|e| e == TODAY - 5)
+        run_on(body, TODAY)
     }
 
     #[test]
-    fn one_report_and_a_batch_become_rows() {
-        let one = run(&report(TODAY - 1, r#""mug","tea""#)).expect("valid");
+    fn one_report_and_a_batch_become_rows_of_their_window() {
+        let one = run(&report(WINDOW, r#""mug","tea""#)).expect("valid");
         assert_eq!(one.reports, 1);
         assert_eq!(one.rows.len(), 3, "reports + 2 items: {:?}", one.rows);
+        assert!(one.rows.iter().all(|r| r.period == Period::new(WINDOW, 30)));
         assert!(one
             .rows
             .iter()
             .any(|r| r.counter == Counter::Reports && r.key.is_empty()));
+        // The window before is still open on its first day after (release delay 1).
         let batch = format!(
             " [{}, {}]",
-            report(TODAY - 1, r#""mug""#),
-            report(TODAY - 2, r#""mug""#)
+            report(WINDOW, r#""mug""#),
+            report(WINDOW - 30, r#""mug""#)
         );
-        let b = run(&batch).expect("valid");
+        let b = run_on(&batch, WINDOW).expect("valid");
         assert_eq!(b.reports, 2);
-        assert_eq!(b.epochs(), BTreeSet::from([TODAY - 2, TODAY - 1]));
+        assert_eq!(
+            b.periods(),
+            BTreeSet::from([Period::new(WINDOW - 30, 30), Period::new(WINDOW, 30)])
+        );
+        // A clock slightly ahead may report for the next window on its eve.
+        assert!(run_on(&report(WINDOW + 30, r#""a""#), WINDOW + 29).is_ok());
     }
 
     #[test]
     fn refusals_name_their_reason() {
-        let ldp = r#"{"v":1,"epoch":20599,"mode":"ldp","ldp":{"eps":1.0,"l":4,"items":{"s":1,"y":0},"pairs":{"s":1,"y":0},"interests":{"s":1,"y":0},"strategies":{"s":1,"y":0}}}"#;
+        let ldp = format!(
+            r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"ldp","ldp":{{"eps":1.0,"l":4,"items":{{"s":1,"y":0}},"pairs":{{"s":1,"y":0}},"interests":{{"s":1,"y":0}},"strategies":{{"s":1,"y":0}}}}}}"#
+        );
         let too_many = format!(
             "[{}]",
-            vec![report(TODAY - 1, r#""a""#); MAX_BATCH + 1].join(",")
+            vec![report(WINDOW, r#""a""#); MAX_BATCH + 1].join(",")
         );
         let cases = [
             (
-                report(TODAY + 1, r#""a""#),
-                "epoch-not-accepted",
+                report(WINDOW + 30, r#""a""#),
+                WINDOW_NOT_ACCEPTED,
                 "has not begun",
             ),
             (
-                report(TODAY - 91, r#""a""#),
-                "epoch-not-accepted",
-                "older than",
+                report(WINDOW - 30, r#""a""#),
+                WINDOW_NOT_ACCEPTED,
+                "ended more than 1 day(s) ago",
             ),
             (
-                report(TODAY - 5, r#""a""#),
-                "epoch-not-accepted",
-                "already released",
+                report(WINDOW - 60, r#""a""#),
+                WINDOW_NOT_ACCEPTED,
+                "ended more than",
             ),
             (
-                ldp.to_owned(),
+                ldp,
                 "mode-not-accepted",
                 "accepts threshold reports, not \"ldp\"",
             ),
             (
-                r#"{"v":2,"epoch":1,"mode":"threshold"}"#.to_owned(),
+                format!(r#"{{"v":1,"epoch":{TODAY},"mode":"threshold"}}"#),
                 "unsupported-version",
-                "version 2",
+                "Version 1 reports count per day",
+            ),
+            (
+                format!(r#"{{"v":2,"window":{WINDOW},"days":7,"mode":"threshold"}}"#),
+                "window-mismatch",
+                "set privacy.windowDays to 30",
+            ),
+            (
+                format!(
+                    r#"{{"v":2,"window":{},"days":30,"mode":"threshold"}}"#,
+                    WINDOW + 1
+                ),
+                "window-misaligned",
+                "not a multiple of its 30 days",
             ),
             ("[]".to_owned(), "empty-batch", "no report"),
             (too_many, "batch-too-large", "101 reports"),
             (
-                format!("[{}, 5]", report(TODAY - 1, "")),
+                format!("[{}, 5]", report(WINDOW, "")),
                 "invalid-report",
                 "report 2 of 2",
             ),
@@ -275,7 +322,21 @@ mod tests {
             assert_eq!(r.code, code, "{body}: {r:?}");
             assert!(r.detail.contains(detail), "{body}: {r:?}");
         }
-        let r = parse(b"{\"v\":1,\xff}", &policy(), TODAY, &|_| false).expect_err("not utf-8");
+        let r = parse(b"{\"v\":2,\xff}", &policy(), TODAY, &|_| false).expect_err("not utf-8");
         assert_eq!(r.code, "not-utf8");
+    }
+
+    #[test]
+    fn a_released_window_is_refused_even_while_its_delay_runs() {
+        let released = Period::new(WINDOW, 30);
+        let r = parse(
+            report(WINDOW, r#""a""#).as_bytes(),
+            &policy(),
+            TODAY,
+            &|p| p == released,
+        )
+        .expect_err("released");
+        assert_eq!(r.code, WINDOW_NOT_ACCEPTED);
+        assert!(r.detail.contains("already released"), "{r:?}");
     }
 }

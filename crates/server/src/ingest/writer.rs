@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Submission;
 use crate::metrics::Metrics;
-use crate::store::{CounterRow, Store, StoreError};
+use crate::store::{CounterRow, Period, Store, StoreError};
 
 /// Most submissions in one transaction (bounds the transaction's size and the latency of
 /// the last request in it).
@@ -33,8 +33,8 @@ pub const QUEUE_CAPACITY: usize = 8192;
 /// Why a submission was not committed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommitError {
-    #[error("day {0} was released while the report waited")]
-    Released(u32),
+    #[error("{0} was released while the report waited")]
+    Released(Period),
     #[error("storage failed: {0}")]
     Storage(String),
     #[error("the queue of reports waiting to be stored is full")]
@@ -43,15 +43,15 @@ pub enum CommitError {
     Closed,
 }
 
-/// Reports counted for a day not released yet.
+/// Reports counted for a period not released yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DayReports {
+pub struct PeriodReports {
     pub reports: u64,
     pub ldp_reports: u64,
 }
 
-/// Sets the pending-reports gauge from the per-day counts.
-fn set_pending_metric(metrics: &Metrics, pending: &BTreeMap<u32, DayReports>) {
+/// Sets the pending-reports gauge from the per-period counts.
+fn set_pending_metric(metrics: &Metrics, pending: &BTreeMap<Period, PeriodReports>) {
     let total: u64 = pending.values().map(|d| d.reports + d.ldp_reports).sum();
     metrics
         .pending_reports
@@ -71,10 +71,10 @@ enum Command {
 /// What the writer and the handlers share.
 #[derive(Debug, Default)]
 struct Shared {
-    /// Released days: a hint for quick refusals (the store's check is the authority).
-    released: RwLock<BTreeSet<u32>>,
-    /// Reports per pending day (for stats and metrics).
-    pending: Mutex<BTreeMap<u32, DayReports>>,
+    /// Released periods: a hint for quick refusals (the store's check is the authority).
+    released: RwLock<BTreeSet<Period>>,
+    /// Reports per pending period (for stats and metrics).
+    pending: Mutex<BTreeMap<Period, PeriodReports>>,
 }
 
 /// Handle to the writer thread.
@@ -93,20 +93,20 @@ impl Ingestor {
         *shared
             .released
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = store.released_epochs()?;
+            .unwrap_or_else(PoisonError::into_inner) = store.released_periods()?;
         let pending = store
-            .pending_days()?
+            .pending_periods()?
             .into_iter()
-            .map(|d| {
+            .map(|p| {
                 (
-                    d.epoch,
-                    DayReports {
-                        reports: d.reports,
-                        ldp_reports: d.ldp_reports,
+                    p.period,
+                    PeriodReports {
+                        reports: p.reports,
+                        ldp_reports: p.ldp_reports,
                     },
                 )
             })
-            .collect::<BTreeMap<u32, DayReports>>();
+            .collect::<BTreeMap<Period, PeriodReports>>();
         set_pending_metric(&metrics, &pending);
         *shared
             .pending
@@ -145,39 +145,40 @@ impl Ingestor {
         Ok(rx)
     }
 
-    /// Whether a day is known to be released (quick check before queueing).
-    pub fn is_released(&self, epoch: u32) -> bool {
+    /// Whether a period is known to be released (quick check before queueing).
+    pub fn is_released(&self, period: Period) -> bool {
         self.shared
             .released
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains(&epoch)
+            .contains(&period)
     }
 
-    /// Records days released by a rebuild, and forgets days deleted by retention.
-    pub fn note_releases(&self, released: &[u32], deleted_before: u32) {
+    /// Records periods released by a rebuild, and forgets periods that retention deleted
+    /// (those that ended before `deleted_before`).
+    pub fn note_releases(&self, released: &[Period], deleted_before: u32) {
         let mut set = self
             .shared
             .released
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         set.extend(released.iter().copied());
-        set.retain(|e| *e >= deleted_before);
+        set.retain(|p| p.last_day() >= deleted_before);
         drop(set);
         let mut pending = self
             .shared
             .pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for e in released {
-            pending.remove(e);
+        for p in released {
+            pending.remove(p);
         }
-        pending.retain(|e, _| *e >= deleted_before);
+        pending.retain(|p, _| p.last_day() >= deleted_before);
         set_pending_metric(&self.metrics, &pending);
     }
 
-    /// Reports per day not released yet, oldest first.
-    pub fn pending(&self) -> Vec<(u32, DayReports)> {
+    /// Reports per period not released yet, oldest first.
+    pub fn pending(&self) -> Vec<(Period, PeriodReports)> {
         self.shared
             .pending
             .lock()
@@ -256,7 +257,7 @@ impl Writer {
     /// Commits a group; answers every request in it.
     fn commit(&mut self, mut group: Vec<(Submission, Reply)>) {
         let started = Instant::now();
-        // Quick refusals: days already known to be released.
+        // Quick refusals: periods already known to be released.
         let released = self
             .shared
             .released
@@ -264,8 +265,8 @@ impl Writer {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         group = refuse_released(group, &released);
-        // At most a few rounds: a round only repeats when another connection released a day
-        // in the meantime, and each repeat removes that day's submissions.
+        // At most a few rounds: a round only repeats when another connection released a
+        // period in the meantime, and each repeat removes that period's submissions.
         for _ in 0..4 {
             if group.is_empty() {
                 return;
@@ -276,13 +277,13 @@ impl Writer {
                     self.acknowledge(group, started);
                     return;
                 }
-                Err(StoreError::Released(epoch)) => {
+                Err(StoreError::Released(period)) => {
                     self.shared
                         .released
                         .write()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(epoch);
-                    group = refuse_released(group, &BTreeSet::from([epoch]));
+                        .insert(period);
+                    group = refuse_released(group, &BTreeSet::from([period]));
                 }
                 Err(e) => {
                     tracing::error!("storing report counters failed: {e}");
@@ -295,7 +296,7 @@ impl Writer {
         }
         for (_, reply) in group {
             let _ = reply.send(Err(CommitError::Storage(
-                "days kept being released during the commit".into(),
+                "windows kept being released during the commit".into(),
             )));
         }
     }
@@ -312,10 +313,10 @@ impl Writer {
             .unwrap_or_else(PoisonError::into_inner);
         for (submission, reply) in group {
             for row in &submission.rows {
-                let day = pending.entry(row.epoch).or_default();
+                let period = pending.entry(row.period).or_default();
                 match row.counter {
-                    Counter::Reports => day.reports += row.delta,
-                    Counter::LdpReports => day.ldp_reports += row.delta,
+                    Counter::Reports => period.reports += row.delta,
+                    Counter::LdpReports => period.ldp_reports += row.delta,
                     _ => {}
                 }
             }
@@ -328,19 +329,23 @@ impl Writer {
     }
 }
 
-/// Answers submissions that touch a released day, keeps the others.
+/// Answers submissions that touch a released period, keeps the others.
 fn refuse_released(
     group: Vec<(Submission, Reply)>,
-    released: &BTreeSet<u32>,
+    released: &BTreeSet<Period>,
 ) -> Vec<(Submission, Reply)> {
     if released.is_empty() {
         return group;
     }
     let mut keep = Vec::with_capacity(group.len());
     for (submission, reply) in group {
-        match submission.rows.iter().find(|r| released.contains(&r.epoch)) {
+        match submission
+            .rows
+            .iter()
+            .find(|r| released.contains(&r.period))
+        {
             Some(r) => {
-                let _ = reply.send(Err(CommitError::Released(r.epoch)));
+                let _ = reply.send(Err(CommitError::Released(r.period)));
             }
             None => keep.push((submission, reply)),
         }
@@ -351,19 +356,19 @@ fn refuse_released(
 /// Sums the rows of a group: popular keys appear in many reports, so a group writes far
 /// fewer rows than it received. Sorted by primary key for B-tree locality.
 fn merge(group: &[(Submission, Reply)]) -> Vec<CounterRow> {
-    let mut sums: HashMap<(u32, Counter, &str), u64> = HashMap::new();
+    let mut sums: HashMap<(Period, Counter, &str), u64> = HashMap::new();
     for (submission, _) in group {
         for r in &submission.rows {
             let v = sums
-                .entry((r.epoch, r.counter, r.key.as_str()))
+                .entry((r.period, r.counter, r.key.as_str()))
                 .or_default();
             *v = v.saturating_add(r.delta);
         }
     }
     let mut rows: Vec<CounterRow> = sums
         .into_iter()
-        .map(|((epoch, counter, key), delta)| CounterRow {
-            epoch,
+        .map(|((period, counter, key), delta)| CounterRow {
+            period,
             counter,
             key: key.to_owned(),
             delta,

@@ -7,7 +7,7 @@
 //! | `GET /v1/health` | anyone | liveness, model version and age; 503 while shutting down |
 //! | `GET /metrics` | admin token | requests, rejects by reason, ingest latency, model age |
 //! | `GET /v1/stats`, `GET /dashboard` | admin token | released numbers for the shop owner |
-//! | `POST /v1/admin/rebuild` | admin token | release closed days and rebuild the model now |
+//! | `POST /v1/admin/rebuild` | admin token | release closed windows and rebuild the model now |
 //! | anything else | anyone | static files from the static directory (the demo) |
 //!
 //! Shutdown (SIGTERM or Ctrl-C): report submissions and health answer 503 (for
@@ -49,7 +49,7 @@ use crate::config::{AllowedOrigins, ServeSettings};
 use crate::ingest::writer::Ingestor;
 use crate::ingest::IngestPolicy;
 use crate::metrics::Metrics;
-use crate::store::{open_backend, Backend, StoreError};
+use crate::store::{open_backend, Backend, Period, StoreError};
 use crate::time::{now_ms, today};
 
 /// Longest time in-flight requests get to finish after the listener closed.
@@ -79,6 +79,8 @@ pub enum ServeError {
 pub struct Current {
     pub published: Arc<Published>,
     pub releases: Arc<Vec<ReleasedCounts>>,
+    /// The day the model was built as of (last day of the newest releasable window).
+    pub as_of: u32,
 }
 
 /// Everything handlers share.
@@ -127,21 +129,44 @@ impl AppState {
     }
 }
 
+/// A period as the API shows it.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodJson {
+    /// First UTC day number.
+    pub window: u32,
+    pub days: u32,
+}
+
+impl From<Period> for PeriodJson {
+    fn from(p: Period) -> Self {
+        PeriodJson {
+            window: p.window,
+            days: p.days,
+        }
+    }
+}
+
 /// What a rebuild did, as `POST /v1/admin/rebuild` answers it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RebuildSummary {
-    pub released: Vec<u32>,
+    /// Periods released by this rebuild.
+    pub released: Vec<PeriodJson>,
+    /// The day the model is built as of (last day of the newest releasable window).
+    pub as_of: u32,
     pub removed_counter_rows: u64,
     pub removed_releases: u64,
     pub model_version: u64,
     pub model_changed: bool,
+    /// False when nothing changed since the last build, so no model was built.
+    pub model_built: bool,
     pub built_at: i64,
     pub etag: String,
     pub bytes: serde_json::Value,
 }
 
-/// Releases closed days and rebuilds the model now (one rebuild at a time), on a blocking
+/// Releases closed windows and rebuilds the model now (one rebuild at a time), on a blocking
 /// thread with its own store connection; publishes the result.
 pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
     let _one_at_a_time = state.rebuild_lock.lock().await;
@@ -149,8 +174,10 @@ pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
     let current = state.current();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut store = st.backend.open().map_err(|e| e.to_string())?;
-        let rebuild = build_model::rebuild(&mut *store, &st.settings.common, today(), now_ms())
-            .map_err(|e| e.to_string())?;
+        let known = current.as_ref().map(|c| c.releases.clone());
+        let rebuild =
+            build_model::rebuild(&mut *store, &st.settings.common, today(), now_ms(), known)
+                .map_err(|e| e.to_string())?;
         let published = match current {
             Some(c) if !rebuild.changed && c.published.version == rebuild.model.version => {
                 c.published.clone()
@@ -178,11 +205,13 @@ pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
     };
     state.metrics.rebuilds.with_label_values(&[outcome]).inc();
     let summary = RebuildSummary {
-        released: rebuild.released.clone(),
+        released: rebuild.released.iter().map(|p| (*p).into()).collect(),
+        as_of: rebuild.as_of,
         removed_counter_rows: rebuild.removed.counter_rows,
         removed_releases: rebuild.removed.releases,
         model_version: published.version,
         model_changed: rebuild.changed,
+        model_built: rebuild.built,
         built_at: published.built_at_ms,
         etag: published.etag.clone(),
         bytes: json!({
@@ -192,8 +221,9 @@ pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
         }),
     };
     if rebuild.changed || !rebuild.released.is_empty() {
+        let released: Vec<String> = rebuild.released.iter().map(Period::to_string).collect();
         tracing::info!(
-            released = ?rebuild.released,
+            released = ?released,
             version = published.version,
             gzip_bytes = published.gzip.len(),
             "model {outcome}"
@@ -201,7 +231,8 @@ pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
     }
     state.set_current(Current {
         published,
-        releases: Arc::new(rebuild.releases),
+        releases: rebuild.releases,
+        as_of: rebuild.as_of,
     });
     Ok(summary)
 }
@@ -373,15 +404,13 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
     let metrics = Metrics::new();
     let ingestor = Ingestor::start(backend.open()?, metrics.clone())?;
     let policy = IngestPolicy {
-        limits: settings.common.privacy.aggregation.limits(),
-        modes: settings.common.privacy.modes.clone(),
-        retention_days: settings.common.retention_days,
+        privacy: settings.common.privacy.clone(),
     };
     let limiter = (settings.rate_limit_per_minute > 0)
         .then(|| RateLimiter::new(settings.rate_limit_per_minute));
-    if settings.common.privacy.aggregation.epsilon > 10.0 {
+    if settings.common.privacy.aggregation.epsilon > 16.0 {
         tracing::warn!(
-            "epsilon {} is very large: released counts are barely noised",
+            "epsilon {} per window is very large: released counts are barely noised",
             settings.common.privacy.aggregation.epsilon
         );
     }
@@ -483,8 +512,14 @@ async fn publish_stored(state: &SharedState) {
     let st = state.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let mut store = st.backend.open().map_err(|e| e.to_string())?;
-        let kept_from = today().saturating_sub(st.settings.common.retention_days);
+        let today = today();
+        let kept_from = today.saturating_sub(st.settings.common.retention_days);
         let releases = store.releases(kept_from).map_err(|e| e.to_string())?;
+        let as_of = build_model::model_as_of(
+            &st.settings.common,
+            today,
+            releases.iter().map(|r| r.last_day()).max(),
+        );
         let Some(stored) = store.latest_model().map_err(|e| e.to_string())? else {
             return Ok(None);
         };
@@ -492,6 +527,7 @@ async fn publish_stored(state: &SharedState) {
         Ok::<_, String>(Some(Current {
             published: Arc::new(published),
             releases: Arc::new(releases),
+            as_of,
         }))
     })
     .await;

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::{ApiError, SharedState};
 use crate::ingest::writer::CommitError;
-use crate::ingest::{closed_day, parse, MAX_BODY_BYTES};
+use crate::ingest::{closed_window, parse, MAX_BODY_BYTES};
 use crate::time::today;
 
 pub async fn submit(
@@ -137,7 +137,7 @@ async fn accept(
         })?
         .to_bytes();
     let ingestor = &state.ingestor;
-    let submission = parse(&bytes, &state.policy, today(), &|e| ingestor.is_released(e))?;
+    let submission = parse(&bytes, &state.policy, today(), &|p| ingestor.is_released(p))?;
     let reports = submission.reports;
     if let Some((limiter, addr)) = addr {
         if reports > 1 {
@@ -154,7 +154,7 @@ async fn accept(
 
 fn commit_error(e: CommitError) -> ApiError {
     match e {
-        CommitError::Released(epoch) => closed_day(epoch).into(),
+        CommitError::Released(period) => closed_window(period).into(),
         CommitError::Busy => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",

@@ -1,22 +1,27 @@
 //! `GET /v1/stats`: what the dashboard shows. Built only from **released** data (the
-//! k-thresholded, noised releases and the model made from them) plus the number of reports
-//! per day, which the privacy contract publishes as is. Raw counters of days not released
-//! yet are never shown: an owner looking at the dashboard learns no more than the model tells.
+//! k-thresholded, noised releases of closed windows and the model made from them) plus the
+//! number of reports per window, which the privacy contract publishes as is (also for windows
+//! still open). Raw counters of windows not released yet are never shown: an owner looking at
+//! the dashboard learns no more than the model tells.
 
 use std::collections::BTreeMap;
 
-use kindred_core::aggregate::{merge_epochs, ModelConfig, StrategyTotals, Suppressed};
+use kindred_core::aggregate::{merge_windows, ReleasedCounts, StrategyTotals, Suppressed};
 use kindred_core::report::{split_pair_key, Caps, Family};
 use serde::Serialize;
 
 use super::AppState;
+use crate::build_model::model_config;
+use crate::store::Period;
 use crate::time::{date_of, now_ms, today};
 
 /// Entries in each top list.
 const TOP: usize = 15;
 
-/// Days the strategy totals cover.
-const STRATEGY_DAYS: u32 = 28;
+/// Click-through is shown once a strategy's noised impressions are at least this many
+/// standard deviations of their noise: below that a ratio of two noised counts is mostly
+/// noise (a few shown lists can come out as 0 or as 500 % click-through).
+const CTR_MIN_SIGMAS: f64 = 10.0;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,18 +31,22 @@ pub struct Stats {
     today: u32,
     privacy: Privacy,
     model: Option<ModelInfo>,
-    /// Every day with reports within retention, oldest first.
-    days: Vec<Day>,
-    /// Reports counted for days not released yet.
+    /// Every released window within retention and every window with reports not released
+    /// yet, oldest first.
+    windows: Vec<WindowRow>,
+    /// Reports counted for windows not released yet.
     pending_reports: u64,
     top_items: Vec<Scored>,
     trending: Vec<Scored>,
     interests: Vec<Scored>,
     pairs: Vec<Pair>,
+    /// The window the strategy rows come from: the newest released one with reports.
+    strategy_window: Option<PeriodInfo>,
     strategies: Vec<StrategyRow>,
-    /// Click-through is given for strategies with at least this many (noised) impressions.
+    /// Click-through is given for strategies with at least this many (noised) impressions:
+    /// ten standard deviations of the noise that window's release recorded.
     ctr_min_impressions: f64,
-    /// Keys held back by the threshold, summed over the released days.
+    /// Keys held back by the threshold, summed over the released windows.
     suppressed: Suppressed,
 }
 
@@ -45,14 +54,21 @@ pub struct Stats {
 #[serde(rename_all = "camelCase")]
 struct Privacy {
     modes: Vec<&'static str>,
-    k: u64,
+    /// ε per shopper per window.
     epsilon: f64,
+    delta: f64,
+    /// Distinct shoppers in a window a key needs.
+    k: u64,
+    window_days: u32,
     presence_delta: Option<f64>,
     /// Per family: the noised threshold τ (k unless presenceDelta is set).
     thresholds: BTreeMap<&'static str, u64>,
-    /// Per family: the scale of the discrete Laplace noise (cap / ε share).
-    noise_scale: BTreeMap<&'static str, f64>,
+    /// Per family: the standard deviation σ of the discrete Gaussian noise on each released
+    /// count, from the one formula (`AggregationConfig::sigma`).
+    noise_sigma: BTreeMap<&'static str, f64>,
+    /// Per window.
     caps: Caps,
+    ldp_epsilon: f64,
     ldp_set_size: u32,
     release_delay_days: u32,
     retention_days: u32,
@@ -64,6 +80,9 @@ struct ModelInfo {
     version: u64,
     built_at: i64,
     built_epoch: u32,
+    /// The day the model describes the shop up to (last day of the newest closed window).
+    as_of: u32,
+    as_of_date: String,
     age_seconds: i64,
     etag: String,
     bytes: BTreeMap<&'static str, usize>,
@@ -75,13 +94,39 @@ struct ModelInfo {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Day {
-    epoch: u32,
-    date: String,
+struct PeriodInfo {
+    /// First UTC day number.
+    window: u32,
+    days: u32,
+    first_date: String,
+    last_date: String,
+}
+
+impl From<Period> for PeriodInfo {
+    fn from(p: Period) -> Self {
+        PeriodInfo {
+            window: p.window,
+            days: p.days,
+            first_date: date_of(p.window),
+            last_date: date_of(p.last_day()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WindowRow {
+    #[serde(flatten)]
+    period: PeriodInfo,
+    /// Exact, as the privacy contract publishes them.
     reports: u64,
     ldp_reports: u64,
     released: bool,
-    /// Released days: keys released and suppressed per family.
+    /// Windows not released yet: the first day a rebuild releases it (its last day plus the
+    /// release delay, plus one), and its date.
+    releases_on: Option<u32>,
+    releases_on_date: Option<String>,
+    /// Released windows: keys released and suppressed per family.
     released_keys: Option<BTreeMap<&'static str, usize>>,
     suppressed: Option<Suppressed>,
 }
@@ -107,16 +152,8 @@ struct StrategyRow {
     impressions: f64,
     clicks: f64,
     /// clicks / impressions in [0, 1], when there are enough impressions for the noise not to
-    /// dominate (see [`ctr_floor`]).
+    /// dominate (see [`CTR_MIN_SIGMAS`]).
     ctr: Option<f64>,
-}
-
-/// Impressions a strategy needs before its click-through is shown: ten standard deviations of
-/// the strategy counters' noise (discrete Laplace of scale b has a standard deviation of
-/// about b·√2). Below that a ratio of two noised counts is mostly noise (a few shown lists
-/// can come out as 0 or as 500 % click-through).
-fn ctr_floor(noise_scale: f64) -> f64 {
-    10.0 * noise_scale * std::f64::consts::SQRT_2
 }
 
 fn top<'a>(map: impl Iterator<Item = (&'a String, f64)>) -> Vec<Scored> {
@@ -131,6 +168,23 @@ fn top<'a>(map: impl Iterator<Item = (&'a String, f64)>) -> Vec<Scored> {
     v
 }
 
+/// The strategy rows of one release, with click-through where its noise allows.
+fn strategy_rows(r: &ReleasedCounts) -> (Vec<StrategyRow>, f64) {
+    let floor = CTR_MIN_SIGMAS * r.noise.strategies;
+    let rows = r
+        .strategies
+        .iter()
+        .map(|(name, t): (&String, &StrategyTotals)| StrategyRow {
+            strategy: name.clone(),
+            impressions: t.impressions,
+            clicks: t.clicks,
+            ctr: (t.impressions >= floor && t.impressions > 0.0)
+                .then(|| (t.clicks / t.impressions).clamp(0.0, 1.0)),
+        })
+        .collect();
+    (rows, floor)
+}
+
 pub fn collect(state: &AppState) -> Stats {
     let settings = &state.settings;
     let p = &settings.common.privacy;
@@ -138,53 +192,47 @@ pub fn collect(state: &AppState) -> Stats {
     let families = [Family::Items, Family::Pairs, Family::Interests];
     let privacy = Privacy {
         modes: p.modes.iter().map(|m| m.name()).collect(),
-        k: agg.k,
         epsilon: agg.epsilon,
+        delta: agg.delta,
+        k: agg.k,
+        window_days: agg.window_days,
         presence_delta: agg.presence_delta,
         thresholds: families
             .iter()
             .map(|f| (f.name(), agg.threshold(*f)))
             .collect(),
-        noise_scale: Family::ALL
+        noise_sigma: Family::ALL
             .iter()
-            .map(|f| {
-                let scale = f64::from(agg.caps.of(*f).max(1)) / (agg.epsilon * f.epsilon_share());
-                (f.name(), scale)
-            })
+            .map(|f| (f.name(), agg.sigma(*f)))
             .collect(),
         caps: agg.caps,
+        ldp_epsilon: agg.ldp.epsilon,
         ldp_set_size: agg.ldp.set_size,
         release_delay_days: p.release_delay_days,
         retention_days: settings.common.retention_days,
     };
-    let ctr_min_impressions = ctr_floor(privacy.noise_scale["strategies"]);
     let now = now_ms();
     let today = today();
     let current = state.current();
-    let mut days: BTreeMap<u32, Day> = BTreeMap::new();
+    let mut windows: BTreeMap<Period, WindowRow> = BTreeMap::new();
     let mut suppressed = Suppressed::default();
-    let mut strategies: BTreeMap<String, StrategyTotals> = BTreeMap::new();
     let mut pairs = Vec::new();
+    let (mut strategies, mut strategy_window, mut ctr_min_impressions) = (Vec::new(), None, 0.0);
     if let Some(c) = &current {
         for r in c.releases.iter() {
             suppressed.items += r.suppressed.items;
             suppressed.pairs += r.suppressed.pairs;
             suppressed.interests += r.suppressed.interests;
-            if r.epoch + STRATEGY_DAYS >= today {
-                for (name, t) in &r.strategies {
-                    let s = strategies.entry(name.clone()).or_default();
-                    s.impressions += t.impressions;
-                    s.clicks += t.clicks;
-                }
-            }
-            days.insert(
-                r.epoch,
-                Day {
-                    epoch: r.epoch,
-                    date: date_of(r.epoch),
+            let period = Period::of_release(r);
+            windows.insert(
+                period,
+                WindowRow {
+                    period: period.into(),
                     reports: r.reports,
                     ldp_reports: r.ldp_reports,
                     released: true,
+                    releases_on: None,
+                    releases_on_date: None,
                     released_keys: Some(BTreeMap::from([
                         ("items", r.items.len()),
                         ("pairs", r.pairs.len()),
@@ -194,8 +242,11 @@ pub fn collect(state: &AppState) -> Stats {
                 },
             );
         }
-        let as_of = c.releases.last().map_or(today, |r| r.epoch);
-        let totals = merge_epochs(&c.releases, as_of, ModelConfig::default().half_life_days);
+        if let Some(newest) = c.releases.iter().rev().find(|r| !r.strategies.is_empty()) {
+            (strategies, ctr_min_impressions) = strategy_rows(newest);
+            strategy_window = Some(Period::of_release(newest).into());
+        }
+        let totals = merge_windows(&c.releases, c.as_of, model_config().half_life_days);
         let mut all: Vec<(&String, f64)> = totals.pairs.iter().map(|(k, v)| (k, *v)).collect();
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         pairs = all
@@ -212,14 +263,19 @@ pub fn collect(state: &AppState) -> Stats {
             .collect();
     }
     let mut pending_reports = 0;
-    for (epoch, d) in state.ingestor.pending() {
-        pending_reports += d.reports + d.ldp_reports;
-        days.entry(epoch).or_insert(Day {
-            epoch,
-            date: date_of(epoch),
-            reports: d.reports,
-            ldp_reports: d.ldp_reports,
+    for (period, counts) in state.ingestor.pending() {
+        pending_reports += counts.reports + counts.ldp_reports;
+        let releases_on = period
+            .last_day()
+            .saturating_add(p.release_delay_days)
+            .saturating_add(1);
+        windows.entry(period).or_insert(WindowRow {
+            period: period.into(),
+            reports: counts.reports,
+            ldp_reports: counts.ldp_reports,
             released: false,
+            releases_on: Some(releases_on),
+            releases_on_date: Some(date_of(releases_on)),
             released_keys: None,
             suppressed: None,
         });
@@ -231,6 +287,8 @@ pub fn collect(state: &AppState) -> Stats {
             version: pb.version,
             built_at: pb.built_at_ms,
             built_epoch: m.built_epoch,
+            as_of: c.as_of,
+            as_of_date: date_of(c.as_of),
             age_seconds: (now - pb.built_at_ms).max(0) / 1000,
             etag: pb.etag.clone(),
             bytes: BTreeMap::from([
@@ -261,22 +319,14 @@ pub fn collect(state: &AppState) -> Stats {
         today,
         privacy,
         model,
-        days: days.into_values().collect(),
+        windows: windows.into_values().collect(),
         pending_reports,
         top_items,
         trending,
         interests,
         pairs,
-        strategies: strategies
-            .into_iter()
-            .map(|(strategy, t)| StrategyRow {
-                strategy,
-                impressions: t.impressions,
-                clicks: t.clicks,
-                ctr: (t.impressions >= ctr_min_impressions && t.impressions > 0.0)
-                    .then(|| (t.clicks / t.impressions).clamp(0.0, 1.0)),
-            })
-            .collect(),
+        strategy_window,
+        strategies,
         ctr_min_impressions,
         suppressed,
     }

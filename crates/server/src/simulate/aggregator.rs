@@ -1,5 +1,5 @@
 //! The simulator's aggregator: the same core code the server runs (report validation,
-//! [`EpochCounts`], [`release`], [`build_model`]), fed with report bytes and nothing else.
+//! [`WindowCounts`], [`release`], [`build_model`]), fed with report bytes and nothing else.
 //!
 //! It runs on its own thread and owns only the receiving end of a channel of report JSON
 //! strings: it has no way to reach a client's engine, history or randomness, so the only
@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
 use kindred_core::aggregate::{
-    build_model, release, AggregateError, AggregationConfig, Candidates, EpochCounts, ModelConfig,
-    ReleasedCounts,
+    build_model, release, AggregateError, AggregationConfig, Candidates, ModelConfig,
+    ReleasedCounts, WindowCounts,
 };
 use kindred_core::synthetic::SplitMix64;
+use kindred_core::window::window_of;
 use kindred_core::{Report, SharedModel};
 
 /// What arrived.
@@ -25,22 +26,27 @@ pub struct Received {
     pub refused: u64,
 }
 
-/// Counters per epoch, as the server keeps them.
+/// Counters per window, as the server keeps them.
 #[derive(Debug)]
 pub struct Aggregator {
     config: AggregationConfig,
-    counts: BTreeMap<u32, EpochCounts>,
+    /// Keyed by `(first day, days)` of the window, as the server's store is.
+    counts: BTreeMap<(u32, u32), WindowCounts>,
     received: Received,
 }
 
 /// Keys the model was built from, for the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Released {
-    pub epochs: usize,
-    pub item_days: usize,
-    pub pair_days: usize,
+    pub windows: usize,
+    pub item_windows: usize,
+    pub pair_windows: usize,
     pub suppressed_items: u64,
     pub suppressed_pairs: u64,
+    /// Reports counted in windows still open at the recommendation time (not released).
+    pub open_reports: u64,
+    /// The day the model is built as of: the last day of the newest closed window.
+    pub as_of: Option<u32>,
 }
 
 impl Aggregator {
@@ -60,7 +66,7 @@ impl Aggregator {
         self
     }
 
-    /// Validates one report as the server does and adds it to its epoch's counts.
+    /// Validates one report as the server does and adds it to its window's counts.
     pub fn receive(&mut self, json: &str) {
         let Ok(report) = Report::from_json(json, &self.config.limits()) else {
             self.received.refused += 1;
@@ -68,8 +74,8 @@ impl Aggregator {
         };
         let counts = self
             .counts
-            .entry(report.epoch)
-            .or_insert_with(|| EpochCounts::new(report.epoch));
+            .entry((report.window, report.days))
+            .or_insert_with(|| WindowCounts::new(report.window, report.days));
         if counts.add(&report).is_ok() {
             self.received.reports += 1;
             self.received.bytes += json.len() as u64;
@@ -80,29 +86,36 @@ impl Aggregator {
         self.received
     }
 
-    /// Releases every epoch once (threshold and noise, or LDP estimates) and builds the shared
-    /// model as of `now_epoch`. `seed` drives the server's noise (the server uses the OS
-    /// generator).
+    /// Releases once (threshold and noise, or LDP estimates) every window that has closed by
+    /// `end_day` (the recommendation time: its last day is before it) and builds the shared
+    /// model as of the newest closed window's last day, as a server would on `end_day` with no
+    /// release delay. `seed` drives the server's noise (the server uses the OS generator).
     pub fn build_model(
         &self,
         candidates: &Candidates,
-        now_epoch: u32,
+        end_day: u32,
         seed: u64,
     ) -> Result<(SharedModel, Released), AggregateError> {
         let mut rng = SplitMix64::new(seed);
-        let releases: Vec<ReleasedCounts> = self
+        let (closed, open): (Vec<&WindowCounts>, Vec<&WindowCounts>) = self
             .counts
             .values()
+            .partition(|c| c.window.saturating_add(c.days.max(1) - 1) < end_day);
+        let releases: Vec<ReleasedCounts> = closed
+            .into_iter()
             .map(|c| release(c, &self.config, candidates, &mut rng))
             .collect::<Result<_, _>>()?;
+        let as_of = window_of(end_day, self.config.window_days).checked_sub(1);
         let summary = Released {
-            epochs: releases.len(),
-            item_days: releases.iter().map(|r| r.items.len()).sum(),
-            pair_days: releases.iter().map(|r| r.pairs.len()).sum(),
+            windows: releases.len(),
+            item_windows: releases.iter().map(|r| r.items.len()).sum(),
+            pair_windows: releases.iter().map(|r| r.pairs.len()).sum(),
             suppressed_items: releases.iter().map(|r| r.suppressed.items).sum(),
             suppressed_pairs: releases.iter().map(|r| r.suppressed.pairs).sum(),
+            open_reports: open.iter().map(|c| c.reports() + c.ldp_reports()).sum(),
+            as_of,
         };
-        let model = build_model(&releases, now_epoch, &ModelConfig::default(), 1);
+        let model = build_model(&releases, as_of.unwrap_or(0), &ModelConfig::default(), 1);
         Ok((model, summary))
     }
 }

@@ -1,7 +1,7 @@
 //! A simulated shopper: an engine of its own that sees only this shopper's events, exactly as
 //! the browser module's engine would, and hands over nothing but report bytes.
 //!
-//! The client wakes at the first epoch boundary (UTC midnight) after each day it was active,
+//! The client wakes at the first UTC midnight after each day it was active,
 //! as a browser that is open then, or reopened within `maxReportLagDays`, would: it applies
 //! retention (`expire`, which the browser runs on every page load), then prepares and commits
 //! every report that is due, in the chosen privacy mode, with the ledger enforcing the budget.
@@ -33,8 +33,8 @@ pub struct Client {
     /// The device's randomness (sampling to the caps, LDP). Seeded per client from the
     /// simulator's `--seed`, so a run is reproducible; real devices use the OS generator.
     rng: SplitMix64,
-    /// Epoch of the latest event replayed.
-    last_epoch: Option<u32>,
+    /// Day of the latest event replayed.
+    last_day: Option<u32>,
 }
 
 impl Client {
@@ -44,41 +44,46 @@ impl Client {
         Client {
             engine: template.clone(),
             rng: SplitMix64::new(seed),
-            last_epoch: None,
+            last_day: None,
         }
     }
 
     /// Replays this shopper's events (in time order) and passes every committed report's
-    /// bytes to `send`, the only way anything leaves the client.
+    /// bytes to `send`, with the day it is sent on, the only way anything leaves the client.
     pub fn replay(
         &mut self,
         events: &[Event],
-        send: &mut dyn FnMut(String),
+        send: &mut dyn FnMut(u32, String),
     ) -> Result<(), ClientError> {
         for e in events {
-            let epoch = epoch_of(e.ts);
-            if let Some(last) = self.last_epoch.filter(|&last| last < epoch) {
+            let day = epoch_of(e.ts);
+            if let Some(last) = self.last_day.filter(|&last| last < day) {
                 self.end_of_day(last, send)?;
             }
-            self.last_epoch = Some(epoch);
+            self.last_day = Some(day);
             let Some(item) = self.engine.catalog().get(e.item) else {
                 continue;
             };
             let input = EventInput::new(e.kind, item.id.clone()).at(e.ts);
             self.engine.track(&input, e.ts)?;
         }
-        if let Some(last) = self.last_epoch {
+        if let Some(last) = self.last_day {
             self.end_of_day(last, send)?;
         }
         Ok(())
     }
 
-    /// The epoch boundary after the active day `epoch`: retention, then every due report.
-    fn end_of_day(&mut self, epoch: u32, send: &mut dyn FnMut(String)) -> Result<(), ClientError> {
-        let now = (i64::from(epoch) + 1) * DAY_MS;
+    /// The midnight after the active day `day`: retention, then every due report (each
+    /// adds to its day's contribution window).
+    fn end_of_day(
+        &mut self,
+        day: u32,
+        send: &mut dyn FnMut(u32, String),
+    ) -> Result<(), ClientError> {
+        let now = (i64::from(day) + 1) * DAY_MS;
         self.engine.expire(now);
         while let Some(report) = self.engine.prepare_report(now, &mut self.rng)? {
-            send(self.engine.commit_report(report.epoch)?);
+            send(day + 1, self.engine.commit_report(report.day)?);
         }
         Ok(())
     }

@@ -4,21 +4,24 @@
 //!
 //! 1. **Clients.** Every shopper of the events file is a [`client::Client`]: its own core
 //!    [`Engine`] (the browser module's engine; clones share the immutable catalog index),
-//!    replaying only that shopper's events in time order and committing a report at each
-//!    epoch boundary after an active day. Clients run in parallel.
+//!    replaying only that shopper's events in time order and committing every due report at
+//!    each UTC midnight after an active day. Clients run in parallel.
 //! 2. **Aggregator.** An [`aggregator::Aggregator`] on its own thread receives the report
-//!    bytes through a channel, validates and counts them per epoch, releases each epoch once
-//!    and builds the shared model: the server's code, with nothing but reports as input.
+//!    bytes through a channel, validates and counts them per contribution window, releases
+//!    each window that has closed by the recommendation time once and builds the shared
+//!    model: the server's code, with nothing but reports as input. A window still open then is
+//!    not released, as a real server would not have released it yet.
 //! 3. **Recommendations.** The model goes out as JSON. Each shopper of the users file loads
 //!    it into a fresh engine, restores its own saved state (its snapshot, as a page load does)
-//!    and asks for its top-k, at the epoch boundary after the last event.
+//!    and asks for its top-k, at the UTC midnight after the last event.
 //!
 //! Privacy modes: `threshold` and `ldp` are the product's modes. `off` is a simulation-only
-//! upper bound (in the product `off` sends nothing): clients report every day with the
-//! largest caps the wire format accepts (256 items, pairs and interests) and the aggregator
-//! releases every key exactly (k = 1, no noise), i.e. what a conventional server that sees
-//! everything would learn through the same engine. A `--k-threshold` so large that nothing
-//! is released gives the other bound: the device on its own.
+//! upper bound (in the product `off` sends nothing): clients report with the largest caps the
+//! wire format accepts (256 items, pairs and interests per window) and a budget so large the
+//! ledger never blocks, and the aggregator releases every key exactly (k = 1, no noise), i.e.
+//! what a conventional server that sees everything would learn through the same engine. A
+//! `--k-threshold` so large that nothing is released gives the other bound: the device on its
+//! own.
 
 mod aggregator;
 pub(crate) mod client;
@@ -32,8 +35,9 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use kindred_core::aggregate::{AggregateError, AggregationConfig, Candidates};
-use kindred_core::privacy::epoch_of;
-use kindred_core::report::Caps;
+use kindred_core::budget::{DEFAULT_DELTA, DEFAULT_EPSILON};
+use kindred_core::privacy::{epoch_of, MAX_KEY_CAP};
+use kindred_core::report::{Caps, DEFAULT_WINDOW_DAYS};
 use kindred_core::{
     Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest, Recommendation,
     SharedModel, Strategy,
@@ -45,15 +49,16 @@ use aggregator::Aggregator;
 use client::{Client, ClientError};
 
 const DAY_MS: i64 = 86_400_000;
-/// The largest per-family cap a report may have (`PrivacyConfig::validate`); `off` uses it.
-const MAX_CAP: u32 = 256;
+/// The `off` upper bound's budget per window: so large that the ledger never blocks a report
+/// (the largest `PrivacyConfig::validate` accepts; without noise it protects nothing anyway).
+const OFF_EPSILON: f64 = 100.0;
 
 /// Privacy setting of a simulation run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrivacyArg {
     /// Upper bound: exact counts of everything, no threshold, no noise (simulation only).
     Off,
-    /// The default: bounded reports, k-threshold per day and central DP noise.
+    /// The default: bounded contributions per window, k-threshold and central DP noise.
     Threshold,
     /// Local DP: reports randomized on the device.
     Ldp,
@@ -80,10 +85,21 @@ pub struct Args {
     /// off (upper bound, simulation only), threshold (the default) or ldp.
     #[arg(long, value_enum, default_value = "threshold")]
     pub privacy: PrivacyArg,
-    /// Epsilon per report and day, in (0, 10]; the 30-day cap scales with it (20 days of 30).
-    #[arg(long, default_value_t = 1.0)]
+    /// Epsilon per shopper per window (the clients' `epsilonPerWindow` and the server's
+    /// `--epsilon`), in (0, 100].
+    #[arg(long, default_value_t = DEFAULT_EPSILON)]
     pub epsilon: f64,
-    /// Threshold mode: distinct reports a key needs on one day before it is released.
+    /// Delta of the (epsilon, delta) budget per shopper per window, in (0, 0.001].
+    #[arg(long, default_value_t = DEFAULT_DELTA)]
+    pub delta: f64,
+    /// Length of a contribution window in days (the clients' `windowDays`, the server's
+    /// `--window-days`).
+    #[arg(long, default_value_t = DEFAULT_WINDOW_DAYS)]
+    pub window_days: u32,
+    /// Ldp mode: epsilon of each randomized report (the clients' `ldpEpsilon`), in (0, 10].
+    #[arg(long, default_value_t = 1.0)]
+    pub ldp_epsilon: f64,
+    /// Threshold mode: distinct shoppers a key needs in a window before it is released.
     #[arg(long, default_value_t = 10)]
     pub k_threshold: u64,
     /// Leave out items the shopper viewed or bought (the default for for-you).
@@ -103,6 +119,10 @@ pub struct Args {
     /// its default).
     #[arg(long, default_value_t = 90.0, value_parser = parse_retention)]
     pub retention_days: f64,
+    /// Days each simulated device remembers its purchases (the browser's
+    /// `purchaseMemoryDays`; 395 is its default).
+    #[arg(long, default_value_t = 395.0, value_parser = parse_retention)]
+    pub purchase_memory_days: f64,
     /// Also write the shared model (JSON) the shoppers downloaded.
     #[arg(long, value_name = "MODEL.json")]
     pub model_out: Option<PathBuf>,
@@ -157,34 +177,35 @@ struct Settings {
 impl Settings {
     fn new(args: &Args) -> Settings {
         let defaults = PrivacyConfig::default();
-        let (mode, caps, epsilon, days) = match args.privacy {
+        let (mode, caps, epsilon) = match args.privacy {
             PrivacyArg::Off => {
                 let caps = Caps {
-                    items: MAX_CAP,
-                    pairs: MAX_CAP,
-                    interests: MAX_CAP,
+                    items: MAX_KEY_CAP,
+                    pairs: MAX_KEY_CAP,
+                    interests: MAX_KEY_CAP,
                     ..Caps::default()
                 };
-                // One report every day of any 30 (the budget is irrelevant without noise).
-                (Mode::Threshold, caps, 1.0, 30.0)
+                (Mode::Threshold, caps, OFF_EPSILON)
             }
-            PrivacyArg::Threshold => (Mode::Threshold, defaults.caps, args.epsilon, 20.0),
-            PrivacyArg::Ldp => (Mode::Ldp, defaults.caps, args.epsilon, 20.0),
+            PrivacyArg::Threshold => (Mode::Threshold, defaults.caps, args.epsilon),
+            PrivacyArg::Ldp => (Mode::Ldp, defaults.caps, args.epsilon),
         };
         let device = PrivacyConfig {
             mode,
-            epsilon_per_day: epsilon,
-            // The default cap (20 with 1 per day) as a number of days, so rows with another
-            // epsilon differ only in noise, not in how many days are reported.
-            epsilon_30_days: (days * epsilon).min(300.0),
+            epsilon_per_window: epsilon,
+            delta: args.delta,
+            window_days: args.window_days,
             caps,
+            ldp_epsilon: args.ldp_epsilon,
             ..defaults
         };
         let off = args.privacy == PrivacyArg::Off;
         let server = AggregationConfig {
             epsilon,
+            delta: args.delta,
             k: if off { 1 } else { args.k_threshold },
             caps,
+            window_days: args.window_days,
             ldp: device.ldp(),
             noise: !off,
             ..AggregationConfig::default()
@@ -231,6 +252,7 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
     let mut template = Engine::with_config(EngineConfig {
         privacy: settings.device,
         retention_days: args.retention_days,
+        purchase_memory_days: args.purchase_memory_days,
         ..EngineConfig::default()
     })?;
     template.set_catalog(items.catalog);
@@ -238,11 +260,11 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
     request.validate().map_err(EngineError::from)?;
     let read = started.elapsed();
 
-    // The first epoch boundary after the last event: reports are in, the model is built and
+    // The first UTC midnight after the last event: reports are in, the model is built and
     // shoppers ask for recommendations.
     let last = events.last_ts.unwrap_or(0);
-    let end_epoch = epoch_of(last) + 1;
-    let end = i64::from(end_epoch) * DAY_MS;
+    let end_day = epoch_of(last) + 1;
+    let end = i64::from(end_day) * DAY_MS;
 
     let (outbox, inbox) = mpsc::channel::<String>();
     let server = settings.server;
@@ -253,7 +275,7 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         .enumerate()
         .map_with(outbox, |outbox, (i, evs)| {
             let mut client = Client::new(&template, device_seed(args.seed, i));
-            client.replay(evs, &mut |report| {
+            client.replay(evs, &mut |_sent_on, report| {
                 // The receiver lives until every client is done; a send can only fail if the
                 // aggregator thread died, which join() below reports.
                 let _ = outbox.send(report);
@@ -268,7 +290,7 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
 
     let candidates = Candidates::from_catalog(template.catalog());
     let (model, released) =
-        aggregator.build_model(&candidates, end_epoch, device_seed(args.seed, usize::MAX))?;
+        aggregator.build_model(&candidates, end_day, device_seed(args.seed, usize::MAX))?;
     // What clients download: the model's JSON bytes.
     let model_json = model.to_json();
     if let Some(path) = &args.model_out {
@@ -307,7 +329,7 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         .flatten()
         .map(|e| epoch_of(e.ts))
         .min()
-        .map_or(1, |first| u64::from(end_epoch - first).max(1));
+        .map_or(1, |first| u64::from(end_day - first).max(1));
     let clients = events.users.len().max(1) as u64;
     eprintln!(
         "privacy: {}, seed {}",
@@ -324,13 +346,14 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         received.bytes as f64 / (clients * days) as f64,
     );
     eprintln!(
-        "released: {} item-days and {} pair-days over {} epochs ({} item and {} pair keys held back); model as of {}: {} items with popularity, {} with neighbours",
-        released.item_days,
-        released.pair_days,
-        released.epochs,
+        "released: {} item-windows and {} pair-windows over {} windows ({} item and {} pair keys held back; {} reports in windows still open at the end, not released); model as of {}: {} items with popularity, {} with neighbours",
+        released.item_windows,
+        released.pair_windows,
+        released.windows,
         released.suppressed_items,
         released.suppressed_pairs,
-        crate::time::date_of(end_epoch),
+        released.open_reports,
+        released.as_of.map_or_else(|| "no closed window".to_owned(), crate::time::date_of),
         model.popularity.len(),
         model.neighbours.len(),
     );
@@ -361,10 +384,13 @@ fn privacy_label(privacy: PrivacyArg, server: &AggregationConfig) -> String {
     match privacy {
         PrivacyArg::Off => "off (upper bound: exact counts, no threshold, no noise)".to_owned(),
         PrivacyArg::Threshold => format!(
-            "threshold (epsilon {} per day, k {})",
-            server.epsilon, server.k
+            "threshold (epsilon {} and delta {} per {}-day window, k {})",
+            server.epsilon, server.delta, server.window_days, server.k
         ),
-        PrivacyArg::Ldp => format!("ldp (epsilon {} per day)", server.epsilon),
+        PrivacyArg::Ldp => format!(
+            "ldp (epsilon {} per report, at most {} per {}-day window)",
+            server.ldp.epsilon, server.epsilon, server.window_days
+        ),
     }
 }
 

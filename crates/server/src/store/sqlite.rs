@@ -13,11 +13,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kindred_core::aggregate::{AggregateError, EpochCounts, ReleasedCounts};
+use kindred_core::aggregate::{AggregateError, ReleasedCounts, WindowCounts};
 use kindred_core::report::{Counter, Increment};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{Backend, CounterRow, PendingDay, Removed, Store, StoreError, StoredModel};
+use super::{Backend, CounterRow, PendingPeriod, Period, Removed, Store, StoreError, StoredModel};
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -39,13 +39,41 @@ const MIGRATIONS: &[&str] = &[
          built_at_ms INTEGER NOT NULL,
          body        TEXT    NOT NULL
      );",
+    // 2: contribution windows. Counters and releases are keyed by period (first day and
+    // length); what version 1 stored per day becomes one-day periods, released (or still to
+    // be released) by the same rules and still read by models. Models remember what they were
+    // built from, so an unchanged rebuild builds nothing.
+    "CREATE TABLE period_counters (
+         first_day INTEGER NOT NULL,
+         days      INTEGER NOT NULL CHECK (days > 0),
+         counter   TEXT    NOT NULL,
+         key       TEXT    NOT NULL,
+         count     INTEGER NOT NULL CHECK (count > 0),
+         PRIMARY KEY (first_day, days, counter, key)
+     ) WITHOUT ROWID;
+     INSERT INTO period_counters (first_day, days, counter, key, count)
+         SELECT epoch, 1, counter, key, count FROM counters;
+     DROP TABLE counters;
+     ALTER TABLE period_counters RENAME TO counters;
+     CREATE TABLE period_releases (
+         first_day      INTEGER NOT NULL,
+         days           INTEGER NOT NULL CHECK (days > 0),
+         released_at_ms INTEGER NOT NULL,
+         body           TEXT    NOT NULL,
+         PRIMARY KEY (first_day, days)
+     );
+     INSERT INTO period_releases (first_day, days, released_at_ms, body)
+         SELECT epoch, 1, released_at_ms, body FROM releases;
+     DROP TABLE releases;
+     ALTER TABLE period_releases RENAME TO releases;
+     ALTER TABLE models ADD COLUMN inputs TEXT NOT NULL DEFAULT '';",
 ];
 
 /// Models kept besides the newest (for looking back at what was served).
 const OLD_MODELS_KEPT: u64 = 4;
 
-/// How long a connection waits for another one's write lock (a rebuild releasing a day, or
-/// `kindred build-model` running next to the server) before failing.
+/// How long a connection waits for another one's write lock (a rebuild releasing a window,
+/// or `kindred build-model` running next to the server) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every counter, for reading names back. `counter_name` matches exhaustively, so a new core
@@ -164,9 +192,9 @@ fn to_sql_count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn is_released(conn: &Connection, epoch: u32) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT 1 FROM releases WHERE epoch = ?1")
-        .and_then(|mut s| s.exists([epoch]))
+fn is_released(conn: &Connection, period: Period) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM releases WHERE first_day = ?1 AND days = ?2")
+        .and_then(|mut s| s.exists([period.window, period.days]))
         .map_err(db)
 }
 
@@ -176,23 +204,26 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let epochs: BTreeSet<u32> = rows.iter().map(|r| r.epoch).collect();
-        for epoch in epochs {
-            if is_released(&tx, epoch)? {
-                return Err(StoreError::Released(epoch));
+        let periods: BTreeSet<Period> = rows.iter().map(|r| r.period).collect();
+        for period in periods {
+            if is_released(&tx, period)? {
+                return Err(StoreError::Released(period));
             }
         }
         {
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT INTO counters (epoch, counter, key, count) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (epoch, counter, key) DO UPDATE SET count = count + excluded.count",
+                    "INSERT INTO counters (first_day, days, counter, key, count)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (first_day, days, counter, key)
+                     DO UPDATE SET count = count + excluded.count",
                 )
                 .map_err(db)?;
             for r in rows.iter().filter(|r| r.delta > 0) {
                 upsert
                     .execute(params![
-                        r.epoch,
+                        r.period.window,
+                        r.period.days,
                         counter_name(r.counter),
                         r.key,
                         to_sql_count(r.delta)
@@ -203,63 +234,67 @@ impl Store for SqliteStore {
         tx.commit().map_err(db)
     }
 
-    fn released_epochs(&mut self) -> Result<BTreeSet<u32>, StoreError> {
+    fn released_periods(&mut self) -> Result<BTreeSet<Period>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT epoch FROM releases")
+            .prepare_cached("SELECT first_day, days FROM releases")
             .map_err(db)?;
-        let epochs = stmt
-            .query_map([], |r| r.get::<_, u32>(0))
+        let periods = stmt
+            .query_map([], |r| Ok(Period::new(r.get(0)?, r.get(1)?)))
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        Ok(epochs)
+        Ok(periods)
     }
 
-    fn pending_days(&mut self) -> Result<Vec<PendingDay>, StoreError> {
+    fn pending_periods(&mut self) -> Result<Vec<PendingPeriod>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT epoch,
+                "SELECT first_day, days,
                         SUM(CASE WHEN counter = 'reports' AND key = '' THEN count ELSE 0 END),
                         SUM(CASE WHEN counter = 'ldp_reports' AND key = '' THEN count ELSE 0 END),
                         COUNT(*)
-                 FROM counters GROUP BY epoch ORDER BY epoch",
+                 FROM counters GROUP BY first_day, days ORDER BY first_day, days",
             )
             .map_err(db)?;
-        let days = stmt
+        let periods = stmt
             .query_map([], |r| {
-                Ok(PendingDay {
-                    epoch: r.get(0)?,
-                    reports: r.get::<_, i64>(1)?.max(0) as u64,
-                    ldp_reports: r.get::<_, i64>(2)?.max(0) as u64,
-                    keys: r.get::<_, i64>(3)?.max(0) as u64,
+                Ok(PendingPeriod {
+                    period: Period::new(r.get(0)?, r.get(1)?),
+                    reports: r.get::<_, i64>(2)?.max(0) as u64,
+                    ldp_reports: r.get::<_, i64>(3)?.max(0) as u64,
+                    keys: r.get::<_, i64>(4)?.max(0) as u64,
                 })
             })
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        Ok(days)
+        Ok(periods)
     }
 
-    fn release_day(
+    fn release_period(
         &mut self,
-        epoch: u32,
-        release: &mut dyn FnMut(&EpochCounts) -> Result<ReleasedCounts, AggregateError>,
+        period: Period,
+        release: &mut dyn FnMut(&WindowCounts) -> Result<ReleasedCounts, AggregateError>,
     ) -> Result<ReleasedCounts, StoreError> {
+        // IMMEDIATE takes the write lock first: another process releasing the same period
+        // waits here, then finds the release and refuses.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        if is_released(&tx, epoch)? {
-            return Err(StoreError::Released(epoch));
+        if is_released(&tx, period)? {
+            return Err(StoreError::Released(period));
         }
         let rows: Vec<Increment> = {
             let mut stmt = tx
-                .prepare_cached("SELECT counter, key, count FROM counters WHERE epoch = ?1")
+                .prepare_cached(
+                    "SELECT counter, key, count FROM counters WHERE first_day = ?1 AND days = ?2",
+                )
                 .map_err(db)?;
             let raw = stmt
-                .query_map([epoch], |r| {
+                .query_map([period.window, period.days], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -272,7 +307,7 @@ impl Store for SqliteStore {
             raw.into_iter()
                 .map(|(name, key, count)| {
                     let counter = counter_from_name(&name).ok_or_else(|| StoreError::Corrupt {
-                        what: format!("counter of day {epoch}"),
+                        what: format!("counter of {period}"),
                         problem: format!("unknown counter \"{name}\""),
                     })?;
                     Ok(Increment {
@@ -283,56 +318,73 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<_, StoreError>>()?
         };
-        let counts = EpochCounts::from_increments(epoch, rows);
+        let counts = WindowCounts::from_increments(period.window, period.days, rows);
         let released =
-            release(&counts).map_err(|source| StoreError::Aggregate { epoch, source })?;
+            release(&counts).map_err(|source| StoreError::Aggregate { period, source })?;
         let body = serde_json::to_string(&released).map_err(|e| StoreError::Corrupt {
-            what: format!("release of day {epoch}"),
+            what: format!("release of {period}"),
             problem: e.to_string(),
         })?;
         tx.execute(
-            "INSERT INTO releases (epoch, released_at_ms, body) VALUES (?1, ?2, ?3)",
-            params![epoch, crate::time::now_ms(), body],
+            "INSERT INTO releases (first_day, days, released_at_ms, body) VALUES (?1, ?2, ?3, ?4)",
+            params![period.window, period.days, crate::time::now_ms(), body],
         )
         .map_err(db)?;
-        tx.execute("DELETE FROM counters WHERE epoch = ?1", [epoch])
-            .map_err(db)?;
+        tx.execute(
+            "DELETE FROM counters WHERE first_day = ?1 AND days = ?2",
+            [period.window, period.days],
+        )
+        .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(released)
     }
 
-    fn releases(&mut self, from_epoch: u32) -> Result<Vec<ReleasedCounts>, StoreError> {
+    fn releases(&mut self, from_day: u32) -> Result<Vec<ReleasedCounts>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT epoch, body FROM releases WHERE epoch >= ?1 ORDER BY epoch")
+            .prepare_cached(
+                "SELECT first_day, days, body FROM releases WHERE first_day + days - 1 >= ?1
+                 ORDER BY first_day, days",
+            )
             .map_err(db)?;
         let rows = stmt
-            .query_map([from_epoch], |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+            .query_map([from_day], |r| {
+                Ok((Period::new(r.get(0)?, r.get(1)?), r.get::<_, String>(2)?))
             })
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
         rows.into_iter()
-            .map(|(epoch, body)| {
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                    what: format!("release of day {epoch}"),
-                    problem: e.to_string(),
-                })
+            .map(|(period, body)| {
+                let mut released: ReleasedCounts =
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: format!("release of {period}"),
+                        problem: e.to_string(),
+                    })?;
+                // The row's key is the authority (a version 1 body says only its day).
+                released.window = period.window;
+                released.days = period.days;
+                Ok(released)
             })
             .collect()
     }
 
-    fn delete_before(&mut self, epoch: u32) -> Result<Removed, StoreError> {
+    fn delete_ended_before(&mut self, day: u32) -> Result<Removed, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         let counter_rows = tx
-            .execute("DELETE FROM counters WHERE epoch < ?1", [epoch])
+            .execute(
+                "DELETE FROM counters WHERE first_day + days - 1 < ?1",
+                [day],
+            )
             .map_err(db)? as u64;
         let releases = tx
-            .execute("DELETE FROM releases WHERE epoch < ?1", [epoch])
+            .execute(
+                "DELETE FROM releases WHERE first_day + days - 1 < ?1",
+                [day],
+            )
             .map_err(db)? as u64;
         tx.commit().map_err(db)?;
         Ok(Removed {
@@ -344,13 +396,15 @@ impl Store for SqliteStore {
     fn latest_model(&mut self) -> Result<Option<StoredModel>, StoreError> {
         self.conn
             .query_row(
-                "SELECT version, built_at_ms, body FROM models ORDER BY version DESC LIMIT 1",
+                "SELECT version, built_at_ms, body, inputs FROM models
+                 ORDER BY version DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(StoredModel {
                         version: r.get::<_, i64>(0)?.max(0) as u64,
                         built_at_ms: r.get(1)?,
                         json: r.get(2)?,
+                        inputs: r.get(3)?,
                     })
                 },
             )
@@ -365,8 +419,10 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let version = to_sql_count(model.version);
         tx.execute(
-            "INSERT INTO models (version, built_at_ms, body) VALUES (?1, ?2, ?3)",
-            params![version, model.built_at_ms, model.json],
+            "INSERT INTO models (version, built_at_ms, body, inputs) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (version) DO UPDATE SET
+                 built_at_ms = excluded.built_at_ms, body = excluded.body, inputs = excluded.inputs",
+            params![version, model.built_at_ms, model.json, model.inputs],
         )
         .map_err(db)?;
         tx.execute(
@@ -400,12 +456,28 @@ mod tests {
         dir.join("test.db")
     }
 
-    fn row(epoch: u32, counter: Counter, key: &str, delta: u64) -> CounterRow {
+    const W: Period = Period {
+        window: 20_580,
+        days: 30,
+    };
+    const NEXT: Period = Period {
+        window: 20_610,
+        days: 30,
+    };
+
+    fn row(period: Period, counter: Counter, key: &str, delta: u64) -> CounterRow {
         CounterRow {
-            epoch,
+            period,
             counter,
             key: key.to_owned(),
             delta,
+        }
+    }
+
+    fn exact() -> AggregationConfig {
+        AggregationConfig {
+            noise: false,
+            ..AggregationConfig::default()
         }
     }
 
@@ -423,34 +495,31 @@ mod tests {
         let path = temp_db("release");
         let mut s = SqliteStore::open(&path).expect("opens");
         s.add_counts(&[
-            row(5, Counter::Reports, "", 10),
-            row(5, Counter::Items, "mug", 10),
-            row(5, Counter::Items, "tea", 3),
+            row(W, Counter::Reports, "", 10),
+            row(W, Counter::Items, "mug", 10),
+            row(W, Counter::Items, "tea", 3),
         ])
         .expect("adds");
         s.add_counts(&[
-            row(5, Counter::Items, "mug", 2),
-            row(6, Counter::Reports, "", 1),
+            row(W, Counter::Items, "mug", 2),
+            row(NEXT, Counter::Reports, "", 1),
         ])
         .expect("adds");
         drop(s);
         let mut s = SqliteStore::open(&path).expect("reopens");
-        let pending = s.pending_days().expect("reads");
+        let pending = s.pending_periods().expect("reads");
         assert_eq!(pending.len(), 2);
         assert_eq!(
-            (pending[0].epoch, pending[0].reports, pending[0].keys),
-            (5, 10, 3)
+            (pending[0].period, pending[0].reports, pending[0].keys),
+            (W, 10, 3)
         );
-        let config = AggregationConfig {
-            noise: false,
-            ..AggregationConfig::default()
-        };
         let released = s
-            .release_day(5, &mut |counts| {
+            .release_period(W, &mut |counts| {
+                assert_eq!((counts.window, counts.days), (W.window, W.days));
                 assert_eq!(counts.get(Counter::Items, "mug"), 12);
                 release(
                     counts,
-                    &config,
+                    &exact(),
                     &Candidates::default(),
                     &mut SplitMix64::new(1),
                 )
@@ -458,25 +527,43 @@ mod tests {
             .expect("releases");
         assert_eq!(released.items.get("mug"), Some(&12.0));
         assert_eq!(released.suppressed.items, 1);
+        assert_eq!((released.window, released.days), (W.window, W.days));
         assert!(matches!(
-            s.release_day(5, &mut |_| unreachable!("released once")),
-            Err(StoreError::Released(5))
+            s.release_period(W, &mut |_| unreachable!("released once")),
+            Err(StoreError::Released(W))
+        ));
+        // A second connection (another process) cannot release it again either.
+        let mut other = SqliteStore::open(&path).expect("opens");
+        assert!(matches!(
+            other.release_period(W, &mut |_| unreachable!("released once")),
+            Err(StoreError::Released(W))
         ));
         assert!(matches!(
             s.add_counts(&[
-                row(6, Counter::Items, "x", 1),
-                row(5, Counter::Items, "mug", 1)
+                row(NEXT, Counter::Items, "x", 1),
+                row(W, Counter::Items, "mug", 1)
             ]),
-            Err(StoreError::Released(5))
+            Err(StoreError::Released(W))
         ));
         assert_eq!(
-            s.pending_days().expect("reads")[0].keys,
+            s.pending_periods().expect("reads")[0].keys,
             1,
             "nothing of the refused rows"
         );
-        assert_eq!(s.releases(0).expect("reads"), vec![released]);
-        assert_eq!(s.released_epochs().expect("reads"), BTreeSet::from([5]));
-        let removed = s.delete_before(6).expect("retention");
+        assert_eq!(s.releases(0).expect("reads"), vec![released.clone()]);
+        assert_eq!(
+            s.releases(W.last_day()).expect("reads"),
+            vec![released],
+            "a period counts while its last day is kept"
+        );
+        assert!(s.releases(W.last_day() + 1).expect("reads").is_empty());
+        assert_eq!(s.released_periods().expect("reads"), BTreeSet::from([W]));
+        // Retention deletes what ended before the day: W ends on its 30th day.
+        assert_eq!(
+            s.delete_ended_before(W.last_day()).expect("retention"),
+            Removed::default()
+        );
+        let removed = s.delete_ended_before(W.last_day() + 1).expect("retention");
         assert_eq!(
             removed,
             Removed {
@@ -485,6 +572,56 @@ mod tests {
             }
         );
         assert!(s.releases(0).expect("reads").is_empty());
+        assert_eq!(s.pending_periods().expect("reads").len(), 1, "NEXT stays");
+    }
+
+    #[test]
+    fn version_1_days_become_one_day_periods() {
+        let path = temp_db("migrate");
+        {
+            let conn = Connection::open(&path).expect("opens");
+            conn.execute_batch(MIGRATIONS[0]).expect("version 1 schema");
+            conn.pragma_update(None, "user_version", 1).expect("sets");
+            conn.execute_batch(
+                r#"INSERT INTO counters VALUES (20599, 'reports', '', 12), (20599, 'items', 'mug', 11);
+                   INSERT INTO releases VALUES (20598, 1, '{"epoch":20598,"reports":20,"ldp_reports":0,"items":{"tea":15.0},"pairs":{},"interests":{},"strategies":{},"suppressed":{"items":0,"pairs":0,"interests":0}}');
+                   INSERT INTO models VALUES (3, 1, '{}');"#,
+            )
+            .expect("version 1 rows");
+        }
+        let mut s = SqliteStore::open(&path).expect("migrates");
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("reads");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let day = |d| Period::new(d, 1);
+        assert_eq!(
+            s.released_periods().expect("reads"),
+            BTreeSet::from([day(20_598)])
+        );
+        let old = s.releases(0).expect("reads");
+        assert_eq!((old[0].window, old[0].days), (20_598, 1));
+        assert_eq!(old[0].items.get("tea"), Some(&15.0));
+        let pending = s.pending_periods().expect("reads");
+        assert_eq!((pending[0].period, pending[0].reports), (day(20_599), 12));
+        let released = s
+            .release_period(day(20_599), &mut |counts| {
+                release(
+                    counts,
+                    &exact(),
+                    &Candidates::default(),
+                    &mut SplitMix64::new(1),
+                )
+            })
+            .expect("releases the old day");
+        assert_eq!((released.days, released.items.get("mug")), (1, Some(&11.0)));
+        let model = s.latest_model().expect("reads").expect("kept");
+        assert_eq!(
+            (model.version, model.inputs.as_str()),
+            (3, ""),
+            "rebuilt once"
+        );
     }
 
     #[test]
@@ -497,12 +634,22 @@ mod tests {
                 version: v,
                 built_at_ms: v as i64,
                 json: format!("{{\"v\":{v}}}"),
+                inputs: format!("inputs {v}"),
             })
             .expect("saves");
         }
+        let newest = s.latest_model().expect("reads").expect("saved");
+        assert_eq!(newest.version, 10);
+        // The newest again, with other inputs: replaced in place.
+        s.save_model(&StoredModel {
+            inputs: "same model, new inputs".into(),
+            ..newest
+        })
+        .expect("saves");
+        let again = s.latest_model().expect("reads").expect("saved");
         assert_eq!(
-            s.latest_model().expect("reads").map(|m| m.version),
-            Some(10)
+            (again.version, again.inputs.as_str()),
+            (10, "same model, new inputs")
         );
         let kept: i64 = s
             .conn

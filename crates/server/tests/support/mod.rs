@@ -25,13 +25,31 @@ pub fn yesterday() -> u32 {
     today() - 1
 }
 
-/// A threshold report (wire format v1) for `epoch` with these items.
-pub fn report(epoch: u32, items: &[&str]) -> String {
+/// The server's default window length.
+pub const WINDOW_DAYS: u32 = 30;
+
+/// The first day of the 30-day window holding `day`.
+pub fn window_of(day: u32) -> u32 {
+    day - day % WINDOW_DAYS
+}
+
+/// The window open today: it takes reports whatever the day of the month.
+pub fn open_window() -> u32 {
+    window_of(today())
+}
+
+/// A threshold report (wire format v2) for the 30-day `window` with these items.
+pub fn report(window: u32, items: &[&str]) -> String {
+    report_in(window, WINDOW_DAYS, items)
+}
+
+/// A threshold report for the window of `days` days from `window`.
+pub fn report_in(window: u32, days: u32, items: &[&str]) -> String {
     let mut items: Vec<&str> = items.to_vec();
     items.sort_unstable();
     let list: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
     format!(
-        r#"{{"v":1,"epoch":{epoch},"mode":"threshold","items":[{}]}}"#,
+        r#"{{"v":2,"window":{window},"days":{days},"mode":"threshold","items":[{}]}}"#,
         list.join(",")
     )
 }
@@ -354,11 +372,11 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Every stored counter row: `(epoch, counter, key) -> count`.
+/// Every stored counter row: `(first day of its window, counter, key) -> count`.
 pub fn db_counters(db: &Path) -> BTreeMap<(u32, String, String), i64> {
     let conn = rusqlite::Connection::open(db).expect("opens the database");
     let mut stmt = conn
-        .prepare("SELECT epoch, counter, key, count FROM counters")
+        .prepare("SELECT first_day, counter, key, count FROM counters")
         .expect("prepares");
     stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)))
         .expect("queries")
@@ -366,13 +384,13 @@ pub fn db_counters(db: &Path) -> BTreeMap<(u32, String, String), i64> {
         .expect("reads")
 }
 
-/// Days with a stored release.
-pub fn db_released(db: &Path) -> Vec<u32> {
+/// Periods with a stored release: `(first day, days)`, oldest first.
+pub fn db_released(db: &Path) -> Vec<(u32, u32)> {
     let conn = rusqlite::Connection::open(db).expect("opens the database");
     let mut stmt = conn
-        .prepare("SELECT epoch FROM releases ORDER BY epoch")
+        .prepare("SELECT first_day, days FROM releases ORDER BY first_day, days")
         .expect("prepares");
-    stmt.query_map([], |r| r.get(0))
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("queries")
         .collect::<Result<_, _>>()
         .expect("reads")
