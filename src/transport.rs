@@ -151,11 +151,35 @@ pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
             match status {
                 200..=299 => Delivery::Accepted,
                 408 | 429 => Delivery::Failed(format!("HTTP {status}")),
-                400..=499 => Delivery::Rejected(format!("HTTP {status}")),
+                400..=499 => Delivery::Rejected(rejection(status, &response).await),
                 _ => Delivery::Failed(format!("HTTP {status}")),
             }
         }
         Err(e) => Delivery::Failed(describe(&e)),
+    }
+}
+
+/// Why the server refused a report: the status and the kindred server's `{ error, detail }`
+/// (e.g. `window-mismatch` when the shop's `privacy.windowDays` differs from the server's), so
+/// the `report-rejected` warning tells the developer what to fix.
+async fn rejection(status: u16, response: &web_sys::Response) -> String {
+    let body = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok(),
+        Err(_) => None,
+    };
+    let parsed = body
+        .and_then(|t| t.as_string())
+        .and_then(|t| js_sys::JSON::parse(&t).ok());
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|p| Reflect::get(p, &name.into()).ok())
+            .and_then(|v| v.as_string())
+    };
+    match (field("error"), field("detail")) {
+        (Some(code), Some(detail)) => format!("HTTP {status} {code}: {detail}"),
+        (Some(code), None) => format!("HTTP {status} {code}"),
+        _ => format!("HTTP {status}"),
     }
 }
 

@@ -163,3 +163,20 @@ test("a server that is down gets the report later, once", async () => {
   assert.equal((await page.evaluate(() => window.k.privacy())).outbox.length, 0);
   await context.close();
 });
+
+test("a report the server refuses is dropped, and the warning says why", async () => {
+  shop.server.reports.length = 0;
+  const detail = "reports of 30-day windows are refused: this server counts 7-day windows";
+  shop.server.failNext({ status: 400, body: { error: "window-mismatch", detail } });
+  const context = await shop.browser.newContext();
+  const page = await openTab(context, "report-refused", {});
+  await shopYesterday(page);
+  await page.waitForFunction(() => window.warnings.some((w) => w.code === "report-rejected"), null, { timeout: 5_000 });
+  const warning = await page.evaluate(() => window.warnings.find((w) => w.code === "report-rejected").message);
+  assert.match(warning, /^the report for day \d+ was not delivered to .*\/v1\/reports \(HTTP 400 window-mismatch: reports of 30-day windows/);
+  await sleep(300);
+  assert.equal(shop.server.reports.length, 1, "not retried");
+  const view = await page.evaluate(() => window.k.privacy());
+  assert.deepEqual([view.outbox.length, view.lastReportedDay, view.nextReport], [0, yesterday(), null], "dropped; the day stays reported");
+  await context.close();
+});
