@@ -6,8 +6,12 @@ export interface KindredOptions {
   storage?: "indexeddb" | "memory";
   /** Milliseconds to batch tracked events before saving [500]. */
   flushDelayMs?: number;
-  /** Raw events and per-item totals older than this are deleted [90]. */
+  /** Raw events and per-item view, click and cart totals older than this are deleted [90]. */
   retentionDays?: number;
+  /** Per-item purchase aggregates (count, day of the last purchase) are kept this long, for
+   * buy-again and "already bought" across a year of restocking; at least `retentionDays`
+   * [395, or `retentionDays` when that is longer]. They never leave the device. */
+  purchaseMemoryDays?: number;
   /** Raw events kept before the oldest are folded into per-item totals [5000]. */
   maxEvents?: number;
   /** Half-life of interest decay in days [14]. */
@@ -31,25 +35,87 @@ export interface KindredOptions {
   outboxDays?: number;
 }
 
-export interface PrivacyConfig {
-  mode: "threshold" | "ldp" | "off";
-  /** Epsilon of each report and cap per day [1]. */
-  epsilonPerDay: number;
-  /** Cap over any 30 consecutive days [20]. */
-  epsilon30Days: number;
-  caps: { items: number; pairs: number; interests: number; impressions: number; clicks: number };
-  ldpSetSize: number;
-  maxReportLagDays: number;
+/** Contribution bounds of one shopper over one window, summed over the window's reports. */
+export interface Caps {
+  /** Distinct items [64]. */
+  items: number;
+  /** Distinct pairs of items [128]. */
+  pairs: number;
+  /** Distinct interest keys (category, brand, tag, price band) [32]. */
+  interests: number;
+  /** Recommendation lists counted, summed over strategies [64]. */
+  impressions: number;
+  /** Clicks on recommendations counted, summed over strategies [16]. */
+  clicks: number;
 }
 
+/** Privacy settings (docs/PRIVACY.md). Over one contribution window (`windowDays` UTC days,
+ * aligned to day 0) a shopper contributes each key at most once and at most `caps`. */
+export interface PrivacyConfig {
+  mode: "threshold" | "ldp" | "off";
+  /** Cap on what one window may cost the shopper, as ε at `delta` (zCDP accounting) [4]. */
+  epsilonPerWindow: number;
+  /** δ of the (ε, δ) statement [1e-6]. */
+  delta: number;
+  /** Length of a contribution window in days; the server must count the same [30]. */
+  windowDays: number;
+  caps: Partial<Caps>;
+  /** ldp mode: ε of each randomized report [1]. */
+  ldpEpsilon: number;
+  /** ldp mode: Padding-and-Sampling length [4]. */
+  ldpSetSize: number;
+  /** Completed days older than this are never reported [7]. */
+  maxReportLagDays: number;
+  /** @deprecated Removed in kindred 0.2 (passing it throws): use `epsilonPerWindow`. */
+  epsilonPerDay?: never;
+  /** @deprecated Removed in kindred 0.2 (passing it throws): use `epsilonPerWindow`. */
+  epsilon30Days?: never;
+}
+
+/** The privacy budget spent, per contribution window. Days are UTC day numbers (days since
+ * 1970-01-01: `new Date(day * 86400000)`). */
 export interface LedgerSummary {
-  epoch: number;
-  spentToday: number;
-  spent30Days: number;
-  capPerDay: number;
-  cap30Days: number;
-  /** Every recorded spend: [epoch, epsilon]. */
-  days: [number, number][];
+  /** First day of the current window. */
+  window: number;
+  windowDays: number;
+  /** ε spent in the current window (at `delta`). */
+  spent: number;
+  /** ε cap per window. */
+  cap: number;
+  delta: number;
+  /** ε over the windows that started in the last 365 days (composed), at `delta`. */
+  spentYear: number;
+  /** Every recorded window: [first day, ε spent], oldest first. */
+  windows: [number, number][];
+}
+
+/** What the shopper contributed to one window: every key at most once in it. */
+export interface WindowContribution {
+  /** First and last day of the window (UTC day numbers), and its length. */
+  firstDay: number;
+  lastDay: number;
+  days: number;
+  items: string[];
+  /** [a, b] with a < b. */
+  pairs: [string, string][];
+  interests: string[];
+  /** Recommendation lists and clicks counted in the window, summed over strategies. */
+  impressions: number;
+  clicks: number;
+  /** True after `forget()`: the keys were deleted and nothing more is contributed to this
+   * window; contributions resume with the next one. */
+  closed: boolean;
+}
+
+/** A committed report waiting for delivery. */
+export interface OutboxEntry {
+  /** The day it reports (UTC day number); kept on the device, the report names only its window. */
+  day: number;
+  json: string;
+  committedAt: number;
+  attempts: number;
+  nextAt: number;
+  claimedUntil: number;
 }
 
 /** `k.privacy()`: what leaves the device. */
@@ -59,11 +125,18 @@ export interface PrivacyView {
   /** Why nothing is sent now, or null. */
   blockedBy: null | "no-endpoint" | "mode-off" | "consent-pending" | "consent-denied" | "global-privacy-control" | "do-not-track";
   ledger: LedgerSummary;
-  lastReportedEpoch: number | null;
-  /** The next report: `json` is exactly the text that will be sent. */
-  nextReport: { epoch: number; epsilon: number; json: string } | null;
+  /** The newest day reported (UTC day number), or null. */
+  lastReportedDay: number | null;
+  /** What was contributed to the window of the last report, or null before the first. It may
+   * be an earlier window than `ledger.window`. */
+  window: WindowContribution | null;
+  /** The caps of every window. */
+  caps: Caps;
+  /** The next report: `json` is exactly the text that will be sent; `epsilonAfter` is its
+   * window's ε once it is sent. */
+  nextReport: { day: number; window: number; epsilonAfter: number; json: string } | null;
   /** Committed reports waiting for delivery. */
-  outbox: { epoch: number; json: string; committedAt: number; attempts: number; nextAt: number; claimedUntil: number }[];
+  outbox: OutboxEntry[];
 }
 
 export interface EventWeights {
@@ -260,8 +333,10 @@ export interface ExportedData {
   removedInterests: string[];
   quarantined: QuarantinedData[];
   ledger: LedgerSummary;
-  lastReportedEpoch: number | null;
-  outbox: PrivacyView["outbox"];
+  lastReportedDay: number | null;
+  /** The keys contributed to the window of the last report (see `PrivacyView.window`). */
+  window: WindowContribution | null;
+  outbox: OutboxEntry[];
 }
 
 /** The shared model published by the kindred server (`GET /v1/model`). */

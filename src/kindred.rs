@@ -47,7 +47,7 @@ use crate::transport::{
 };
 use crate::values::{
     explanation_js, interests_js, ledger_js, load_report_js, privacy_js, read_event, read_model,
-    read_request, recommendations_js, shopper_data_js, JsJson, Obj,
+    read_request, recommendations_js, shopper_data_js, window_js, JsJson, Obj,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -72,6 +72,7 @@ struct CreateOptions {
     storage: StorageChoice,
     flush_delay_ms: u32,
     retention_days: f64,
+    purchase_memory_days: f64,
     max_events: usize,
     half_life_days: f64,
     session_gap_minutes: f64,
@@ -92,6 +93,7 @@ impl Default for CreateOptions {
             storage: StorageChoice::default(),
             flush_delay_ms: 500,
             retention_days: engine.retention_days,
+            purchase_memory_days: engine.purchase_memory_days,
             max_events: engine.max_events,
             half_life_days: engine.half_life_days,
             session_gap_minutes: engine.session_gap_minutes,
@@ -126,6 +128,19 @@ impl CreateOptions {
             .int("flushDelayMs", ms)?
             .map_or(c.flush_delay_ms, |v| v as u32);
         c.retention_days = o.num("retentionDays")?.unwrap_or(c.retention_days);
+        // Unset, it follows a longer retention (purchases are never kept shorter than events).
+        c.purchase_memory_days = match o.num("purchaseMemoryDays")? {
+            Some(days) if days < c.retention_days => {
+                return Err(JsError::new(&format!(
+                    "invalid option \"purchaseMemoryDays\": {} is less than retentionDays ({}): \
+                     purchases are kept at least as long as the events they come from",
+                    kindred_core::compact::number(days),
+                    kindred_core::compact::number(c.retention_days)
+                )))
+            }
+            Some(days) => days,
+            None => c.purchase_memory_days.max(c.retention_days),
+        };
         c.max_events = o
             .int("maxEvents", 1e7)?
             .map_or(c.max_events, |v| v as usize);
@@ -163,45 +178,7 @@ impl CreateOptions {
         }
         c.endpoint = o.str("endpoint")?;
         if let Some(p) = o.get("privacy") {
-            let p = Obj::new(
-                p,
-                "privacy",
-                &[
-                    "mode",
-                    "epsilonPerDay",
-                    "epsilon30Days",
-                    "caps",
-                    "ldpSetSize",
-                    "maxReportLagDays",
-                ],
-            )?;
-            let modes = [
-                ("threshold", Mode::Threshold),
-                ("ldp", Mode::Ldp),
-                ("off", Mode::Off),
-            ];
-            let c = &mut c.privacy;
-            c.mode = p.choice("mode", &modes)?.unwrap_or(c.mode);
-            c.epsilon_per_day = p.num("epsilonPerDay")?.unwrap_or(c.epsilon_per_day);
-            c.epsilon_30_days = p.num("epsilon30Days")?.unwrap_or(c.epsilon_30_days);
-            let int = |o: &Obj<'_>, key: &str, old: u32| -> Result<u32, JsError> {
-                Ok(o.int(key, 1e9)?.map_or(old, |v| v as u32))
-            };
-            c.ldp_set_size = int(&p, "ldpSetSize", c.ldp_set_size)?;
-            c.max_report_lag_days = int(&p, "maxReportLagDays", c.max_report_lag_days)?;
-            if let Some(caps) = p.get("caps") {
-                let caps = Obj::new(
-                    caps,
-                    "privacy.caps",
-                    &["items", "pairs", "interests", "impressions", "clicks"],
-                )?;
-                let k = &mut c.caps;
-                k.items = int(&caps, "items", k.items)?;
-                k.pairs = int(&caps, "pairs", k.pairs)?;
-                k.interests = int(&caps, "interests", k.interests)?;
-                k.impressions = int(&caps, "impressions", k.impressions)?;
-                k.clicks = int(&caps, "clicks", k.clicks)?;
-            }
+            c.privacy = read_privacy(p)?;
         }
         let consents = [
             ("granted", Consent::Granted),
@@ -224,6 +201,7 @@ impl CreateOptions {
     fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             retention_days: self.retention_days,
+            purchase_memory_days: self.purchase_memory_days,
             max_events: self.max_events,
             half_life_days: self.half_life_days,
             session_gap_minutes: self.session_gap_minutes,
@@ -239,6 +217,7 @@ const CREATE_OPTION_NAMES: &[&str] = &[
     "storage",
     "flushDelayMs",
     "retentionDays",
+    "purchaseMemoryDays",
     "maxEvents",
     "halfLifeDays",
     "sessionGapMinutes",
@@ -250,6 +229,75 @@ const CREATE_OPTION_NAMES: &[&str] = &[
     "retryDelayMs",
     "outboxDays",
 ];
+
+/// Privacy option names of kindred 0.1 and what replaced them: passing one is an error that
+/// says so, rather than the generic "unknown field" (a shop upgrading should learn what the
+/// new option means, not just that the old one is gone).
+const REPLACED_PRIVACY_OPTIONS: &[(&str, &str)] = &[
+    (
+        "epsilonPerDay",
+        "\"privacy.epsilonPerWindow\" (ε per shopper per 30-day window, default 4)",
+    ),
+    (
+        "epsilon30Days",
+        "\"privacy.epsilonPerWindow\" (the cap is now per 30-day window: ε per shopper per window, default 4)",
+    ),
+];
+
+/// `options.privacy`: `PrivacyConfig` in `kindred.d.ts`; ranges are checked by the engine.
+fn read_privacy(value: JsValue) -> Result<PrivacyConfig, JsError> {
+    for (old, new) in REPLACED_PRIVACY_OPTIONS {
+        if Reflect::has(&value, &(*old).into()).unwrap_or(false) {
+            return Err(JsError::new(&format!(
+                "invalid option \"privacy.{old}\": it was replaced by {new} in kindred 0.2"
+            )));
+        }
+    }
+    let p = Obj::new(
+        value,
+        "privacy",
+        &[
+            "mode",
+            "epsilonPerWindow",
+            "delta",
+            "windowDays",
+            "caps",
+            "ldpEpsilon",
+            "ldpSetSize",
+            "maxReportLagDays",
+        ],
+    )?;
+    let modes = [
+        ("threshold", Mode::Threshold),
+        ("ldp", Mode::Ldp),
+        ("off", Mode::Off),
+    ];
+    let mut c = PrivacyConfig::default();
+    c.mode = p.choice("mode", &modes)?.unwrap_or(c.mode);
+    c.epsilon_per_window = p.num("epsilonPerWindow")?.unwrap_or(c.epsilon_per_window);
+    c.delta = p.num("delta")?.unwrap_or(c.delta);
+    c.ldp_epsilon = p.num("ldpEpsilon")?.unwrap_or(c.ldp_epsilon);
+    let int = |o: &Obj<'_>, key: &str, old: u32| -> Result<u32, JsError> {
+        Ok(o.int(key, 1e9)?.map_or(old, |v| v as u32))
+    };
+    c.window_days = int(&p, "windowDays", c.window_days)?;
+    c.ldp_set_size = int(&p, "ldpSetSize", c.ldp_set_size)?;
+    c.max_report_lag_days = int(&p, "maxReportLagDays", c.max_report_lag_days)?;
+    if let Some(caps) = p.get("caps") {
+        let caps = Obj::new(
+            caps,
+            "privacy.caps",
+            &["items", "pairs", "interests", "impressions", "clicks"],
+        )?;
+        let k = &mut c.caps;
+        k.items = int(&caps, "items", k.items)?;
+        k.pairs = int(&caps, "pairs", k.pairs)?;
+        k.interests = int(&caps, "interests", k.interests)?;
+        k.impressions = int(&caps, "impressions", k.impressions)?;
+        k.clicks = int(&caps, "clicks", k.clicks)?;
+    }
+    Ok(c)
+}
 
 /// A change not yet known to be in storage, replayed on top of another tab's state.
 #[derive(Debug, Clone)]
@@ -333,11 +381,17 @@ impl Inner {
     fn merge(&mut self, stored: &StoredState) -> (Option<&'static str>, Option<Quarantined>) {
         match stored {
             StoredState::Empty => (None, None),
-            StoredState::Forgotten { .. } => {
+            StoredState::Forgotten { bytes, .. } => {
                 // Another tab ran forget(): events this tab had not saved were tracked before
                 // it learnt of that, so they go too (erring on the side of forgetting).
                 self.engine.forget();
                 self.pending.clear();
+                // What outlives forget() (ledger, last reported day, closed window) is merged,
+                // so this tab's next write cannot reopen the window or give budget back.
+                // Unreadable bytes change nothing: the engine is forgotten either way.
+                if let Some(bytes) = bytes {
+                    let _ = self.engine.restore(bytes);
+                }
                 (Some("forget"), None)
             }
             StoredState::Snapshot { .. } | StoredState::Unreadable { .. } => {
@@ -356,7 +410,10 @@ impl Inner {
     /// the record to quarantine (the engine is then unchanged).
     fn restore_stored(&mut self, stored: &StoredState) -> Result<(), Quarantined> {
         match stored {
-            StoredState::Snapshot { bytes, .. } => self
+            StoredState::Snapshot { bytes, .. }
+            | StoredState::Forgotten {
+                bytes: Some(bytes), ..
+            } => self
                 .engine
                 .restore(bytes)
                 .map_err(|e| quarantine(e.to_string(), Some(bytes.clone()), JsValue::UNDEFINED)),
@@ -365,7 +422,7 @@ impl Inner {
                 None,
                 raw.clone(),
             )),
-            StoredState::Empty | StoredState::Forgotten { .. } => Ok(()),
+            StoredState::Empty | StoredState::Forgotten { bytes: None, .. } => Ok(()),
         }
     }
 
@@ -399,9 +456,9 @@ impl Inner {
         let Ok(Some(prepared)) = self.engine.prepare_report(now, &mut OsRandom) else {
             return;
         };
-        if let Ok(json) = self.engine.commit_report(prepared.epoch) {
+        if let Ok(json) = self.engine.commit_report(prepared.day) {
             self.outbox.push(OutboxEntry {
-                epoch: prepared.epoch,
+                day: prepared.day,
                 json,
                 committed_at: now,
                 attempts: 0,
@@ -605,7 +662,7 @@ async fn write_state(shared: &Shared, db: &IdbDatabase, report: bool) -> Result<
         let gen = stored.gen().max(inner.synced_gen) + 1.0;
         tx.put(
             STATE_KEY,
-            &snapshot_record(gen, &inner.engine.snapshot(), now),
+            &snapshot_record(gen, &inner.engine.snapshot(), now, false),
         )?;
         (gen, inner.pending.len(), reason)
     };
@@ -728,7 +785,7 @@ async fn report_task(shared: Shared) {
         for e in outbox.iter_mut() {
             if e.next_at <= now && e.claimed_until <= now {
                 e.claimed_until = now + CLAIM_MS;
-                claimed.push((e.epoch, e.json.clone()));
+                claimed.push((e.day, e.json.clone()));
             }
         }
     };
@@ -751,12 +808,12 @@ async fn report_task(shared: Shared) {
             ),
         );
     }
-    for (epoch, json) in claimed {
+    for (day, json) in claimed {
         let delivery = post_report(&url, &json).await;
         let now = now_ms();
         let mut problem = None;
         let mut settle = |outbox: &mut Vec<OutboxEntry>| {
-            let Some(at) = outbox.iter().position(|e| e.epoch == epoch) else {
+            let Some(at) = outbox.iter().position(|e| e.day == day) else {
                 return;
             };
             match &delivery {
@@ -778,7 +835,7 @@ async fn report_task(shared: Shared) {
             return fall_back_to_memory(&shared, &e);
         }
         if let Some((code, why)) = problem {
-            let message = format!("the report for day {epoch} was not delivered to {url} ({why})");
+            let message = format!("the report for day {day} was not delivered to {url} ({why})");
             warn(&shared, code, message);
         }
     }
@@ -828,13 +885,27 @@ async fn forget_task(shared: Shared) {
         let wipe = async {
             let tx = Transaction::new(&db, true)?;
             let stored = StoredState::parse(tx.get(STATE_KEY).await?);
-            let gen = stored.gen().max(shared.borrow().synced_gen) + 1.0;
+            let (gen, bytes) = {
+                let mut inner = shared.borrow_mut();
+                if stored.gen() != inner.synced_gen {
+                    // Another tab saved since this one last looked, perhaps a report: its
+                    // ledger spend and window keys must be merged before the window is closed,
+                    // or this write would give budget back and reopen keys. Restoring brings
+                    // back history too, so forget again, then replay what was tracked since.
+                    if let Some(bytes) = stored.bytes() {
+                        if inner.engine.restore(bytes).is_ok() {
+                            inner.engine.forget();
+                            inner.replay_pending();
+                        }
+                    }
+                }
+                let gen = stored.gen().max(inner.synced_gen) + 1.0;
+                (gen, inner.engine.snapshot())
+            };
             tx.clear()?;
-            // A marker without data: tabs that saw an older `gen` learn to forget too.
-            tx.put(
-                STATE_KEY,
-                &record(&[("gen", gen.into()), ("forgotten", true.into())]),
-            )?;
+            // A marker: tabs that saw an older `gen` learn to forget too. Its snapshot holds no
+            // behaviour, only what forget() keeps (ledger, last reported day, closed window).
+            tx.put(STATE_KEY, &snapshot_record(gen, &bytes, now_ms(), true))?;
             tx.commit().await?;
             Ok::<_, JsValue>(gen)
         };
@@ -948,7 +1019,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
         tx.put(QUARANTINE_KEY, &list)?;
         let gen = state.gen() + 1.0;
         let snapshot = shared.borrow().engine.snapshot();
-        tx.put(STATE_KEY, &snapshot_record(gen, &snapshot, now_ms()))?;
+        tx.put(STATE_KEY, &snapshot_record(gen, &snapshot, now_ms(), false))?;
         tx.commit().await?;
         shared.borrow_mut().synced_gen = gen;
         warnings.push(("state-unreadable", message));
@@ -1348,18 +1419,16 @@ impl Kindred {
     }
 
     /// Everything stored about the shopper, as plain JSON-ready data: raw events, per-item
-    /// totals, interests, removed interests, the privacy ledger and undelivered reports, and
-    /// any stored data that could not be read (`quarantined`, bytes in base64).
+    /// totals, interests, removed interests, the privacy ledger, the keys contributed to the
+    /// last reported window (`window`), undelivered reports, and any stored data that could
+    /// not be read (`quarantined`, bytes in base64).
     #[wasm_bindgen(js_name = exportData, unchecked_return_type = "ExportedData")]
     pub fn export_data(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.borrow();
         let now = now_ms();
         let data = shopper_data_js(&inner.engine.export_data(now));
-        let config = inner.engine.privacy_config();
-        let ledger = inner
-            .engine
-            .ledger()
-            .summary(kindred_core::epoch_of(now), &config.budget());
+        let ledger = inner.engine.ledger_summary(now);
+        let privacy = inner.engine.privacy_state();
         let quarantined: js_sys::Array = inner
             .quarantined
             .iter()
@@ -1390,13 +1459,10 @@ impl Kindred {
             ("quarantined", quarantined.into()),
             ("ledger", ledger_js(&ledger)),
             (
-                "lastReportedEpoch",
-                inner
-                    .engine
-                    .privacy_state()
-                    .last_reported
-                    .map_or(JsValue::NULL, JsValue::from),
+                "lastReportedDay",
+                privacy.last_reported.map_or(JsValue::NULL, JsValue::from),
             ),
+            ("window", window_js(privacy.window.as_ref())),
             ("outbox", outbox_to_js(&inner.outbox)),
         ] {
             let _ = Reflect::set(&data, &key.into(), &value);
@@ -1406,6 +1472,10 @@ impl Kindred {
 
     /// Wipes everything stored about the shopper, in this tab, in storage and (through the
     /// next sync) in other open tabs of the site. The catalog and shared model stay loaded.
+    /// Kept, because they hold no behaviour and resetting them would let forget-and-report
+    /// cycles exceed the budget: the privacy ledger, the last reported day, and the current
+    /// contribution window, now closed (its keys deleted; nothing more is contributed to it,
+    /// since a key sent before must not be sent twice in one window).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn forget(&self) -> Promise {
         {
@@ -1428,7 +1498,9 @@ impl Kindred {
     }
 
     /// The privacy centre's view of what leaves the device: `{ mode, consent, blockedBy,
-    /// ledger, lastReportedEpoch, nextReport: { epoch, epsilon, json } | null, outbox }`.
+    /// ledger, lastReportedDay, window, caps, nextReport: { day, window, epsilonAfter, json } |
+    /// null, outbox }`. `window` is what the shopper contributed to the window of the last
+    /// report (each key at most once per window, within `caps`), `null` before the first.
     /// `nextReport.json` is the exact text that will be sent: it is drawn once and kept.
     /// `blockedBy` says why nothing is sent (`"consent-pending"`, `"global-privacy-control"`,
     /// `"do-not-track"`, `"mode-off"`, `"no-endpoint"`...) or is `null`.

@@ -2,7 +2,9 @@
 //! with one key-value object store. Keys:
 //!
 //! - `state`: `{ gen, bytes, savedAt }`, the core snapshot of the shopper's state, or
-//!   `{ gen, forgotten: true }` after `forget()`. `gen` grows by one with every write, which is
+//!   `{ gen, forgotten: true, bytes, savedAt }` after `forget()`: then `bytes` hold no behaviour,
+//!   only what must outlive it (the privacy ledger, the last reported day and the closed
+//!   contribution window), and older records (kindred 0.1) have no `bytes` at all. `gen` grows by one with every write, which is
 //!   how a tab notices that another tab wrote since it last looked (see `kindred.rs`, "merge").
 //! - `quarantine`: stored bytes that could not be read (corrupt or from a newer version), kept
 //!   untouched so `exportData()` can still hand them to the shopper.
@@ -151,9 +153,11 @@ impl Transaction {
 pub(crate) enum StoredState {
     /// Nothing stored yet.
     Empty,
-    /// Another tab ran `forget()`: the state is empty on purpose.
+    /// A tab ran `forget()`: the state is empty on purpose, except for the report state in
+    /// `bytes` (a snapshot without history or profile).
     Forgotten {
         gen: f64,
+        bytes: Option<Vec<u8>>,
     },
     Snapshot {
         gen: f64,
@@ -176,10 +180,12 @@ impl StoredState {
             .as_f64()
             .filter(|g| g.is_finite())
             .unwrap_or(0.0);
+        let bytes = field("bytes").dyn_into::<Uint8Array>();
         if field("forgotten").is_truthy() {
-            return StoredState::Forgotten { gen };
+            let bytes = bytes.ok().map(|b| b.to_vec());
+            return StoredState::Forgotten { gen, bytes };
         }
-        match field("bytes").dyn_into::<Uint8Array>() {
+        match bytes {
             Ok(bytes) => StoredState::Snapshot {
                 gen,
                 bytes: bytes.to_vec(),
@@ -191,9 +197,20 @@ impl StoredState {
     pub(crate) fn gen(&self) -> f64 {
         match self {
             StoredState::Empty => 0.0,
-            StoredState::Forgotten { gen }
+            StoredState::Forgotten { gen, .. }
             | StoredState::Snapshot { gen, .. }
             | StoredState::Unreadable { gen, .. } => *gen,
+        }
+    }
+
+    /// The snapshot bytes stored, if any.
+    pub(crate) fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            StoredState::Snapshot { bytes, .. }
+            | StoredState::Forgotten {
+                bytes: Some(bytes), ..
+            } => Some(bytes),
+            _ => None,
         }
     }
 }
@@ -207,11 +224,15 @@ pub(crate) fn record(fields: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
-/// The state record for a snapshot.
-pub(crate) fn snapshot_record(gen: f64, bytes: &[u8], saved_at: i64) -> JsValue {
-    record(&[
+/// The state record for a snapshot (`forgotten`: written by `forget()`).
+pub(crate) fn snapshot_record(gen: f64, bytes: &[u8], saved_at: i64, forgotten: bool) -> JsValue {
+    let value = record(&[
         ("gen", gen.into()),
         ("bytes", Uint8Array::from(bytes).into()),
         ("savedAt", (saved_at as f64).into()),
-    ])
+    ]);
+    if forgotten {
+        let _ = Reflect::set(&value, &"forgotten".into(), &true.into());
+    }
+    value
 }

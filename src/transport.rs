@@ -65,7 +65,9 @@ pub(crate) fn browser_opt_out() -> Option<&'static str> {
 /// reported, so the same bytes are retried and never re-drawn.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OutboxEntry {
-    pub(crate) epoch: u32,
+    /// The day (UTC day number) whose report it is. Kept on the device only: reports carry
+    /// their window, never a day.
+    pub(crate) day: u32,
     pub(crate) json: String,
     pub(crate) committed_at: i64,
     pub(crate) attempts: u32,
@@ -80,7 +82,7 @@ pub(crate) fn outbox_to_js(outbox: &[OutboxEntry]) -> JsValue {
         .iter()
         .map(|e| {
             record(&[
-                ("epoch", e.epoch.into()),
+                ("day", e.day.into()),
                 ("json", e.json.as_str().into()),
                 ("committedAt", (e.committed_at as f64).into()),
                 ("attempts", e.attempts.into()),
@@ -103,7 +105,9 @@ pub(crate) fn outbox_from_js(raw: &JsValue) -> Vec<OutboxEntry> {
         .filter_map(|e| {
             let num = |n: &str| Reflect::get(&e, &n.into()).ok()?.as_f64();
             Some(OutboxEntry {
-                epoch: num("epoch")? as u32,
+                // `epoch`: kindred 0.1's name. Its v1 report is refused by a v2 server (400),
+                // so it ends as a `report-rejected` warning instead of vanishing unseen.
+                day: num("day").or_else(|| num("epoch"))? as u32,
                 json: Reflect::get(&e, &"json".into()).ok()?.as_string()?,
                 committed_at: num("committedAt")? as i64,
                 attempts: num("attempts").unwrap_or(0.0) as u32,
@@ -147,11 +151,35 @@ pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
             match status {
                 200..=299 => Delivery::Accepted,
                 408 | 429 => Delivery::Failed(format!("HTTP {status}")),
-                400..=499 => Delivery::Rejected(format!("HTTP {status}")),
+                400..=499 => Delivery::Rejected(rejection(status, &response).await),
                 _ => Delivery::Failed(format!("HTTP {status}")),
             }
         }
         Err(e) => Delivery::Failed(describe(&e)),
+    }
+}
+
+/// Why the server refused a report: the status and the kindred server's `{ error, detail }`
+/// (e.g. `window-mismatch` when the shop's `privacy.windowDays` differs from the server's), so
+/// the `report-rejected` warning tells the developer what to fix.
+async fn rejection(status: u16, response: &web_sys::Response) -> String {
+    let body = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok(),
+        Err(_) => None,
+    };
+    let parsed = body
+        .and_then(|t| t.as_string())
+        .and_then(|t| js_sys::JSON::parse(&t).ok());
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|p| Reflect::get(p, &name.into()).ok())
+            .and_then(|v| v.as_string())
+    };
+    match (field("error"), field("detail")) {
+        (Some(code), Some(detail)) => format!("HTTP {status} {code}: {detail}"),
+        (Some(code), None) => format!("HTTP {status} {code}"),
+        _ => format!("HTTP {status}"),
     }
 }
 

@@ -8,16 +8,17 @@
 
 use js_sys::{Array, Object, Reflect};
 use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
-use kindred_core::compact::SortedMap;
+use kindred_core::compact::{SortedMap, SortedSet};
 use kindred_core::explain::Explanation;
 use kindred_core::export::ShopperData;
 use kindred_core::history::ItemStats;
 use kindred_core::ledger::LedgerSummary;
 use kindred_core::model::{Neighbour, Segment};
+use kindred_core::report::Caps;
 use kindred_core::rules::{Boost, Filter, Pin};
 use kindred_core::{
     EventInput, EventKind, Interest, PrivacyOverview, RecommendRequest, Recommendation,
-    SharedModel, Strategy,
+    SharedModel, Strategy, WindowState,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -523,26 +524,67 @@ pub(crate) fn shopper_data_js(d: &ShopperData) -> JsValue {
 }
 
 pub(crate) fn ledger_js(l: &LedgerSummary) -> JsValue {
-    let days: Array = l
-        .days
+    let windows: Array = l
+        .windows
         .iter()
-        .map(|(e, eps)| Array::of2(&(*e).into(), &(*eps).into()))
+        .map(|(first, eps)| Array::of2(&(*first).into(), &(*eps).into()))
         .collect();
     record(&[
-        ("epoch", l.epoch.into()),
-        ("spentToday", l.spent_today.into()),
-        ("spent30Days", l.spent_30_days.into()),
-        ("capPerDay", l.cap_per_day.into()),
-        ("cap30Days", l.cap_30_days.into()),
-        ("days", days.into()),
+        ("window", l.window.into()),
+        ("windowDays", l.window_days.into()),
+        ("spent", l.spent.into()),
+        ("cap", l.cap.into()),
+        ("delta", l.delta.into()),
+        ("spentYear", l.spent_year.into()),
+        ("windows", windows.into()),
+    ])
+}
+
+fn caps_js(c: &Caps) -> JsValue {
+    record(&[
+        ("items", c.items.into()),
+        ("pairs", c.pairs.into()),
+        ("interests", c.interests.into()),
+        ("impressions", c.impressions.into()),
+        ("clicks", c.clicks.into()),
+    ])
+}
+
+/// What the shopper contributed to a window: the keys themselves (they are the shopper's data,
+/// shown in the privacy centre and exported), `null` before the first report.
+pub(crate) fn window_js(w: Option<&WindowState>) -> JsValue {
+    let Some(w) = w else {
+        return JsValue::NULL;
+    };
+    let strings = |set: &SortedSet<String>| {
+        set.iter()
+            .map(|k| JsValue::from(k.as_str()))
+            .collect::<Array>()
+    };
+    let pairs: Array = w
+        .pairs
+        .iter()
+        .map(|(a, b)| Array::of2(&a.as_str().into(), &b.as_str().into()))
+        .collect();
+    record(&[
+        ("firstDay", w.window.into()),
+        ("days", w.days.into()),
+        ("lastDay", (w.window + w.days.max(1) - 1).into()),
+        ("items", strings(&w.items).into()),
+        ("pairs", pairs.into()),
+        ("interests", strings(&w.interests).into()),
+        ("impressions", w.impressions.into()),
+        ("clicks", w.clicks.into()),
+        ("closed", w.closed.into()),
     ])
 }
 
 pub(crate) fn privacy_js(p: &PrivacyOverview) -> JsValue {
     let next = p.next_report.as_ref().map_or(JsValue::NULL, |r| {
         record(&[
-            ("epoch", r.epoch.into()),
-            ("epsilon", r.epsilon.into()),
+            ("day", r.day.into()),
+            ("window", r.window.into()),
+            ("epsilonAfter", r.epsilon_after().into()),
             ("json", r.json.as_str().into()),
         ])
     });
@@ -550,9 +592,11 @@ pub(crate) fn privacy_js(p: &PrivacyOverview) -> JsValue {
         ("mode", p.mode.name().into()),
         ("ledger", ledger_js(&p.ledger)),
         (
-            "lastReportedEpoch",
-            p.last_reported_epoch.map_or(JsValue::NULL, JsValue::from),
+            "lastReportedDay",
+            p.last_reported_day.map_or(JsValue::NULL, JsValue::from),
         ),
+        ("window", window_js(p.window.as_ref())),
+        ("caps", caps_js(&p.caps)),
         ("nextReport", next),
     ])
 }

@@ -60,6 +60,28 @@ export function fail_puts_with_quota() {
   return () => { IDBObjectStore.prototype.put = put; };
 }
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+const realNow = Date.now.bind(Date);
+// The module reads the time through Date.now(): from here on it starts at `ms` and flows.
+export function set_clock(ms) {
+  const start = realNow();
+  Date.now = () => ms + (realNow() - start);
+}
+export function reset_clock() { Date.now = realNow; }
+// Report POSTs are answered 202 here and their bodies collected in the returned array.
+export function capture_reports() {
+  const original = globalThis.fetch;
+  const sent = [];
+  globalThis.fetch = (url, init) => {
+    if (String(url).endsWith("/v1/reports")) {
+      sent.push(init.body);
+      return Promise.resolve(new Response("{}", { status: 202 }));
+    }
+    return original(url, init);
+  };
+  sent.restore = () => { globalThis.fetch = original; };
+  return sent;
+}
+export function restore_fetch(sent) { sent.restore(); }
 "#)]
 extern "C" {
     async fn idb_put(db: &str, key: &str, value: JsValue);
@@ -67,6 +89,10 @@ extern "C" {
     fn hide_indexeddb() -> Function;
     fn fail_puts_with_quota() -> Function;
     async fn sleep(ms: u32);
+    fn set_clock(ms: f64);
+    fn reset_clock();
+    fn capture_reports() -> Array;
+    fn restore_fetch(sent: &Array);
 }
 
 fn js(json: &str) -> JsValue {
@@ -454,7 +480,7 @@ async fn retention_deletes_old_events() {
     assert_eq!(
         events.length(),
         1,
-        "the 400-day-old event is gone (retention: 365 days)"
+        "the 400-day-old view is gone (retention: 90 days)"
     );
     assert_eq!(get(&events.get(0), "item"), "cup");
     wait(again.forget()).await;
@@ -485,7 +511,7 @@ async fn undelivered_reports_are_dropped_after_outbox_days() {
     let site = "outbox";
     let old = js_sys::Date::now() - 10.0 * 86_400_000.0;
     let entry = js(&format!(
-        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
+        r#"[{{"day": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
     ));
     let k = create_over_outbox(site, entry, r#", "outboxDays": 7"#).await;
     let codes: Vec<JsValue> = Array::from(&get(&k.status(), "warnings"))
@@ -504,7 +530,7 @@ async fn a_report_whose_sending_page_closed_is_not_sent_again() {
     let site = "outbox-unsettled";
     let now = js_sys::Date::now();
     let entry = js(&format!(
-        r#"[{{"epoch": 1, "json": "{{}}", "committedAt": {now}, "attempts": 0, "nextAt": 0, "claimedUntil": {}}}]"#,
+        r#"[{{"day": 1, "json": "{{}}", "committedAt": {now}, "attempts": 0, "nextAt": 0, "claimedUntil": {}}}]"#,
         now - 1000.0
     ));
     let k = create_over_outbox(site, entry, "").await;
@@ -531,20 +557,316 @@ async fn a_report_whose_sending_page_closed_is_not_sent_again() {
 #[wasm_bindgen_test]
 async fn privacy_shows_the_mode_the_ledger_and_why_nothing_is_sent() {
     let k = Kindred::create(js(
-        r#"{"site": "privacy-view", "privacy": {"mode": "ldp", "epsilonPerDay": 2}}"#,
+        r#"{"site": "privacy-view", "privacy": {"mode": "ldp", "epsilonPerWindow": 2, "caps": {"items": 10}}}"#,
     ))
     .await
     .expect("create");
     let view = k.privacy().unwrap();
     assert_eq!(get(&view, "mode"), "ldp");
     assert_eq!(get(&view, "blockedBy"), "no-endpoint");
-    assert_eq!(get(&get(&view, "ledger"), "capPerDay").as_f64(), Some(2.0));
+    let ledger = get(&view, "ledger");
+    assert_eq!(get(&ledger, "cap").as_f64(), Some(2.0));
+    assert_eq!(get(&ledger, "spent").as_f64(), Some(0.0));
+    assert_eq!(get(&ledger, "windowDays").as_f64(), Some(30.0));
+    assert_eq!(get(&ledger, "delta").as_f64(), Some(1e-6));
+    let today = (js_sys::Date::now() / DAY_MS).floor();
+    assert_eq!(
+        get(&ledger, "window").as_f64(),
+        Some(today - today % 30.0),
+        "windows are aligned to day 0"
+    );
+    assert_eq!(len(&get(&ledger, "windows")), 0);
+    assert!(get(&view, "window").is_null(), "nothing contributed yet");
+    assert!(get(&view, "lastReportedDay").is_null());
+    let caps = get(&view, "caps");
+    assert_eq!(get(&caps, "items").as_f64(), Some(10.0));
+    assert_eq!(
+        get(&caps, "pairs").as_f64(),
+        Some(128.0),
+        "other caps keep their defaults"
+    );
     assert!(get(&view, "nextReport").is_null(), "no events, no report");
     let error = k.consent("maybe").expect_err("bad consent");
     assert!(message_of(error.into()).contains("invalid consent"));
-    let bad = Kindred::create(js(r#"{"privacy": {"epsilonPerDay": 50}}"#))
+    wait(k.close()).await;
+}
+
+#[wasm_bindgen_test]
+async fn bad_privacy_options_say_what_to_use_instead() {
+    for (options, expected) in [
+        (
+            r#"{"privacy": {"epsilonPerDay": 1}}"#,
+            "invalid option \"privacy.epsilonPerDay\": it was replaced by \"privacy.epsilonPerWindow\" (ε per shopper per 30-day window",
+        ),
+        (
+            r#"{"privacy": {"mode": "threshold", "epsilon30Days": 20}}"#,
+            "invalid option \"privacy.epsilon30Days\": it was replaced by \"privacy.epsilonPerWindow\"",
+        ),
+        (
+            r#"{"privacy": {"epsilonPerWindow": 500}}"#,
+            "invalid option \"privacy.epsilonPerWindow\": epsilon must be a number in (0, 100]",
+        ),
+        (
+            r#"{"privacy": {"delta": 0.5}}"#,
+            "invalid option \"privacy.delta\"",
+        ),
+        (
+            r#"{"privacy": {"windowDays": 0}}"#,
+            "invalid option \"privacy.windowDays\": must be from 1 to 366 days",
+        ),
+        (
+            r#"{"privacy": {"caps": {"items": 0}}}"#,
+            "invalid option \"privacy.caps.items\"",
+        ),
+        (
+            r#"{"privacy": {"caps": {"item": 3}}}"#,
+            "unknown field `item`",
+        ),
+        (
+            r#"{"retentionDays": 90, "purchaseMemoryDays": 30}"#,
+            "invalid option \"purchaseMemoryDays\": 30 is less than retentionDays (90)",
+        ),
+    ] {
+        let error = Kindred::create(js(options)).await.expect_err(options);
+        let message = message_of(error.into());
+        assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+    }
+    // Unset, the purchase memory follows a longer retention instead of refusing it.
+    let k = Kindred::create(js(r#"{"storage": "memory", "retentionDays": 500}"#))
         .await
-        .expect_err("epsilon out of range");
-    assert!(message_of(bad.into()).contains("epsilonPerDay"));
+        .expect("purchaseMemoryDays defaults to at least retentionDays");
+    wait(k.close()).await;
+}
+
+/// First day of a contribution window (20580 % 30 == 0), at 09:00 UTC on its `day`-th day.
+fn window_day(day: u32) -> f64 {
+    f64::from(WINDOW + day) * DAY_MS + 9.0 * 3_600_000.0
+}
+const WINDOW: u32 = 20_580;
+const DAY_MS: f64 = 86_400_000.0;
+
+/// Creates an instance of `site` reporting to "/" at once (reports are captured by
+/// `capture_reports`).
+async fn reporting(site: &str, extra: &str) -> Kindred {
+    let options = format!(
+        r#"{{"site": "{site}", "endpoint": "/", "reportDelayMs": 1, "flushDelayMs": 10{extra}}}"#
+    );
+    let k = Kindred::create(js(&options)).await.expect("create");
+    wait(k.load_catalog(js(CATALOG))).await;
+    k
+}
+
+/// Waits until `k` has nothing left to report or deliver.
+async fn settle(k: &Kindred) {
+    for _ in 0..200 {
+        let view = k.privacy().unwrap();
+        if get(&view, "nextReport").is_null() && len(&get(&view, "outbox")) == 0 {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("reports did not settle: {:?}", k.privacy().unwrap());
+}
+
+fn parse_reports(sent: &Array) -> Vec<JsValue> {
+    sent.iter()
+        .map(|body| js(&body.as_string().expect("a JSON body")))
+        .collect()
+}
+
+fn strings_of(report: &JsValue, key: &str) -> Vec<String> {
+    let list = get(report, key);
+    if list.is_undefined() {
+        return Vec::new();
+    }
+    Array::from(&list)
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect()
+}
+
+/// Two instances of one site (two tabs) hold the same keys on the same days and report at
+/// the same time: every commit happens inside the IndexedDB read-modify-write after merging
+/// the other's state, so each day is reported once and each key is contributed once.
+#[wasm_bindgen_test]
+async fn two_instances_contribute_each_key_once_per_window() {
+    set_clock(window_day(10));
+    let sent = capture_reports();
+    let site = "window-tabs";
+    let pending = r#", "consent": "pending""#;
+    let (a, b) = (
+        reporting(site, pending).await,
+        reporting(site, pending).await,
+    );
+    for (k, item, day) in [
+        (&a, "mug", 8),
+        (&a, "cup", 9),
+        (&b, "mug", 9),
+        (&b, "kettle", 9),
+        (&b, "cup", 8),
+    ] {
+        let ts = window_day(day);
+        k.track(js(&format!(
+            r#"{{"type": "view", "item": "{item}", "ts": {ts}}}"#
+        )))
+        .unwrap();
+    }
+    wait(a.flush()).await;
+    wait(b.flush()).await;
+    a.consent("granted").unwrap();
+    b.consent("granted").unwrap();
+    settle(&a).await;
+    settle(&b).await;
+    sleep(100).await;
+    let reports = parse_reports(&sent);
+    assert!(
+        !reports.is_empty() && reports.len() <= 2,
+        "one report per day at most: {reports:?}"
+    );
+    let mut items: Vec<String> = Vec::new();
+    let mut pairs: Vec<String> = Vec::new();
+    for r in &reports {
+        assert_eq!(get(r, "v").as_f64(), Some(2.0));
+        assert_eq!(get(r, "window").as_f64(), Some(f64::from(WINDOW)));
+        assert_eq!(get(r, "days").as_f64(), Some(30.0));
+        assert!(get(r, "day").is_undefined() && get(r, "epoch").is_undefined());
+        items.extend(strings_of(r, "items"));
+        if let Some(list) = get(r, "pairs").dyn_ref::<Array>() {
+            pairs.extend(
+                list.iter()
+                    .map(|p| String::from(js_sys::JSON::stringify(&p).unwrap())),
+            );
+        }
+    }
+    items.sort();
+    assert_eq!(
+        items,
+        ["cup", "kettle", "mug"],
+        "every key exactly once: {reports:?}"
+    );
+    let unique: std::collections::BTreeSet<&String> = pairs.iter().collect();
+    assert_eq!(unique.len(), pairs.len(), "no pair twice: {pairs:?}");
+    assert_eq!(
+        pairs.len(),
+        3,
+        "the three items' pairs, once each: {pairs:?}"
+    );
+    // Both instances, and a third one reading storage, agree on what the window holds.
+    let c = reporting(site, "").await;
+    for k in [&a, &b, &c] {
+        let window = get(&k.privacy().unwrap(), "window");
+        assert_eq!(get(&window, "firstDay").as_f64(), Some(f64::from(WINDOW)));
+        assert_eq!(
+            get(&window, "lastDay").as_f64(),
+            Some(f64::from(WINDOW + 29))
+        );
+        let mut held = strings_of(&window, "items");
+        held.sort();
+        assert_eq!(held, ["cup", "kettle", "mug"]);
+        assert_eq!(len(&get(&window, "pairs")), 3);
+    }
+    restore_fetch(&sent);
+    reset_clock();
+    wait(c.forget()).await;
+    for k in [a, b, c] {
+        wait(k.close()).await;
+    }
+}
+
+/// After `forget()` the window is closed, also across a reload: nothing more is contributed to
+/// it, not even keys tracked after forgetting; the next window contributes again. The ledger
+/// and the last reported day survive.
+#[wasm_bindgen_test]
+async fn forget_closes_the_window_until_the_next_one() {
+    set_clock(window_day(10));
+    let sent = capture_reports();
+    let site = "window-forget";
+    let k = reporting(site, "").await;
+    let ts = window_day(9);
+    k.track(js(&format!(
+        r#"{{"type": "cart", "item": "mug", "ts": {ts}}}"#
+    )))
+    .unwrap();
+    wait(k.flush()).await;
+    settle(&k).await;
+    let reports = parse_reports(&sent);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(strings_of(&reports[0], "items"), ["mug"]);
+    let spent = get(&get(&k.privacy().unwrap(), "ledger"), "spent")
+        .as_f64()
+        .unwrap();
+    assert!(spent > 0.0);
+    wait(k.forget()).await;
+    let data = k.export_data().unwrap();
+    let window = get(&data, "window");
+    assert_eq!(get(&window, "closed"), true);
+    assert_eq!(
+        len(&get(&window, "items")),
+        0,
+        "the window's keys are deleted"
+    );
+    wait(k.close()).await;
+
+    // A reload two days later: the window is still closed, the ledger and day are kept.
+    set_clock(window_day(12));
+    let k = reporting(site, "").await;
+    let view = k.privacy().unwrap();
+    assert_eq!(get(&get(&view, "window"), "closed"), true);
+    assert_eq!(
+        get(&view, "lastReportedDay").as_f64(),
+        Some(f64::from(WINDOW + 9))
+    );
+    assert_eq!(get(&get(&view, "ledger"), "spent").as_f64(), Some(spent));
+    let ts = window_day(11);
+    k.track(js(&format!(
+        r#"{{"type": "purchase", "item": "mug", "ts": {ts}}}"#
+    )))
+    .unwrap();
+    k.track(js(&format!(
+        r#"{{"type": "view", "item": "lego", "ts": {ts}}}"#
+    )))
+    .unwrap();
+    wait(k.flush()).await;
+    assert!(
+        get(&k.privacy().unwrap(), "nextReport").is_null(),
+        "nothing more for the closed window"
+    );
+    sleep(100).await;
+    assert_eq!(sent.length(), 1, "no report for the rest of the window");
+    wait(k.close()).await;
+
+    // The next window: its first day's activity is reported, mug included.
+    set_clock(window_day(31));
+    let k = reporting(site, "").await;
+    let ts = window_day(30);
+    k.track(js(&format!(
+        r#"{{"type": "view", "item": "mug", "ts": {ts}}}"#
+    )))
+    .unwrap();
+    wait(k.flush()).await;
+    settle(&k).await;
+    let reports = parse_reports(&sent);
+    assert_eq!(reports.len(), 2);
+    assert_eq!(
+        get(&reports[1], "window").as_f64(),
+        Some(f64::from(WINDOW + 30))
+    );
+    assert_eq!(strings_of(&reports[1], "items"), ["mug"]);
+    let view = k.privacy().unwrap();
+    let window = get(&view, "window");
+    assert_eq!(
+        get(&window, "firstDay").as_f64(),
+        Some(f64::from(WINDOW + 30))
+    );
+    assert_eq!(get(&window, "closed"), false);
+    let ledger = get(&view, "ledger");
+    assert_eq!(
+        get(&ledger, "window").as_f64(),
+        Some(f64::from(WINDOW + 30))
+    );
+    assert_eq!(len(&get(&ledger, "windows")), 2, "one entry per window");
+    restore_fetch(&sent);
+    reset_clock();
+    wait(k.forget()).await;
     wait(k.close()).await;
 }

@@ -1,11 +1,15 @@
 // The privacy contract on the wire, end to end: the demo shop (www/) with the storefront script,
 // the real `kindred serve`, Debian's Chromium, and Playwright's clock to live through several
 // days. Every request of every page is recorded.
-// - A long journey over four days sends only schema-valid reports, at most one per day, with
-//   no item sequences, search text, timestamps finer than a day, cookies, referrers or
-//   identifiers; kindred's other requests carry no query and nothing personal.
+// - A long journey over four days across a contribution-window boundary (the last two days of
+//   one 30-day window, the first two of the next) sends only schema-valid v2 reports, at most
+//   one per day, each naming its window and no day, each key at most once per window (a
+//   product of the first window is contributed again in the next), with no item sequences,
+//   search text, timestamps, cookies, referrers or identifiers; the ledger starts the new
+//   window fresh; kindred's other requests carry no query and nothing personal.
 // - Global Privacy Control, or consent still pending: no report is sent.
-// - Forget: storage is empty, and the next report holds nothing from before.
+// - Forget: storage holds nothing about the shopper, the window is closed (no report for the
+//   rest of it, whatever is done meanwhile), and the next window contributes again.
 // - Server down, then blocked: the page still recommends from the cached model and local
 //   history; the report is delivered once the server is back.
 import assert from "node:assert/strict";
@@ -16,7 +20,8 @@ const shop = useDemoShop("network");
 const MINUTE = 60_000;
 const SECRET_QUERY = "secret birthday gift for alex";
 const STRATEGIES = ["for-you", "similar", "bought-together", "trending", "recently-viewed", "buy-again"];
-const REPORT_KEYS = ["v", "epoch", "mode", "items", "pairs", "interests", "strategies"];
+const REPORT_KEYS = ["v", "window", "days", "mode", "items", "pairs", "interests", "strategies"];
+const WINDOW_DAYS = 30;
 /** What kindred itself requests; everything else a page loads is the shop's own page or asset. */
 const KINDRED_PATHS = ["/kindred.js", "/kindred_bg.wasm", "/catalog.json", "/v1/model", "/v1/reports"];
 const SHOP_ASSETS = ["/demo/shop.css", "/demo/shop.js", "/demo/privacy.js"];
@@ -24,6 +29,16 @@ const SHOP_ASSETS = ["/demo/shop.css", "/demo/shop.js", "/demo/privacy.js"];
 const today = () => Math.floor(Date.now() / DAY_MS);
 /** 09:00 UTC, `days` days ago. */
 const morning = (days) => (today() - days) * DAY_MS + 9 * 3_600_000;
+/** 09:00 UTC on the UTC day number `day`. */
+const at9 = (day) => day * DAY_MS + 9 * 3_600_000;
+/** First day of the contribution window holding `day` (windows are aligned to day 0). */
+const windowOf = (day) => day - (day % WINDOW_DAYS);
+/**
+ * The window boundary the tests cross: the first day of the current window, so the days before
+ * it belong to the previous window. (Shopping starts two days before it; the server counts
+ * both windows, its release delay keeps the previous one open.)
+ */
+const boundary = () => windowOf(today());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const reportsIn = (log) => log.filter((r) => r.method === "POST" && new URL(r.url).pathname === "/v1/reports");
 
@@ -54,9 +69,13 @@ async function nextDay(context, page, path = "/") {
 function assertValidReport(body) {
   const report = JSON.parse(body);
   for (const key of Object.keys(report)) assert.ok(REPORT_KEYS.includes(key), `unexpected report field "${key}"`);
-  assert.equal(report.v, 1);
+  assert.equal(report.v, 2);
   assert.equal(report.mode, "threshold");
-  assert.ok(Number.isInteger(report.epoch) && report.epoch > 19_000 && report.epoch < today(), `epoch ${report.epoch}`);
+  assert.equal(report.days, WINDOW_DAYS);
+  assert.ok(Number.isInteger(report.window) && report.window > 19_000 && report.window % WINDOW_DAYS === 0,
+    `window ${report.window} is a window's first day`);
+  // No day number: the only day-like number on the wire is the window's first day.
+  for (const [n] of body.matchAll(/\d{5,}/g)) assert.equal(Number(n), report.window, `a day-like number ${n} in ${body}`);
   const sortedUnique = (list, what) => {
     assert.ok(Array.isArray(list), what);
     for (let i = 1; i < list.length; i++) assert.ok(list[i - 1] < list[i], `${what} are sorted (no order of events)`);
@@ -76,18 +95,37 @@ function assertValidReport(body) {
   return report;
 }
 
-test("a long journey over four days: schema-valid reports only, one per day, nothing personal on the wire", async () => {
+/** Throws if a key (item, pair or interest) is in two reports of one window. */
+function assertEachKeyOncePerWindow(reports) {
+  const seen = new Map();
+  for (const r of reports) {
+    const keys = [...(r.items ?? []), ...(r.pairs ?? []).map((p) => p.join("+")), ...(r.interests ?? [])];
+    for (const key of keys) {
+      const id = `${r.window}/${key}`;
+      assert.ok(!seen.has(id), `${key} contributed twice in the window of day ${r.window}`);
+      seen.set(id, true);
+    }
+  }
+}
+
+test("a long journey over four days across a window boundary: v2 reports only, one per day, each key once per window, nothing personal on the wire", async () => {
   const log = [];
   const countedBefore = await pendingReports(shop);
-  const context = await shopperContext(shop, { time: morning(4), log });
+  const first = boundary() - 2;
+  const context = await shopperContext(shop, { time: at9(first), log });
   const page = await visit(shop, context, "/");
   await answerConsent(page, true);
-  const departments = ["Home", "Books", "Sports", "Toys"];
+  // The last two days of one window, then the first two of the next; on the third day the
+  // shopper opens the first day's product again.
+  const plan = [["Home", 0], ["Books", 1], ["Home", 0], ["Toys", 3]];
   const shoppedDays = [];
-  for (const [day, department] of departments.entries()) {
-    shoppedDays.push(today() - 4 + day);
+  const opened = [];
+  let fresh;
+  for (const [day, [department, nth]] of plan.entries()) {
+    shoppedDays.push(first + day);
     await visit(shop, page, `/?category=${department}`);
-    await page.locator("#listing .card-link").nth(day).click();
+    opened.push(await page.locator("#listing [data-kindred-item]").nth(nth).getAttribute("data-kindred-item"));
+    await page.locator("#listing .card-link").nth(nth).click();
     await page.waitForURL(/product\.html/);
     await ready(page);
     await page.getByRole("button", { name: "Add to cart" }).click();
@@ -103,16 +141,52 @@ test("a long journey over four days: schema-valid reports only, one per day, not
     await visit(shop, page, "/cart.html");
     await page.getByRole("button", { name: "Buy now" }).click();
     await waitForEvents(page, "purchase", day + 1);
-    await nextDay(context, page);
+    await nextDay(context, page, day === 1 ? "/privacy.html" : "/");
     await waitForReports(log, day + 1);
+    if (day === 1) {
+      // The first day of the new window, before any report of it: the privacy centre shows it
+      // fresh.
+      await page.locator("#window-dates").waitFor();
+      fresh = await page.evaluate(() => ({
+        view: window.kindred.privacy(),
+        dates: document.querySelector("#window-dates")?.textContent,
+        state: document.querySelector("#window-state")?.textContent,
+        spent: document.querySelector("#ledger-spent")?.textContent,
+      }));
+    }
   }
   await sleep(300);
 
   const reports = reportsIn(log);
   const warnings = await page.evaluate(() => window.kindred.status().warnings);
   assert.equal(reports.length, 4, `one report per day with activity (warnings: ${JSON.stringify(warnings)})`);
-  const epochs = reports.map((r) => assertValidReport(r.body).epoch);
-  assert.deepEqual(epochs, shoppedDays, "each shopped day reported once, in order");
+  const parsed = reports.map((r) => assertValidReport(r.body));
+  assert.deepEqual(parsed.map((r) => r.window), shoppedDays.map(windowOf), "each report names its day's window");
+  assert.deepEqual(parsed.map((r) => r.window), [boundary() - WINDOW_DAYS, boundary() - WINDOW_DAYS, boundary(), boundary()]);
+  assertEachKeyOncePerWindow(parsed);
+  assert.equal(opened[2], opened[0], "the same product on the third day (sanity check of the plan)");
+  assert.ok(parsed[0].items.includes(opened[0]), `the first day's product ${opened[0]} is in the first report`);
+  assert.ok(parsed[2].items.includes(opened[0]), "and contributed again in the new window");
+  assert.ok(!(parsed[1].items ?? []).includes(opened[0]), "but not twice in the first window");
+
+  // The new window started fresh: nothing spent in it on its first day, the old one kept.
+  const previous = boundary() - WINDOW_DAYS;
+  assert.equal(fresh.view.ledger.window, boundary());
+  assert.equal(fresh.view.ledger.spent, 0);
+  assert.deepEqual(fresh.view.ledger.windows.map(([w]) => w), [previous]);
+  assert.ok(fresh.view.ledger.windows[0][1] > 0);
+  assert.equal(fresh.view.window.firstDay, previous, "what was shared belongs to the previous window");
+  const iso = (d) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+  assert.equal(fresh.dates, `Current window: ${iso(boundary())} to ${iso(boundary() + WINDOW_DAYS - 1)}.`);
+  assert.equal(fresh.state, "Nothing shared in this window yet.");
+  assert.match(fresh.spent, /^ε 0 of 4/);
+  // Two days into it: the ledger and the window hold exactly what its two reports carried.
+  const end = await page.evaluate(() => window.kindred.privacy());
+  assert.deepEqual(end.ledger.windows.map(([w]) => w), [previous, boundary()]);
+  assert.equal(end.ledger.spent, end.ledger.windows[1][1]);
+  assert.ok(end.ledger.spent > 0 && end.ledger.spent <= end.ledger.cap);
+  assert.equal(end.window.firstDay, boundary());
+  assert.deepEqual(end.window.items, [...parsed[2].items, ...parsed[3].items].sort());
   assert.equal(await pendingReports(shop), countedBefore + 4, "the server accepted all four");
   assert.deepEqual(warnings, [], "nothing was rejected, delayed or dropped");
   for (const r of reports) {
@@ -219,46 +293,73 @@ const storedText = (page) =>
     return out.join("\n");
   });
 
-test("forget: storage is empty, and the next report holds nothing from before", async () => {
+test("forget: storage holds nothing about the shopper, the window is closed until the next one", async () => {
   const log = [];
-  const context = await shopperContext(shop, { time: morning(2), log });
+  const first = boundary() - 2;
+  const context = await shopperContext(shop, { time: at9(first), log });
   const before = "p-0011";
   const page = await visit(shop, context, `/product.html?id=${before}`);
   await answerConsent(page, true);
   await waitForEvents(page, "view", 1);
   await page.getByRole("button", { name: "Add to cart" }).click();
   await waitForEvents(page, "cart", 1);
+  // The next day the first day's report is sent: the window holds the product.
+  await nextDay(context, page, "/privacy.html");
+  const [sent] = await waitForReports(log, 1);
+  const firstReport = assertValidReport(sent.body);
+  assert.ok(firstReport.items.includes(before));
+  assert.ok((firstReport.interests ?? []).length > 0, "the product's interests too");
   assert.ok((await storedText(page)).includes(before), "the state is stored (sanity check of the probe)");
 
-  await visit(shop, page, "/privacy.html");
   page.once("dialog", (dialog) => dialog.accept());
   await page.getByRole("button", { name: "Forget everything" }).click();
   await page.getByText("Everything was erased from this browser.").waitFor();
   const data = await page.evaluate(() => window.kindred.exportData());
   assert.deepEqual([data.events, data.items, data.interests, data.outbox], [[], {}, [], []]);
-  assert.equal(data.ledger.days.length, 0);
+  assert.deepEqual(data.window && [data.window.firstDay, data.window.closed, data.window.items, data.window.pairs, data.window.interests],
+    [boundary() - WINDOW_DAYS, true, [], [], []], "the window is closed and its keys deleted");
+  assert.deepEqual(data.ledger.windows.map(([w]) => w), [boundary() - WINDOW_DAYS], "the ledger is kept (it holds no behaviour)");
+  assert.match(await page.locator("#window-state").textContent(), /^Closed after you deleted your data/);
   assert.ok(!(await storedText(page)).includes(before), "nothing about the product is left in IndexedDB");
   const leftovers = await page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith("kindred")));
   assert.deepEqual(leftovers, [], "no kindred keys in localStorage or sessionStorage");
 
-  // Shopping after forgetting, in another department, is all the next report holds. (The
-  // consent choice was forgotten too: the banner asks again.)
-  const after = await page.evaluate(async () => {
+  // Shopping on, in another department, the same day: nothing is reported for the rest of the
+  // closed window. (The consent choice was forgotten too: the banner asks again.)
+  const [other, third] = await page.evaluate(async () => {
     const items = await (await fetch("/catalog.json")).json();
-    return items.find((it) => it.categories[0].startsWith("Books") && it.available).id;
+    return items.filter((it) => it.categories[0].startsWith("Books") && it.available).slice(0, 2).map((it) => it.id);
   });
-  await visit(shop, page, `/product.html?id=${after}`);
+  await visit(shop, page, `/product.html?id=${other}`);
   await answerConsent(page, true);
   await waitForEvents(page, "view", 1);
-  await nextDay(context, page);
-  const [sent] = await waitForReports(log, 1);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await waitForEvents(page, "cart", 1);
+  await nextDay(context, page, "/privacy.html");
   await sleep(300);
+  assert.equal(reportsIn(log).length, 1, "no report for the closed window, after a reload too");
+  const closed = await page.evaluate(() => window.kindred.privacy());
+  assert.equal(closed.nextReport, null);
+  assert.equal(closed.window.closed, true);
 
-  assert.equal(reportsIn(log).length, 1);
-  const report = assertValidReport(sent.body);
-  assert.deepEqual(report.items, [after]);
-  assert.ok(!sent.body.includes(before));
-  assert.ok((report.interests ?? []).every((key) => !/Home|Fashion|Electronics|Sports|Toys/.test(key)), report.interests?.join());
+  // The next window contributes again: the product from before forgetting, opened again, and
+  // another; not the product of the closed window.
+  await visit(shop, page, `/product.html?id=${before}`);
+  await waitForEvents(page, "view", 2);
+  await visit(shop, page, `/product.html?id=${third}`);
+  await waitForEvents(page, "view", 3);
+  await nextDay(context, page);
+  const reports = await waitForReports(log, 2);
+  await sleep(300);
+  assert.equal(reportsIn(log).length, 2);
+  const next = assertValidReport(reports[1].body);
+  assert.equal(next.window, boundary());
+  assert.ok(next.items.includes(before) && next.items.includes(third), next.items.join());
+  assert.ok(!next.items.includes(other), "the closed window's product stays out");
+  assert.ok(firstReport.interests.every((key) => (next.interests ?? []).includes(key)), `interests of ${before} again: ${next.interests}`);
+  const view = await page.evaluate(() => window.kindred.privacy());
+  assert.deepEqual([view.window.firstDay, view.window.closed], [boundary(), false]);
+  assert.deepEqual(view.ledger.windows.map(([w]) => w), [boundary() - WINDOW_DAYS, boundary()]);
   await context.close();
 });
 
@@ -300,7 +401,7 @@ test("server down, then blocked: recommendations go on from the cached model; th
   await page.waitForFunction(() => window.kindred.privacy().outbox.length === 0, null, { timeout: 10_000 });
   const delivered = reportsIn(log).filter((r) => r.status === 202);
   assert.equal(delivered.length, 1, "delivered once");
-  assert.equal(assertValidReport(delivered[0].body).epoch, today() - 1);
+  assert.equal(assertValidReport(delivered[0].body).window, windowOf(today() - 1));
   assert.equal(await pendingReports(shop), countedBefore + 1, "and counted");
   await context.close();
 });

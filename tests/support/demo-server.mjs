@@ -8,7 +8,10 @@ import { buildKindred, startKindred } from "./kindred-server.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
-const RELEASE_DELAY = ["--release-delay-days", "6"];
+// Windows take reports until 30 days after they end (the longest delay the server allows), so
+// the window before the current one is always open: the network test shops across the
+// boundary between the two, on real days, against the server's real clock.
+const RELEASE_DELAY = ["--release-delay-days", "30"];
 
 function run(binary, args) {
   const result = spawnSync(binary, args, { cwd: root, encoding: "utf8" });
@@ -27,10 +30,11 @@ export function prepare(name) {
   mkdirSync(dir, { recursive: true });
   const database = `${dir}/seeded.db`;
   spawnSync("rm", ["-f", database, `${database}-wal`, `${database}-shm`]);
-  // Simulated days end a week ago (release delay 6), so the days the tests shop on (the last
-  // six, with Playwright's clock) are still open for reports on the server too.
+  // Simulated days end with the newest window the release delay lets the server release
+  // (two windows back), so the windows the tests shop in still take reports; 90 days give
+  // "trending" its baseline.
   run(binary, ["demo-seed", "--catalog", `${root}www/catalog.json`, "--database", database, "--shoppers", "200",
-    "--days", "3", ...RELEASE_DELAY]);
+    "--days", "90", ...RELEASE_DELAY]);
   return database;
 }
 

@@ -5,6 +5,8 @@ import { after, before } from "node:test";
 import { launchChromium } from "./chromium.mjs";
 import { serveRepository } from "./static-server.mjs";
 
+export { TAB_CATALOG } from "../pages/catalog.mjs";
+
 /** Starts the server and the browser for this test file; read them after `before` ran. */
 export function useShop() {
   const shop = { server: undefined, browser: undefined };

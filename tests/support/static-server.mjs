@@ -18,7 +18,8 @@ const types = {
 /**
  * Starts the server; resolves with `{ url, close, reports }`. `POST /v1/reports` is a stand-in
  * for the kindred server: it records each request (`reports`: body, headers) and answers with
- * the next status from `options.reportStatuses` (then 202).
+ * the next status from `options.reportStatuses` or `failNext` (then 202); a status may be
+ * `{ status, body }` to answer with that JSON body.
  */
 export async function serveRepository(options = {}) {
   const reports = [];
@@ -28,9 +29,10 @@ export async function serveRepository(options = {}) {
       let body = "";
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {
-        const status = statuses.shift() ?? 202;
+        const next = statuses.shift() ?? 202;
+        const { status, body: answer = {} } = typeof next === "number" ? { status: next } : next;
         reports.push({ body, headers: req.headers, status });
-        res.writeHead(status, { "content-type": "application/json" }).end("{}");
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer));
       });
       return;
     }

@@ -13,6 +13,7 @@ import init, {
   type Status,
   type PrivacyView,
   type Warning,
+  type WindowContribution,
 } from "kindred";
 
 export async function everything(): Promise<void> {
@@ -24,9 +25,10 @@ export async function everything(): Promise<void> {
     storage: "indexeddb",
     flushDelayMs: 200,
     retentionDays: 30,
+    purchaseMemoryDays: 365,
     eventWeights: { purchase: 10 },
     endpoint: "/",
-    privacy: { mode: "threshold", epsilonPerDay: 1 },
+    privacy: { mode: "threshold", epsilonPerWindow: 2, delta: 1e-7, windowDays: 30, caps: { items: 32 }, maxReportLagDays: 3 },
     consent: "pending",
     reportDelayMs: 30_000,
     outboxDays: 7,
@@ -43,7 +45,17 @@ export async function everything(): Promise<void> {
   k.consent("granted");
   const view: PrivacyView = k.privacy();
   const next: string | undefined = view.nextReport?.json;
-  const spent: number = view.ledger.spent30Days;
+  const spent: number = view.ledger.spent;
+  const year: number = view.ledger.spentYear;
+  const windows: [number, number][] = view.ledger.windows;
+  const window: WindowContribution | null = view.window;
+  const shared: string[] = window?.items ?? [];
+  const closed: boolean | undefined = window?.closed;
+  const itemCap: number = view.caps.items;
+  const after: number | undefined = view.nextReport?.epsilonAfter;
+  const nextDay: number | undefined = view.nextReport?.day;
+  const lastDay: number | null = view.lastReportedDay;
+  const waiting: number[] = view.outbox.map((o) => o.day);
   k.track({ type: "dwell", item: "mug", ms: 30_000, ts: Date.now() });
   const recs: Recommendation[] = k.recommend({
     strategy: "for-you",
@@ -63,6 +75,9 @@ export async function everything(): Promise<void> {
   const rank: number | null = why.forYou.rank;
   const data: ExportedData = k.exportData();
   const firstType: string | undefined = data.events[0]?.type;
+  const exportedWindow: WindowContribution | null = data.window;
+  const exportedPairs: [string, string][] = exportedWindow?.pairs ?? [];
+  const exportedLast: number | null = data.lastReportedDay;
   k.on("warning", (w: Warning) => console.warn(w.code));
   k.on("update", (u: { reason: string }) => console.log(u.reason));
   const status: Status = k.status();
@@ -70,5 +85,11 @@ export async function everything(): Promise<void> {
   await k.flush();
   await k.forget();
   await k.close();
+  console.log(year, windows, shared, closed, itemCap, after, nextDay, lastDay, waiting, exportedPairs, exportedLast);
   console.log(next, spent, v, tokens, report.loaded, fromUrl.rejected, model.status, recs, similar, label, rank, firstType, storage);
+}
+
+export async function removedNamesDoNotTypeCheck(): Promise<void> {
+  // @ts-expect-error epsilonPerDay was replaced by epsilonPerWindow in kindred 0.2
+  await Kindred.create({ privacy: { epsilonPerDay: 1 } });
 }

@@ -1,12 +1,17 @@
 // The privacy centre: "what this shop's code knows about you", read from the storefront
 // script's `window.kindred` (the full API): interests with weights and a remove button, the
-// local history, the exact pending report, the epsilon ledger, export as JSON, forget.
+// local history, what was shared in the current contribution window (against its caps), the
+// exact pending report, the epsilon ledger per window and over the year, export as JSON, forget.
 // Uses the element builder `h` of demo/shop.js, which privacy.html loads first.
 "use strict";
 
 const DAY_MS = 86_400_000;
 const centre = document.getElementById("privacy-centre");
-const day = (epoch) => new Date(epoch * DAY_MS).toISOString().slice(0, 10);
+/** A UTC day number (days since 1970-01-01) as a date. */
+const day = (n) => new Date(n * DAY_MS).toISOString().slice(0, 10);
+const span = (first, days) => `${day(first)} to ${day(first + days - 1)}`;
+/** ε values for reading: three decimals at most. */
+const eps = (x) => String(Number(x.toFixed(3)));
 const when = (ms) => new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 
 const BLOCKED = {
@@ -64,27 +69,67 @@ function historyPanel(data, titles) {
     table);
 }
 
+/** What was shared in the current window: each key once, counted against the window's caps. */
+function windowPanel(view, titles) {
+  const l = view.ledger;
+  const w = view.window;
+  const intro = h("p", {}, `Reports are counted in contribution windows of ${l.windowDays} days. In one window this browser `
+    + "shares each product, pair of products and interest at most once, and never more than the limits below, "
+    + "however many reports the window holds.");
+  const current = h("p", { id: "window-dates" }, `Current window: ${span(l.window, l.windowDays)}.`);
+  if (!w || w.firstDay !== l.window) {
+    const previous = w ? h("p", {}, `Last report: in the window ${span(w.firstDay, w.days)}`
+      + (w.closed ? ", which was closed after you deleted your data." : `, with ${w.items.length} product(s).`)) : null;
+    return panel("window", "Shared in this window", intro, current,
+      h("p", { id: "window-state" }, "Nothing shared in this window yet."), previous);
+  }
+  if (w.closed) {
+    return panel("window", "Shared in this window", intro, current,
+      h("p", { id: "window-state", class: "closed" }, "Closed after you deleted your data: nothing more is shared in this "
+        + `window, and what was shared before is no longer kept here. Sharing resumes on ${day(w.lastDay + 1)}.`));
+  }
+  const title = (id) => titles.get(id) || id;
+  const row = (label, count, cap, list) => h("li", {},
+    h("strong", {}, `${label}: ${count} of ${cap}`),
+    list && list.length > 0 ? h("details", {}, h("summary", {}, "show"), h("ul", {}, ...list.map((x) => h("li", {}, x)))) : null);
+  const c = view.caps;
+  return panel("window", "Shared in this window", intro, current,
+    h("ul", { id: "window-state", class: "window-shares" },
+      row("Products", w.items.length, c.items, w.items.map(title)),
+      row("Pairs of products", w.pairs.length, c.pairs, w.pairs.map(([a, b]) => `${title(a)} + ${title(b)}`)),
+      row("Interests", w.interests.length, c.interests, w.interests),
+      row("Recommendation lists counted", w.impressions, c.impressions),
+      row("Clicks on recommendations counted", w.clicks, c.clicks)));
+}
+
 function reportPanel(view) {
-  const next = view.nextReport
-    ? [h("p", {}, `The report for ${day(view.nextReport.epoch)} (privacy cost ε = ${view.nextReport.epsilon}). This is the exact text that will be sent:`),
-      h("pre", { class: "report", id: "next-report" }, view.nextReport.json)]
-    : [h("p", { id: "next-report-none" }, "Nothing to send now: a report covers a completed day with activity.")];
+  const r = view.nextReport;
+  const next = r
+    ? [h("p", {}, `The report for ${day(r.day)}, in the window ${span(r.window, view.ledger.windowDays)}; once it is sent, `
+        + `that window has spent ε ${eps(r.epsilonAfter)} of ${eps(view.ledger.cap)}. This is the exact text that will be sent `
+        + "(it names the window, never the day):"),
+      h("pre", { class: "report", id: "next-report" }, r.json)]
+    : [h("p", { id: "next-report-none" }, "Nothing to send now: a report covers a completed day with something "
+        + "not yet shared in its window.")];
   const waiting = view.outbox.map((o) => h("div", {},
-    h("p", {}, `Waiting for delivery: the report for ${day(o.epoch)} (${o.attempts} failed attempt(s)).`),
+    h("p", {}, `Waiting for delivery: the report for ${day(o.day)} (${o.attempts} failed attempt(s)).`),
     h("pre", { class: "report" }, o.json)));
-  const last = view.lastReportedEpoch === null ? "No report was sent yet." : `Last report: for ${day(view.lastReportedEpoch)}.`;
+  const last = view.lastReportedDay === null ? "No report was sent yet." : `Last report: for ${day(view.lastReportedDay)}.`;
   return panel("report", "What would leave this device", ...next, ...waiting, h("p", {}, last));
 }
 
 function ledgerPanel(view) {
   const l = view.ledger;
+  const delta = l.delta.toExponential();
   return panel("ledger", "Privacy budget (epsilon ledger)",
-    h("p", {}, "Each report spends some of a privacy budget; the browser refuses to send beyond the caps."),
+    h("p", {}, `Each report spends part of a privacy budget of ε ${eps(l.cap)} per ${l.windowDays}-day window (at δ ${delta}); `
+      + "the browser refuses to send beyond it."),
     h("div", { class: "meter" },
-      h("div", {}, h("strong", {}, `${l.spentToday} of ${l.capPerDay}`), h("br"), "spent today"),
-      h("div", {}, h("strong", {}, `${l.spent30Days} of ${l.cap30Days}`), h("br"), "spent in the last 30 days")),
-    l.days.length === 0 ? h("p", {}, "Nothing spent yet.")
-      : h("ul", {}, ...l.days.map(([epoch, eps]) => h("li", {}, `${day(epoch)}: ε ${eps}`))));
+      h("div", { id: "ledger-spent" }, h("strong", {}, `ε ${eps(l.spent)} of ${eps(l.cap)}`), h("br"),
+        `spent this window (δ ${delta})`),
+      h("div", { id: "ledger-year" }, h("strong", {}, `ε ${eps(l.spentYear)}`), h("br"), "over the last year (all windows)")),
+    l.windows.length === 0 ? h("p", {}, "Nothing spent yet.")
+      : h("ul", { id: "ledger-windows" }, ...l.windows.map(([first, e]) => h("li", {}, `${span(first, l.windowDays)}: ε ${eps(e)}`))));
 }
 
 function dataPanel() {
@@ -107,7 +152,7 @@ async function start() {
   const render = () => {
     const view = k.privacy();
     centre.replaceChildren(sharingPanel(k, view), interestsPanel(k.profile(30)), historyPanel(k.exportData(), titles),
-      reportPanel(view), ledgerPanel(view), dataPanel());
+      windowPanel(view, titles), reportPanel(view), ledgerPanel(view), dataPanel());
   };
   const status = (text) => {
     const el = document.getElementById("data-status");

@@ -9,7 +9,7 @@
  * @property {string|null} modelUrl            `data-model`, default `<endpoint>/v1/model`; "none" skips it
  * @property {string} wasmUrl                  `data-wasm`, default `kindred_bg.wasm` next to the script
  * @property {"granted"|"pending"|"denied"} consent  `data-consent` ["granted"]
- * @property {object|undefined} privacy        `data-privacy` (mode) and `data-epsilon`
+ * @property {object|undefined} privacy        `data-privacy` (mode) and `data-epsilon` (ε per window)
  * @property {string|null} productUrl          `data-product-url`, e.g. "/product.html?id={id}"
  * @property {string|null} searchParam         `data-search-param`: URL parameter of the results page
  * @property {Intl.NumberFormat|null} money    from `data-currency` and `data-locale`
@@ -34,7 +34,7 @@ export function readConfig(script) {
   if (d.privacy || d.epsilon) {
     privacy = {};
     if (d.privacy) privacy.mode = d.privacy;
-    if (d.epsilon) privacy.epsilonPerDay = Number(d.epsilon);
+    if (d.epsilon) privacy.epsilonPerWindow = Number(d.epsilon);
   }
   let money = null;
   if (d.currency) {

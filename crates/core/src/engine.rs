@@ -4,10 +4,9 @@
 //! The engine has no clock: callers pass `now` in milliseconds since the Unix epoch, so the
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
-use crate::compact::HashSet;
+use crate::compact::{dot, HashSet};
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogError, Item, JsonLike, LoadReport};
@@ -139,7 +138,7 @@ pub(crate) struct ResolvedModel {
     pub trending: Vec<f32>,
     pub neighbours: Vec<Vec<(u32, f32)>>,
     /// Rows are segment centroids over `model.segment_axis`.
-    pub centroids: Array2<f32>,
+    pub centroids: crate::compact::Matrix,
 }
 
 impl ResolvedModel {
@@ -164,12 +163,10 @@ impl ResolvedModel {
             }
         }
         let dim = model.segment_axis.len();
-        let mut centroids = Array2::zeros((model.segments.len(), dim));
+        let mut centroids = crate::compact::Matrix::zeros(model.segments.len(), dim);
         for (r, s) in model.segments.iter().enumerate() {
             if s.centroid.len() == dim {
-                centroids
-                    .row_mut(r)
-                    .assign(&Array1::from(s.centroid.clone()));
+                centroids.row_mut(r).copy_from_slice(&s.centroid);
             }
         }
         ResolvedModel {
@@ -527,7 +524,7 @@ impl Engine {
     pub fn segment(&self, now: i64) -> Option<(String, f32)> {
         let now = clamp_time(now);
         let m = self.model.as_ref()?;
-        if m.centroids.nrows() == 0 {
+        if m.centroids.rows() == 0 {
             return None;
         }
         let interests: crate::compact::HashMap<String, f64> = self
@@ -537,22 +534,18 @@ impl Engine {
             .map(|i| (i.key, i.weight))
             .collect();
         let axis = &m.model.segment_axis;
-        let user = Array1::from_iter(
-            axis.iter()
-                .map(|k| interests.get(k).map_or(0.0, |&w| w as f32)),
-        );
-        let un = user.dot(&user).sqrt();
+        let user: Vec<f32> = axis
+            .iter()
+            .map(|k| interests.get(k).map_or(0.0, |&w| w as f32))
+            .collect();
+        let un = dot(&user, &user).sqrt();
         if un == 0.0 {
             return None;
         }
-        let sims = m.centroids.dot(&user);
+        let sims = m.centroids.mul_vec(&user);
         let (best, sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-        let cn = m
-            .centroids
-            .row(best)
-            .dot(&m.centroids.row(best))
-            .sqrt()
-            .max(f32::MIN_POSITIVE);
+        let row = m.centroids.row(best);
+        let cn = dot(row, row).sqrt().max(f32::MIN_POSITIVE);
         Some((m.model.segments[best].label.clone(), sim / (un * cn)))
     }
 

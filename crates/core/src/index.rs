@@ -1,14 +1,13 @@
 //! The content index: field-weighted TF-IDF vectors, an inverted index for fast scoring, and
-//! l2-normalized embeddings in an `ndarray` matrix.
+//! l2-normalized embeddings in a dense matrix ([`Matrix`]).
 //!
 //! Single-item upserts and removals are O(size of the item): the item is tokenized once, its
 //! postings are replaced and it is weighted with the fitted idf. The idf table is refitted (from
 //! stored term counts, never re-tokenizing) once the catalog has drifted by [`REFIT_DRIFT`] of
 //! its size, the same fit/transform split scikit-learn uses.
 
-use ndarray::{Array1, Array2, ArrayView1};
-
 use crate::catalog::{Catalog, Item};
+use crate::compact::{dot, Matrix};
 use crate::sparse::SparseVec;
 use crate::text;
 use crate::tfidf::{TermCounts, Tfidf, Vocabulary};
@@ -50,7 +49,7 @@ pub struct ContentIndex {
     /// term id -> (item index, weight), unordered.
     postings: Vec<Vec<(u32, f32)>>,
     /// One l2-normalized row per slot; all-zero for items without an embedding.
-    embeddings: Option<Array2<f32>>,
+    embeddings: Option<Matrix>,
     has_embedding: Vec<bool>,
     /// Which slots hold an indexed document (an item may have no tokens at all).
     live: Vec<bool>,
@@ -68,7 +67,7 @@ impl ContentIndex {
         index.has_embedding = vec![false; slots];
         index.live = vec![false; slots];
         if let Some(dim) = catalog.embedding_dim() {
-            index.embeddings = Some(Array2::zeros((slots, dim)));
+            index.embeddings = Some(Matrix::zeros(slots, dim));
         }
         for (i, item) in catalog.iter() {
             index.counts[i as usize] = index.term_counts(item);
@@ -172,7 +171,7 @@ impl ContentIndex {
         }
         let Some(values) = embedding else {
             if let Some(m) = &mut self.embeddings {
-                if s < m.nrows() {
+                if s < m.rows() {
                     m.row_mut(s).fill(0.0);
                 }
             }
@@ -181,18 +180,16 @@ impl ContentIndex {
         };
         let matrix = self
             .embeddings
-            .get_or_insert_with(|| Array2::zeros((0, values.len())));
-        while matrix.nrows() <= s {
-            // Catalog validation guarantees every embedding has the matrix's width.
-            let zeros = Array1::<f32>::zeros(matrix.ncols());
-            if matrix.push_row(zeros.view()).is_err() {
-                return;
-            }
+            .get_or_insert_with(|| Matrix::zeros(0, values.len()));
+        while matrix.rows() <= s {
+            matrix.push_zero_row();
         }
-        let row = ArrayView1::from(values);
-        let norm = row.dot(&row).sqrt();
-        if norm > 0.0 && row.len() == matrix.ncols() {
-            matrix.row_mut(s).assign(&(&row / norm));
+        let norm = dot(values, values).sqrt();
+        // Catalog validation guarantees every embedding has the matrix's width.
+        if norm > 0.0 && values.len() == matrix.cols() {
+            for (out, v) in matrix.row_mut(s).iter_mut().zip(values) {
+                *out = v / norm;
+            }
             self.has_embedding[s] = true;
         }
     }
@@ -231,7 +228,7 @@ impl ContentIndex {
     }
 
     /// The normalized embedding of an item, when it has one.
-    pub fn embedding(&self, slot: u32) -> Option<ArrayView1<'_, f32>> {
+    pub fn embedding(&self, slot: u32) -> Option<&[f32]> {
         let s = slot as usize;
         if !self.has_embedding.get(s).copied().unwrap_or(false) {
             return None;
@@ -241,37 +238,33 @@ impl ContentIndex {
 
     /// Adds `weight * cos(query, item)` for every item with an embedding. `query` need not be
     /// normalized.
-    pub fn accumulate_embedding(
-        &self,
-        query: ArrayView1<'_, f32>,
-        weight: f32,
-        scores: &mut [f32],
-    ) {
+    pub fn accumulate_embedding(&self, query: &[f32], weight: f32, scores: &mut [f32]) {
         let Some(matrix) = &self.embeddings else {
             return;
         };
-        let norm = query.dot(&query).sqrt();
-        if norm == 0.0 || query.len() != matrix.ncols() {
+        let norm = dot(query, query).sqrt();
+        if norm == 0.0 || query.len() != matrix.cols() {
             return;
         }
-        let sims = matrix.dot(&query);
-        for (i, sim) in sims.iter().enumerate() {
-            if self.has_embedding[i] {
+        for i in 0..matrix.rows() {
+            if self.has_embedding.get(i) == Some(&true) {
                 if let Some(s) = scores.get_mut(i) {
-                    *s += weight * sim / norm;
+                    *s += weight * dot(matrix.row(i), query) / norm;
                 }
             }
         }
     }
 
     /// Affinity-weighted mean of the given items' embeddings (None when none has one).
-    pub fn embedding_centroid(&self, items: &[(u32, f32)]) -> Option<Array1<f32>> {
+    pub fn embedding_centroid(&self, items: &[(u32, f32)]) -> Option<Vec<f32>> {
         let matrix = self.embeddings.as_ref()?;
-        let mut centroid = Array1::<f32>::zeros(matrix.ncols());
+        let mut centroid = vec![0.0f32; matrix.cols()];
         let mut any = false;
         for &(i, w) in items {
             if let Some(e) = self.embedding(i) {
-                centroid.scaled_add(w, &e);
+                for (c, x) in centroid.iter_mut().zip(e) {
+                    *c += w * x;
+                }
                 any = true;
             }
         }
@@ -283,7 +276,7 @@ impl ContentIndex {
     pub fn similarity(&self, a: u32, b: u32) -> f32 {
         let text = self.vector(a).dot(self.vector(b));
         match (self.embedding(a), self.embedding(b)) {
-            (Some(x), Some(y)) => 0.5 * text + 0.5 * x.dot(&y),
+            (Some(x), Some(y)) => 0.5 * text + 0.5 * dot(x, y),
             _ => text,
         }
     }

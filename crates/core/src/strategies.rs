@@ -298,8 +298,7 @@ impl Engine {
         self.index.accumulate_text(&user_text, 1.0, &mut content);
         if let Some(centroid) = self.index.embedding_centroid(anchors) {
             let mut emb = vec![0.0f32; slots];
-            self.index
-                .accumulate_embedding(centroid.view(), 1.0, &mut emb);
+            self.index.accumulate_embedding(&centroid, 1.0, &mut emb);
             for (i, c) in content.iter_mut().enumerate() {
                 if self.index.embedding(i as u32).is_some() {
                     *c = 0.5 * *c + 0.5 * emb[i].max(0.0);
