@@ -346,10 +346,14 @@ export interface SharedModel {
   built_epoch: number;
   popularity: Record<string, number>;
   trending: Record<string, number>;
+  /** Per item, the items it leads to: learned weights where `item_model` was fitted,
+   * co-occurrence for the rest. */
   neighbours: Record<string, { item: string; score: number }[]>;
   interests: Record<string, number>;
   segment_axis: string[];
   segments: { label: string; share: number; centroid: number[] }[];
+  /** The learned item model behind `neighbours`, when the server fitted one. */
+  item_model?: { kind: "ease"; items: number; lambda: number };
 }
 
 export interface ModelStatus {

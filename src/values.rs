@@ -13,7 +13,7 @@ use kindred_core::explain::Explanation;
 use kindred_core::export::ShopperData;
 use kindred_core::history::ItemStats;
 use kindred_core::ledger::LedgerSummary;
-use kindred_core::model::{Neighbour, Segment};
+use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
 use kindred_core::report::Caps;
 use kindred_core::rules::{Boost, Filter, Pin};
 use kindred_core::{
@@ -321,6 +321,7 @@ const MODEL_FIELDS: &[&str] = &[
     "interests",
     "segment_axis",
     "segments",
+    "item_model",
 ];
 
 /// An object of numbers, as a map (built in one go: a served model's keys come sorted).
@@ -379,6 +380,17 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
             centroid,
         });
     }
+    let item_model = match o.get("item_model") {
+        Some(m) if !m.is_null() && !m.is_undefined() => {
+            let m = Obj::new(m, "model item_model", &["kind", "items", "lambda"])?;
+            Some(ItemModelInfo {
+                kind: m.str("kind")?.unwrap_or_default(),
+                items: m.int("items", 1e9)?.unwrap_or(0.0) as u32,
+                lambda: m.num("lambda")?.unwrap_or(0.0) as f32,
+            })
+        }
+        _ => None,
+    };
     Ok(SharedModel {
         format: o.int("format", 1e9)?.unwrap_or(0.0) as u32,
         version: o.int("version", 9.0e15)?.unwrap_or(0.0) as u64,
@@ -389,6 +401,7 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
         interests: number_map(&o, "interests")?,
         segment_axis: o.strings("segment_axis")?,
         segments,
+        item_model,
     })
 }
 

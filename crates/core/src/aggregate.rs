@@ -648,11 +648,8 @@ pub fn merge_windows(
                 noise.interests,
             ),
         ];
-        let presence: Vec<f64> = ["KT_PRES_ITEMS", "KT_PRES_PAIRS", "KT_PRES_INTERESTS"].iter().map(|n| std::env::var(n).ok().and_then(|v| v.parse().ok()).unwrap_or(0.0)).collect();
         for (f, (src, dst, var, noise)) in families.into_iter().enumerate() {
             for (k, v) in src {
-                let v = if presence[f] > 0.0 { presence[f] } else if presence[f] < 0.0 { v.min(-presence[f]) } else { *v };
-                let v = &v;
                 *dst.entry(k.clone()).or_default() += v * w;
                 if noise.std > 0.0 {
                     *var.entry(k.clone()).or_default() += (w * noise.std) * (w * noise.std);
@@ -693,7 +690,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            half_life_days: std::env::var("KT_MODEL_HL").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0),
+            half_life_days: 60.0,
             recent_days: 30,
             baseline_days: 60,
             ldp_noise_keys: 1.0,

@@ -44,13 +44,30 @@ pub struct SharedModel {
     pub popularity: SortedMap<String, f32>,
     /// Trending score in [0, 1]: growth of recent counts over the baseline.
     pub trending: SortedMap<String, f32>,
-    /// Per item, its strongest co-occurrence neighbours, best first.
+    /// Per item, the items it leads to, best first: the weights of the learned item model
+    /// ([`SharedModel::item_model`]) where it was fitted, co-occurrence neighbours for the
+    /// rest. The device scores them against the shopper's history.
     pub neighbours: SortedMap<String, Vec<Neighbour>>,
     /// Interest key -> share of all interest counts (sums to 1).
     pub interests: SortedMap<String, f32>,
     /// The interest keys segment centroids are expressed over.
     pub segment_axis: Vec<String>,
     pub segments: Vec<Segment>,
+    /// The learned item model behind `neighbours`, if one was fitted (absent in models built
+    /// from co-occurrence alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_model: Option<ItemModelInfo>,
+}
+
+/// What learned the item lists of a [`SharedModel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemModelInfo {
+    /// `"ease"`: Steck's EASE, fitted to the released item and pair counts.
+    pub kind: String,
+    /// Items whose lists come from it (the others keep co-occurrence).
+    pub items: u32,
+    /// Its L2 regularization.
+    pub lambda: f32,
 }
 
 /// Errors in a shared model.
@@ -240,6 +257,7 @@ impl ModelBuilder {
             interests: normalize_sum(&self.interests),
             segment_axis: self.segment_axis.clone(),
             segments: self.segments.clone(),
+            item_model: None,
         }
     }
 

@@ -110,12 +110,11 @@ impl Family {
     /// signal (popularity, trending, the item model's diagonal), pairs the next (the item
     /// model, bought-together), interests and strategy counters the least.
     pub fn budget_share(self) -> f64 {
-        let t = |n: &str, d: f64| std::env::var(n).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         match self {
-            Family::Items => t("KT_SHARE_ITEMS", 0.5),
-            Family::Pairs => t("KT_SHARE_PAIRS", 0.25),
-            Family::Interests => t("KT_SHARE_INTERESTS", 0.15),
-            Family::Strategies => t("KT_SHARE_STRATEGIES", 0.1),
+            Family::Items => 0.5,
+            Family::Pairs => 0.25,
+            Family::Interests => 0.15,
+            Family::Strategies => 0.1,
         }
     }
 }

@@ -7,39 +7,49 @@ use crate::compact;
 use crate::engine::{Engine, EngineError};
 use crate::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
 
-/// Weights of the for-you blend. Relevance is the shopper's own content profile plus what
-/// other shoppers bought together with the shopper's items; co-occurrence counts double,
-/// because it is evidence from real baskets where content only compares titles.
-#[allow(non_snake_case)] fn FOR_YOU_CONTENT() -> f32 { tune("FOR_YOU_CONTENT", 1.0) as f32 }
-#[allow(non_snake_case)] fn FOR_YOU_COVISIT() -> f32 { tune("FOR_YOU_COVISIT", 2.0) as f32 }
-/// Shared popularity (in [0, 1]) multiplies relevance by up to `1 + FOR_YOU_POPULARITY_BOOST()`:
+/// Weights of the for-you blend. Relevance is the shopper's own content profile plus the
+/// shared item model (learned weights, or co-occurrence) scored against the shopper's whole
+/// history, each scaled to [0, 1] and weighed equally. (Measured on the Online Retail split,
+/// mean of 5 seeds: the item model at twice the weight of content lost 0.004 NDCG@10 on
+/// "new" once it covered the history instead of the 20 strongest profile items.)
+const FOR_YOU_CONTENT: f32 = 1.0;
+const FOR_YOU_COVISIT: f32 = 1.0;
+/// Shared popularity (in [0, 1]) multiplies relevance by up to `1 + FOR_YOU_POPULARITY_BOOST`:
 /// of two items that match equally, the one many shoppers buy now is the likelier purchase,
 /// but popularity alone never makes an unrelated item relevant. (An additive prior of the
 /// same strength pushed the few items a k-thresholded model knows into every list.)
-#[allow(non_snake_case)] fn FOR_YOU_POPULARITY_BOOST() -> f32 { tune("FOR_YOU_POPULARITY_BOOST", 2.0) as f32 }
+const FOR_YOU_POPULARITY_BOOST: f32 = 1.0;
+/// Shared trending (in [0, 1], growth in the newest window over the two before) multiplies
+/// relevance by up to `1 + this` on top of popularity: what more shoppers turn to now (a
+/// season, a new line) is what a shopper is likelier to buy next. Worth +0.004 NDCG@10 on
+/// "new" at 2 (mean of 5 seeds; 3 and 5 gained a little more, 2 is the rounder bet for shops
+/// less seasonal than a gift wholesaler before Christmas).
+const FOR_YOU_TRENDING_BOOST: f32 = 2.0;
 /// A small additive popularity prior orders what relevance leaves at zero (thin profiles).
-#[allow(non_snake_case)] fn FOR_YOU_POPULARITY() -> f32 { tune("FOR_YOU_POPULARITY", 0.05) as f32 }
+const FOR_YOU_POPULARITY: f32 = 0.05;
 /// When a request allows bought items, the shopper's own repeat purchases join the blend:
-/// the buy-again score scaled to [0, 1], times this weight. At 3 an item bought often and
-/// recently ranks above any discovery, while one bought once long ago can fall below a strong
-/// new match. Repeat buying is a large share of what shoppers buy next.
-#[allow(non_snake_case)] fn FOR_YOU_BUY_AGAIN() -> f32 { tune("FOR_YOU_BUY_AGAIN", 3.0) as f32 }
+/// the buy-again score scaled to [0, 1], times this weight. At 20 the items a shopper buys
+/// most often and most recently rank above any discovery, while one bought once long ago
+/// (a small fraction of the most bought one) mixes with strong new matches. Repeat buying is
+/// a large share of what shoppers buy next: on the Online Retail "all" task, 3 gave 0.297
+/// NDCG@10, 20 gives 0.313 (PersonalPop, pure repeat counts: 0.305).
+const FOR_YOU_BUY_AGAIN: f32 = 20.0;
 /// Shared popularity multiplies the buy-again term by up to `1 + this`: of the many items a
 /// shopper bought once, the ones everybody keeps buying are the ones bought again.
-#[allow(non_snake_case)] fn BUY_AGAIN_POPULARITY_BOOST() -> f32 { tune("BUY_AGAIN_POPULARITY_BOOST", 2.0) as f32 }
+const BUY_AGAIN_POPULARITY_BOOST: f32 = 2.0;
 /// Half-life of repeat-purchase recency. Restocking and consumables run on monthly to
 /// quarterly cycles, slower than browsing interest (the profile's 14 days).
-#[allow(non_snake_case)] fn BUY_AGAIN_HALF_LIFE_DAYS() -> f64 { tune("BUY_AGAIN_HALF_LIFE_DAYS", 90.0) as f64 }
+const BUY_AGAIN_HALF_LIFE_DAYS: f64 = 90.0;
 /// Profile items used as anchors for content (embedding centroid) and reasons.
 const ANCHORS: usize = 20;
 /// How much an item of the shopper's history says about what they want next, for the shared
 /// item model: a purchase (within the purchase memory) weighs 1, an item only browsed this
 /// much, ...
-#[allow(non_snake_case)] fn HISTORY_BROWSED() -> f32 { tune("HISTORY_BROWSED", 0.5) as f32 }
+const HISTORY_BROWSED: f32 = 0.5;
 /// ... both halving every this many days since the last interaction: the item model learns
 /// which items one shopper wants within a window, and last quarter's purchases still say a
 /// lot about this quarter's.
-#[allow(non_snake_case)] fn HISTORY_HALF_LIFE_DAYS() -> f64 { tune("HISTORY_HALF_LIFE_DAYS", 90.0) as f64 }
+const HISTORY_HALF_LIFE_DAYS: f64 = 90.0;
 
 /// Why a candidate scored; turned into text only for the final list.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -257,9 +267,9 @@ impl Engine {
 
     /// The shopper's history as `(slot, weight)`: every item with totals (purchases are kept
     /// for the purchase memory, browsing for the retention period), weighted by
-    /// [`HISTORY_BROWSED()`] and [`HISTORY_HALF_LIFE_DAYS()`].
+    /// [`HISTORY_BROWSED`] and [`HISTORY_HALF_LIFE_DAYS`].
     fn history_weights(&self, now: i64) -> Vec<(u32, f32)> {
-        let half_life = HISTORY_HALF_LIFE_DAYS() * 86_400_000.0;
+        let half_life = HISTORY_HALF_LIFE_DAYS * 86_400_000.0;
         let mut out: Vec<(u32, f32)> = self
             .history
             .all_stats()
@@ -269,7 +279,7 @@ impl Engine {
                 let base = if s.purchases > 0 {
                     1.0
                 } else {
-                    HISTORY_BROWSED()
+                    HISTORY_BROWSED
                 };
                 let age = (now - last).max(0) as f64;
                 Some((i, base * compact::exp2(-age / half_life) as f32))
@@ -334,14 +344,14 @@ impl Engine {
         };
         for i in 0..slots {
             let pop = model.map_or(0.0, |m| m.popularity[i]);
-            let c = FOR_YOU_CONTENT() * content[i];
-            let v = FOR_YOU_COVISIT() * covisit[i];
+            let c = FOR_YOU_CONTENT * content[i];
+            let v = FOR_YOU_COVISIT * covisit[i];
             // Popularity boosts relevance and adds a small prior of its own.
             let trend = model.map_or(0.0, |m| m.trending[i]);
-            let boost = (c + v) * (FOR_YOU_POPULARITY_BOOST() * pop + tune("TREND_BOOST", 0.0) as f32 * trend);
-            let prior = FOR_YOU_POPULARITY() * pop;
+            let boost = (c + v) * (FOR_YOU_POPULARITY_BOOST * pop + FOR_YOU_TRENDING_BOOST * trend);
+            let prior = FOR_YOU_POPULARITY * pop;
             let a = bought.get(i).map_or(0.0, |b| {
-                FOR_YOU_BUY_AGAIN() * b * (1.0 + BUY_AGAIN_POPULARITY_BOOST() * pop)
+                FOR_YOU_BUY_AGAIN * b * (1.0 + BUY_AGAIN_POPULARITY_BOOST * pop)
             });
             out.scores[i] = c + v + boost + prior + a;
             // The reason names the strongest source of relevance; the boost only amplifies it.
@@ -441,13 +451,16 @@ impl Engine {
     fn buy_again(&self, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let mut out = Candidates::new(slots, Why::BuyAgain);
-        let half_life = BUY_AGAIN_HALF_LIFE_DAYS() * 86_400_000.0;
+        let half_life = BUY_AGAIN_HALF_LIFE_DAYS * 86_400_000.0;
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last), true) =
                 (self.catalog.index_of(id), s.last_purchase, s.purchases > 0)
             {
                 let age = (now - last).max(0) as f64;
-                let frequency = if tune("BUY_AGAIN_POW", 0.0) > 0.0 { f64::from(s.purchases).powf(tune("BUY_AGAIN_POW", 0.0)) } else { 1.0 + f64::from(s.purchases).ln() };
+                // Linear in the number of purchases, as PersonalPop counts lines: a shopper who
+                // bought an item ten times will buy it again before one bought twice (on the
+                // Online Retail split, linear beat 1 + ln(n) by 0.005 NDCG@10 on "all").
+                let frequency = f64::from(s.purchases);
                 out.scores[i as usize] =
                     ((frequency * compact::exp2(-age / half_life)) as f32).max(1e-9);
             }
@@ -569,10 +582,4 @@ impl Engine {
             Why::Catalog => "from the catalog (no shopping data yet)".to_owned(),
         }
     }
-}
-
-fn tune(name: &str, default: f64) -> f64 {
-    static CACHE: std::sync::OnceLock<std::collections::HashMap<String, f64>> = std::sync::OnceLock::new();
-    let m = CACHE.get_or_init(|| std::env::vars().filter_map(|(k, v)| Some((k.strip_prefix("KT_")?.to_owned(), v.parse().ok()?))).collect());
-    m.get(name).copied().unwrap_or(default)
 }

@@ -200,12 +200,8 @@ pub fn next_contribution(
     if room > 0 && activity.items.len() > 1 {
         let candidates = pair_candidates(activity, rng)?;
         let mut tiers: [Vec<(&String, &String)>; 3] = Default::default();
-        let only = std::env::var("KT_PAIRS_CONTRIBUTED_ONLY").is_ok();
         for (i, j, tier) in candidates {
             let (a, b) = (&activity.items[i as usize].0, &activity.items[j as usize].0);
-            if only && !((state.items.contains(a) || out.items.contains(a)) && (state.items.contains(b) || out.items.contains(b))) {
-                continue;
-            }
             let pair = if a < b { (a, b) } else { (b, a) };
             if !state.pairs.contains(&(pair.0.clone(), pair.1.clone())) {
                 tiers[tier as usize].push(pair);
@@ -295,9 +291,7 @@ fn pair_candidates(
         .filter(|&i| valid(i))
         .map(|i| (i, activity.items[i].1))
         .collect();
-    if std::env::var("KT_NO_WINDOW_PAIRS").is_err() {
-        add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
-    }
+    add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
     // Each pair once, with its lowest (best) tier.
     crate::compact::sort_by(&mut out, |a, b| a < b);
     out.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));

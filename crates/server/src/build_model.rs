@@ -24,12 +24,15 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 
-use kindred_core::aggregate::{build_model, release, Candidates, ModelConfig, ReleasedCounts};
+use kindred_core::aggregate::{
+    build_model, model_inputs, release, Candidates, ModelConfig, ReleasedCounts,
+};
 use kindred_core::catalog::Catalog;
 use kindred_core::model::{ModelError, SharedModel};
 use kindred_core::OsRandom;
 
 use crate::config::Settings;
+use crate::item_model::{self, EaseConfig};
 use crate::store::{Period, Removed, Store, StoreError, StoredModel};
 
 /// Decimal places kept in published scores. Scores are in [0, 1] and only rank items; the
@@ -163,15 +166,26 @@ pub fn model_config() -> ModelConfig {
 }
 
 /// Builds the shared model from the releases as of `as_of` (the last day of the newest
-/// releasable window). Everything the published model holds is computed here, so a learned
-/// item model joins the build in this one place. Version and build day are set by the caller.
-pub fn build_shared_model(
-    releases: &[ReleasedCounts],
-    as_of: u32,
-    // Not read yet: the releases already carry what k and the noise did.
-    _settings: &Settings,
-) -> SharedModel {
-    build_model(releases, as_of, &model_config(), 0)
+/// releasable window): the core's model (popularity, trending, co-occurrence, interests), then
+/// the learned item model ([`item_model`], EASE with its measured defaults) fitted to the same
+/// merged counts, whose weights replace co-occurrence for the items it covers. Everything the
+/// published model holds is computed here, for `kindred serve`, `kindred build-model` and
+/// `kindred simulate` alike. Version and build day are set by the caller.
+///
+/// If the item model cannot be fitted (it refuses counts that are not finite, or memory for
+/// its matrix runs out), the model keeps co-occurrence and the reason is logged: a
+/// model without learned weights is still a correct model.
+pub fn build_shared_model(releases: &[ReleasedCounts], as_of: u32) -> SharedModel {
+    let config = model_config();
+    let mut model = build_model(releases, as_of, &config, 0);
+    let inputs = model_inputs(releases, as_of, &config);
+    match item_model::fit_inputs(&inputs, &EaseConfig::default()) {
+        Ok(weights) => item_model::install(&mut model, &weights),
+        Err(e) => {
+            tracing::warn!(error = %e, "the learned item model could not be fitted; the model keeps co-occurrence")
+        }
+    }
+    model
 }
 
 /// The day a model built on `today` is built as of: the last day of the newest window that can
@@ -265,7 +279,7 @@ pub fn rebuild(
         });
     }
     let releases = read_releases(store)?;
-    let mut model = build_shared_model(&releases, as_of, settings);
+    let mut model = build_shared_model(&releases, as_of);
     model.built_epoch = today;
     quantize(&mut model);
     if let Some(prev) = &previous {

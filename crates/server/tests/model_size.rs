@@ -8,7 +8,6 @@ use kindred_core::aggregate::ReleasedCounts;
 use kindred_core::report::pair_key;
 use kindred_core::synthetic::SplitMix64;
 use kindred_server::build_model::{build_shared_model, quantize, Published};
-use kindred_server::config::{CommonArgs, Settings};
 use kindred_server::store::StoredModel;
 
 const ITEMS: usize = 10_000;
@@ -60,9 +59,8 @@ fn worst_case_releases() -> Vec<ReleasedCounts> {
 #[test]
 fn a_10k_item_model_is_at_most_1_mb_compressed() {
     let releases = worst_case_releases();
-    let settings = Settings::resolve(&CommonArgs::default()).expect("default settings");
     let as_of = releases.last().map(|r| r.last_day()).expect("releases");
-    let mut model = build_shared_model(&releases, as_of, &settings);
+    let mut model = build_shared_model(&releases, as_of);
     model.version = 1;
     quantize(&mut model);
     let neighbours: usize = model.neighbours.values().map(Vec::len).sum();

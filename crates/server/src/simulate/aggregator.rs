@@ -1,5 +1,6 @@
-//! The simulator's aggregator: the same core code the server runs (report validation,
-//! [`WindowCounts`], [`release`], [`build_model`]), fed with report bytes and nothing else.
+//! The simulator's aggregator: the same code the server runs (report validation,
+//! [`WindowCounts`], [`release`], and the server's [`build_shared_model`] with its learned item
+//! model and score rounding), fed with report bytes and nothing else.
 //!
 //! It runs on its own thread and owns only the receiving end of a channel of report JSON
 //! strings: it has no way to reach a client's engine, history or randomness, so the only
@@ -9,12 +10,13 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
 use kindred_core::aggregate::{
-    build_model, release, AggregateError, AggregationConfig, Candidates, ModelConfig,
-    ReleasedCounts, WindowCounts,
+    release, AggregateError, AggregationConfig, Candidates, ReleasedCounts, WindowCounts,
 };
 use kindred_core::synthetic::SplitMix64;
 use kindred_core::window::window_of;
 use kindred_core::{Report, SharedModel};
+
+use crate::build_model::{build_shared_model, quantize};
 
 /// What arrived.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,32 +117,10 @@ impl Aggregator {
             open_reports: open.iter().map(|c| c.reports() + c.ldp_reports()).sum(),
             as_of,
         };
-        let mut model = build_model(&releases, as_of.unwrap_or(0), &ModelConfig::default(), 1);
-        if std::env::var("KT_EASE").is_ok() {
-            let t = |n: &str, d: f64| std::env::var(n).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-            let inputs = kindred_core::aggregate::model_inputs(&releases, as_of.unwrap_or(0), &ModelConfig::default());
-            let pairs: BTreeMap<(String, String), f64> = inputs
-                .pairs
-                .iter()
-                .filter_map(|(k, v)| kindred_core::report::split_pair_key(k).map(|(a, b)| ((a.to_owned(), b.to_owned()), *v)))
-                .collect();
-            let cfg = crate::item_model::EaseConfig {
-                lambda_fixed: t("KT_LAMBDA", 50.0),
-                lambda_relative: t("KT_LAMBDA_REL", 0.25),
-                top_n: t("KT_TOPN", 50.0) as usize,
-                min_item_count: t("KT_MINC", 1.0),
-                ..Default::default()
-            };
-            let w = crate::item_model::fit_ease(&inputs.items, &pairs, &cfg).expect("ease");
-            let max = w.rows.values().flatten().map(|x| x.1).fold(0.0f32, f32::max);
-            let mut replaced = 0;
-            for (id, row) in w.rows {
-                if row.is_empty() { continue; }
-                replaced += 1;
-                model.neighbours.insert(id, row.into_iter().map(|(j, b)| kindred_core::model::Neighbour { item: j, score: (b / max).min(1.0) }).collect());
-            }
-            eprintln!("ease: fitted {} items, {} rows, lambda {}", w.fitted_items, replaced, w.lambda);
-        }
+        // Built and rounded exactly as `kindred serve` publishes it.
+        let mut model = build_shared_model(&releases, as_of.unwrap_or(0));
+        model.version = 1;
+        quantize(&mut model);
         Ok((model, summary))
     }
 }

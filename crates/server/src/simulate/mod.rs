@@ -276,7 +276,6 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         privacy: settings.device,
         retention_days: args.retention_days,
         purchase_memory_days: args.purchase_memory_days,
-        half_life_days: std::env::var("KT_PROFILE_HL").ok().and_then(|v| v.parse().ok()).unwrap_or(14.0),
         ..EngineConfig::default()
     })?;
     template.set_catalog(items.catalog);
