@@ -332,6 +332,11 @@ impl<K: Ord, V> SortedMap<K, V> {
     {
         self.find(key).ok().map(|at| self.0.remove(at).1)
     }
+
+    /// Keeps the entries for which `keep` is true (in key order).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k, v));
+    }
 }
 
 impl<K, V> SortedMap<K, V> {

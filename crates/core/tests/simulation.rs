@@ -164,9 +164,11 @@ fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
     let hits = overlap(&true_top, &model_top);
     eprintln!("threshold: true {true_top:?}\n model {model_top:?}\n overlap {hits}/10");
     assert!(hits >= 7, "top-10 overlap {hits}/10");
-    // Planted partners: the strongest neighbour of a popular item is its partner.
+    // Planted partners: the strongest neighbour of an item is its partner. The head of the
+    // distribution is left out: over a window nearly every shopper touches the ten most
+    // popular items, so pairs among them are as common as the planted ones.
     let mut partner_hits = 0;
-    for i in 0..6 {
+    for i in 10..16 {
         let id = format!("sku-{i}");
         let partner = format!("sku-{}", i ^ 1);
         if out

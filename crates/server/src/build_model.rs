@@ -139,7 +139,10 @@ pub fn quantize(model: &mut SharedModel) {
         .for_each(q);
     for list in model.neighbours.values_mut() {
         list.iter_mut().for_each(|n| q(&mut n.score));
+        // A weight rounded to 0 adds nothing to any score: not worth its bytes.
+        list.retain(|n| n.score > 0.0);
     }
+    model.neighbours.retain(|_, list| !list.is_empty());
     for s in &mut model.segments {
         q(&mut s.share);
         s.centroid.iter_mut().for_each(q);

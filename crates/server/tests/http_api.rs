@@ -15,9 +15,18 @@ use support::{
 /// The top-level fields of the core's model JSON. The browser's `loadModel` refuses any other
 /// field, and tests/server.test.mjs proves that it installs what this server serves; here the
 /// served body must carry exactly the core's fields, nothing added.
+/// Every field of the core's model JSON, the optional ones included (a model built from these
+/// releases has a learned item model).
 fn core_model_fields() -> Vec<String> {
-    let empty: serde_json::Value =
-        serde_json::from_str(&SharedModel::default().to_json()).expect("core model JSON");
+    let full = SharedModel {
+        item_model: Some(kindred_core::model::ItemModelInfo {
+            kind: "ease".into(),
+            items: 1,
+            lambda: 1.0,
+        }),
+        ..SharedModel::default()
+    };
+    let empty: serde_json::Value = serde_json::from_str(&full.to_json()).expect("core model JSON");
     let mut fields: Vec<String> = empty.as_object().expect("object").keys().cloned().collect();
     fields.sort_unstable();
     fields

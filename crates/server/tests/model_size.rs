@@ -1,8 +1,10 @@
 //! The product target "the model for a 10k-item catalog is <= 1 MB compressed", checked on the
 //! worst case: every one of 10,000 items released with popularity in four 30-day windows,
-//! half of them trending, and every item with the full 20 co-occurrence neighbours (random
-//! pairs, which compress worst), built and compressed exactly as `kindred serve` publishes it. A size, not a time: it is a
-//! test. Run with `--nocapture` to see the numbers.
+//! half of them trending, and every item paired with a dozen random others, so the learned
+//! item model covers all 10,000 with its full 16 weights each (random structure compresses
+//! worst), built and compressed exactly as `kindred serve` publishes it. A size, not a time:
+//! it is a test (the fit's time is `cargo bench -p kindred-server --bench item_model`). Run
+//! with `--nocapture` to see the numbers.
 
 use kindred_core::aggregate::ReleasedCounts;
 use kindred_core::report::pair_key;
@@ -71,8 +73,8 @@ fn a_10k_item_model_is_at_most_1_mb_compressed() {
         model.trending.len()
     );
     assert!(
-        neighbours >= ITEMS * 19,
-        "worst case: ~20 neighbours each, got {neighbours}"
+        neighbours >= ITEMS * 15,
+        "worst case: 16 learned weights each, got {neighbours}"
     );
     let stored = StoredModel {
         version: 1,
