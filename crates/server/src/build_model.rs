@@ -88,7 +88,8 @@ impl Published {
     }
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+/// Gzip at the level models are served with (also how `kindred simulate` reports model size).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(data);

@@ -380,6 +380,15 @@ pub fn run(args: &Args) -> Result<(), SimulateError> {
         model.popularity.len(),
         model.neighbours.len(),
     );
+    eprintln!(
+        "model: {} bytes JSON, {} bytes gzip; item model: {}",
+        model_json.len(),
+        crate::build_model::gzip(model_json.as_bytes()).len(),
+        model.item_model.as_ref().map_or_else(
+            || "none (co-occurrence only)".to_owned(),
+            |m| format!("{} over {} items, lambda {:.0}", m.kind, m.items, m.lambda)
+        ),
+    );
     let without_history = users
         .iter()
         .filter(|u| !index.contains_key(u.as_str()))
