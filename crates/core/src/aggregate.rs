@@ -222,6 +222,21 @@ impl AggregationConfig {
         }
     }
 
+    /// The device settings that match this aggregator (threshold mode, its budget, window,
+    /// caps and LDP parameters): what the browsers reporting to it must use.
+    pub fn client_privacy(&self) -> crate::privacy::PrivacyConfig {
+        crate::privacy::PrivacyConfig {
+            mode: crate::report::Mode::Threshold,
+            epsilon_per_window: self.epsilon,
+            delta: self.delta,
+            window_days: self.window_days,
+            caps: self.caps,
+            ldp_epsilon: self.ldp.epsilon,
+            ldp_set_size: self.ldp.set_size,
+            ..crate::privacy::PrivacyConfig::default()
+        }
+    }
+
     /// The window budget the noise is calibrated to.
     pub fn budget(&self) -> Budget {
         Budget {

@@ -299,22 +299,36 @@ mod tests {
         assert_eq!(sample_indices(2, 5, &mut rng).expect("seeded"), vec![0, 1]);
     }
 
+    /// Draws `n` samples and checks that their mean is 0 and their variance `variance`.
+    fn check_moments(
+        what: &str,
+        variance: f64,
+        mut draw: impl FnMut(&mut SplitMix64) -> i64,
+        seed: u64,
+    ) -> Vec<f64> {
+        let mut rng = SplitMix64::new(seed);
+        let n = 200_000;
+        let samples: Vec<f64> = (0..n).map(|_| draw(&mut rng) as f64).collect();
+        let mean = samples.iter().sum::<f64>() / n as f64;
+        let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        let se = (variance / n as f64).sqrt();
+        assert!(mean.abs() < 4.0 * se, "{what}: mean {mean}, se {se}");
+        assert!(
+            (var / variance - 1.0).abs() < 0.03,
+            "{what}: var {var} vs {variance}"
+        );
+        samples
+    }
+
     #[test]
     fn discrete_laplace_has_zero_mean_and_its_variance() {
         let noise = DiscreteLaplace::new(0.5, 4.0); // scale 8
-        let mut rng = SplitMix64::new(4);
         let n = 200_000;
-        let samples: Vec<f64> = (0..n)
-            .map(|_| noise.sample(&mut rng).expect("seeded") as f64)
-            .collect();
-        let mean = samples.iter().sum::<f64>() / n as f64;
-        let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        let se = (noise.variance() / n as f64).sqrt();
-        assert!(mean.abs() < 4.0 * se, "mean {mean}, se {se}");
-        assert!(
-            (var / noise.variance() - 1.0).abs() < 0.03,
-            "var {var} vs {}",
-            noise.variance()
+        let samples = check_moments(
+            "laplace",
+            noise.variance(),
+            |rng| noise.sample(rng).expect("seeded"),
+            4,
         );
         // Tail: P(Z >= 8) = q^8 / (1 + q).
         let hits = samples.iter().filter(|&&x| x >= 8.0).count() as f64 / n as f64;
@@ -325,19 +339,12 @@ mod tests {
     fn discrete_gaussian_has_zero_mean_its_variance_and_its_tail() {
         for sigma in [0.7, 3.0, 15.9] {
             let noise = DiscreteGaussian::new(sigma);
-            let mut rng = SplitMix64::new(9);
             let n = 200_000;
-            let samples: Vec<f64> = (0..n)
-                .map(|_| noise.sample(&mut rng).expect("seeded") as f64)
-                .collect();
-            let mean = samples.iter().sum::<f64>() / n as f64;
-            let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-            let se = (noise.variance() / n as f64).sqrt();
-            assert!(mean.abs() < 4.0 * se, "sigma {sigma}: mean {mean}, se {se}");
-            assert!(
-                (var / noise.variance() - 1.0).abs() < 0.03,
-                "sigma {sigma}: var {var} vs {}",
-                noise.variance()
+            let samples = check_moments(
+                &format!("gaussian {sigma}"),
+                noise.variance(),
+                |rng| noise.sample(rng).expect("seeded"),
+                9,
             );
             // For σ of a few units and more the variance is σ² to many digits.
             if sigma > 2.0 {

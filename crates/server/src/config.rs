@@ -557,15 +557,7 @@ fn validate_privacy(aggregation: &AggregationConfig) -> Result<(), ConfigError> 
         other => invalid("privacy", other.to_string()),
     })?;
     // The clients accept only these ranges: a server outside them could never be matched.
-    let clients = kindred_core::PrivacyConfig {
-        epsilon_per_window: aggregation.epsilon,
-        delta: aggregation.delta,
-        window_days: aggregation.window_days,
-        caps: aggregation.caps,
-        ldp_epsilon: aggregation.ldp.epsilon,
-        ldp_set_size: aggregation.ldp.set_size,
-        ..kindred_core::PrivacyConfig::default()
-    };
+    let clients = aggregation.client_privacy();
     clients.validate().map_err(|e| {
         let name = match e.field {
             "privacy.windowDays" => "window-days",

@@ -200,17 +200,7 @@ impl std::fmt::Display for Seeded {
 /// The browser's privacy settings matching the server's: threshold mode, the server's
 /// budget, window length and caps (reports beyond its caps would be refused).
 fn device_privacy(privacy: &PrivacySettings) -> PrivacyConfig {
-    let aggregation = &privacy.aggregation;
-    PrivacyConfig {
-        mode: Mode::Threshold,
-        epsilon_per_window: aggregation.epsilon,
-        delta: aggregation.delta,
-        window_days: aggregation.window_days,
-        caps: aggregation.caps,
-        ldp_epsilon: aggregation.ldp.epsilon,
-        ldp_set_size: aggregation.ldp.set_size,
-        ..PrivacyConfig::default()
-    }
+    privacy.aggregation.client_privacy()
 }
 
 /// Request bodies as a relay would post them: JSON arrays of reports, each within the
