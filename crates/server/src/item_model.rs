@@ -93,7 +93,8 @@ pub enum Factorization {
     /// Cholesky of `G + λI` at the configured λ: the usual path.
     Cholesky,
     /// `G + λI` was not positive definite at the configured λ (noise made `G` indefinite
-    /// beyond what λ covers); λ was raised until the Cholesky succeeded.
+    /// beyond what λ covers), or so close to singular that a weight overflowed; λ was raised
+    /// until the Cholesky succeeded with finite weights.
     /// [`ItemWeights::lambda`] is the value that worked; `attempts` counts the raised values
     /// tried, the successful one included.
     CholeskyRaisedLambda { attempts: u32 },
