@@ -85,9 +85,36 @@ fn describe(n: usize, pairs: &BTreeMap<(String, String), f64>, fitted: &ItemWeig
     );
 }
 
+/// The worst case of `tests/model_size.rs`: every item released and paired with a dozen
+/// random others, so the whole catalog enters the fit (a shop whose 10,000 items all have
+/// released pairs).
+fn every_item_paired(n: usize) -> Counts {
+    let mut rng = Rng(7);
+    let id = |i: usize| format!("sku-{i:05}");
+    let mut items = BTreeMap::new();
+    let mut pairs = BTreeMap::new();
+    for i in 0..n {
+        items.insert(id(i), 40.0 + (20_000.0 / (1.0 + i as f64)).floor());
+        for _ in 0..12 {
+            let j = (rng.next_u64() % n as u64) as usize;
+            if j != i {
+                let (a, b) = (i.min(j), i.max(j));
+                pairs.insert((id(a), id(b)), 10.0 + (rng.next_u64() % 20) as f64);
+            }
+        }
+    }
+    (items, pairs)
+}
+
 fn bench(c: &mut Criterion) {
-    for (n, measurement) in [(1_000, 10), (3_000, 30), (10_000, 200)] {
-        let (items, pairs) = released_counts(n);
+    let cases: [(&str, usize, u64, fn(usize) -> Counts); 4] = [
+        ("items", 1_000, 10, released_counts),
+        ("items", 3_000, 30, released_counts),
+        ("items", 10_000, 200, released_counts),
+        ("items, every one paired", 10_000, 300, every_item_paired),
+    ];
+    for (label, n, measurement, counts) in cases {
+        let (items, pairs) = counts(n);
         let config = EaseConfig {
             min_item_count: 0.0,
             ..EaseConfig::default()
@@ -98,7 +125,7 @@ fn bench(c: &mut Criterion) {
         group.warm_up_time(Duration::from_secs(1));
         group.measurement_time(Duration::from_secs(measurement));
         let mut described = false;
-        group.bench_function(format!("{n} items"), |b| {
+        group.bench_function(format!("{n} {label}"), |b| {
             if !described {
                 describe(n, &pairs, &fit_ease(&items, &pairs, &config).expect("fits"));
                 described = true;
