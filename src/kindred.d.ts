@@ -43,9 +43,9 @@ export interface Caps {
   pairs: number;
   /** Distinct interest keys (category, brand, tag, price band) [32]. */
   interests: number;
-  /** Recommendation lists counted, summed over strategies [64]. */
+  /** Strategies the shopper may report as shown, each at most once per window (1 to 6) [6]. */
   impressions: number;
-  /** Clicks on recommendations counted, summed over strategies [16]. */
+  /** Strategies the shopper may report as clicked, each at most once per window (1 to 6) [6]. */
   clicks: number;
 }
 
@@ -99,9 +99,10 @@ export interface WindowContribution {
   /** [a, b] with a < b. */
   pairs: [string, string][];
   interests: string[];
-  /** Recommendation lists and clicks counted in the window, summed over strategies. */
-  impressions: number;
-  clicks: number;
+  /** Strategies whose recommendations the window was told the shopper was shown, and told they
+   * clicked: each at most once per window, however many lists were shown and clicked. */
+  shown: Strategy[];
+  clicked: Strategy[];
   /** True after `forget()`: the keys were deleted and nothing more is contributed to this
    * window; contributions resume with the next one. */
   closed: boolean;

@@ -1335,8 +1335,8 @@ impl Kindred {
         let now = now_ms();
         let mut inner = self.inner.borrow_mut();
         let recs = inner.engine.recommend(&request, now)?;
-        // One list shown (for the per-strategy comparison in reports; clicks come from
-        // `track({ type: "click", item, strategy })`).
+        // One list shown: the window's reports say once that the shopper was shown this
+        // strategy (clicks come from `track({ type: "click", item, strategy })`).
         inner.engine.note_impressions(request.strategy, 1, now);
         // The counter is state to save like an event (batched with the next write).
         inner.dirty = true;

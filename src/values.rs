@@ -586,8 +586,8 @@ pub(crate) fn window_js(w: Option<&WindowState>) -> JsValue {
         ("items", strings(&w.items).into()),
         ("pairs", pairs.into()),
         ("interests", strings(&w.interests).into()),
-        ("impressions", w.impressions.into()),
-        ("clicks", w.clicks.into()),
+        ("shown", strings(&w.shown).into()),
+        ("clicked", strings(&w.clicked).into()),
         ("closed", w.closed.into()),
     ])
 }

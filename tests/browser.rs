@@ -711,6 +711,15 @@ async fn two_instances_contribute_each_key_once_per_window() {
         )))
         .unwrap();
     }
+    // A click on a for-you recommendation in each instance, on both days: the window is told
+    // once that the shopper clicked for-you.
+    for (k, day) in [(&a, 8), (&b, 9), (&a, 9)] {
+        let ts = window_day(day);
+        k.track(js(&format!(
+            r#"{{"type": "click", "item": "mug", "strategy": "for-you", "ts": {ts}}}"#
+        )))
+        .unwrap();
+    }
     wait(a.flush()).await;
     wait(b.flush()).await;
     a.consent("granted").unwrap();
@@ -725,7 +734,13 @@ async fn two_instances_contribute_each_key_once_per_window() {
     );
     let mut items: Vec<String> = Vec::new();
     let mut pairs: Vec<String> = Vec::new();
+    let mut strategies: Vec<String> = Vec::new();
     for r in &reports {
+        if !get(r, "strategies").is_undefined() {
+            strategies.push(String::from(
+                js_sys::JSON::stringify(&get(r, "strategies")).unwrap(),
+            ));
+        }
         assert_eq!(get(r, "v").as_f64(), Some(2.0));
         assert_eq!(get(r, "window").as_f64(), Some(f64::from(WINDOW)));
         assert_eq!(get(r, "days").as_f64(), Some(30.0));
@@ -751,6 +766,11 @@ async fn two_instances_contribute_each_key_once_per_window() {
         3,
         "the three items' pairs, once each: {pairs:?}"
     );
+    assert_eq!(
+        strategies,
+        [r#"{"for-you":{"impressions":0,"clicks":1}}"#],
+        "clicked for-you, once in the window: {reports:?}"
+    );
     // Both instances, and a third one reading storage, agree on what the window holds.
     let c = reporting(site, "").await;
     for k in [&a, &b, &c] {
@@ -764,6 +784,12 @@ async fn two_instances_contribute_each_key_once_per_window() {
         held.sort();
         assert_eq!(held, ["cup", "kettle", "mug"]);
         assert_eq!(len(&get(&window, "pairs")), 3);
+        assert_eq!(strings_of(&window, "clicked"), ["for-you"]);
+        assert_eq!(
+            len(&get(&window, "shown")),
+            0,
+            "no list shown on days 8 and 9"
+        );
     }
     restore_fetch(&sent);
     reset_clock();
@@ -787,11 +813,17 @@ async fn forget_closes_the_window_until_the_next_one() {
         r#"{{"type": "cart", "item": "mug", "ts": {ts}}}"#
     )))
     .unwrap();
+    k.track(js(&format!(
+        r#"{{"type": "click", "item": "mug", "strategy": "trending", "ts": {ts}}}"#
+    )))
+    .unwrap();
     wait(k.flush()).await;
     settle(&k).await;
     let reports = parse_reports(&sent);
     assert_eq!(reports.len(), 1);
     assert_eq!(strings_of(&reports[0], "items"), ["mug"]);
+    let window = get(&k.privacy().unwrap(), "window");
+    assert_eq!(strings_of(&window, "clicked"), ["trending"]);
     let spent = get(&get(&k.privacy().unwrap(), "ledger"), "spent")
         .as_f64()
         .unwrap();
@@ -804,6 +836,11 @@ async fn forget_closes_the_window_until_the_next_one() {
         len(&get(&window, "items")),
         0,
         "the window's keys are deleted"
+    );
+    assert_eq!(
+        len(&get(&window, "clicked")),
+        0,
+        "and which recommendations were clicked"
     );
     wait(k.close()).await;
 

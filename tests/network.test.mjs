@@ -90,16 +90,22 @@ function assertValidReport(body) {
   for (const [name, counts] of Object.entries(report.strategies ?? {})) {
     assert.ok(STRATEGIES.includes(name), name);
     assert.deepEqual(Object.keys(counts).sort(), ["clicks", "impressions"]);
-    assert.ok(Number.isInteger(counts.clicks) && Number.isInteger(counts.impressions));
+    // Shown and clicked, each at most once per window: a 0 or 1, never a count.
+    assert.ok([0, 1].includes(counts.clicks) && [0, 1].includes(counts.impressions), `${name}: ${JSON.stringify(counts)}`);
+    assert.ok(counts.clicks + counts.impressions > 0, `${name} says something`);
   }
   return report;
 }
 
-/** Throws if a key (item, pair or interest) is in two reports of one window. */
+/** Throws if a key (item, pair, interest, strategy shown or clicked) is in two reports of one
+ * window. */
 function assertEachKeyOncePerWindow(reports) {
   const seen = new Map();
   for (const r of reports) {
-    const keys = [...(r.items ?? []), ...(r.pairs ?? []).map((p) => p.join("+")), ...(r.interests ?? [])];
+    const strategies = Object.entries(r.strategies ?? {});
+    const keys = [...(r.items ?? []), ...(r.pairs ?? []).map((p) => p.join("+")), ...(r.interests ?? []),
+      ...strategies.filter(([, c]) => c.impressions === 1).map(([name]) => `shown:${name}`),
+      ...strategies.filter(([, c]) => c.clicks === 1).map(([name]) => `clicked:${name}`)];
     for (const key of keys) {
       const id = `${r.window}/${key}`;
       assert.ok(!seen.has(id), `${key} contributed twice in the window of day ${r.window}`);
@@ -196,8 +202,13 @@ test("a long journey over four days across a window boundary: v2 reports only, o
     assert.doesNotMatch(r.body, /\d{10,}/, "no timestamps (seconds or milliseconds)");
     assert.doesNotMatch(r.body, /"ts"|"time"|"date"|"id"|"user"|"session"/, "no time or identifier fields");
   }
-  const clicks = reports.map((r) => JSON.parse(r.body).strategies?.["for-you"]?.clicks ?? 0);
-  assert.ok(clicks.every((c) => c >= 1), `rail clicks are counted per strategy: ${clicks}`);
+  // The shopper was shown the for-you rail and clicked it every day: that is counted once per
+  // window, in the window's first report.
+  const forYou = parsed.map((r) => r.strategies?.["for-you"] ?? { impressions: 0, clicks: 0 });
+  assert.deepEqual(forYou.map((c) => [c.impressions, c.clicks]), [[1, 1], [0, 0], [1, 1], [0, 0]],
+    `for-you shown and clicked once per window: ${JSON.stringify(forYou)}`);
+  assert.ok(end.window.shown.includes("for-you"), JSON.stringify(end.window));
+  assert.deepEqual(end.window.clicked, ["for-you"]);
   assert.ok(reports.some((r) => (JSON.parse(r.body).pairs ?? []).length > 0), "a day's items give pairs");
 
   // Every request: same origin, no cookies, no referrer; kindred's carry no query string.
@@ -310,14 +321,20 @@ test("forget: storage holds nothing about the shopper, the window is closed unti
   assert.ok(firstReport.items.includes(before));
   assert.ok((firstReport.interests ?? []).length > 0, "the product's interests too");
   assert.ok((await storedText(page)).includes(before), "the state is stored (sanity check of the probe)");
+  const once = { impressions: 1, clicks: 0 };
+  assert.deepEqual(firstReport.strategies, { "bought-together": once, "for-you": once, similar: once }, "the product page's three rails");
+  // The privacy centre, opened again now the report is sent, names them.
+  await visit(shop, page, "/privacy.html");
+  assert.equal(await page.locator("#window-strategies strong").textContent(),
+    "Recommendations you were shown: bought-together, for-you, similar; clicked: none");
 
   page.once("dialog", (dialog) => dialog.accept());
   await page.getByRole("button", { name: "Forget everything" }).click();
   await page.getByText("Everything was erased from this browser.").waitFor();
   const data = await page.evaluate(() => window.kindred.exportData());
   assert.deepEqual([data.events, data.items, data.interests, data.outbox], [[], {}, [], []]);
-  assert.deepEqual(data.window && [data.window.firstDay, data.window.closed, data.window.items, data.window.pairs, data.window.interests],
-    [boundary() - WINDOW_DAYS, true, [], [], []], "the window is closed and its keys deleted");
+  assert.deepEqual(data.window && [data.window.firstDay, data.window.closed, data.window.items, data.window.pairs, data.window.interests,
+    data.window.shown, data.window.clicked], [boundary() - WINDOW_DAYS, true, [], [], [], [], []], "the window is closed and its keys deleted");
   assert.deepEqual(data.ledger.windows.map(([w]) => w), [boundary() - WINDOW_DAYS], "the ledger is kept (it holds no behaviour)");
   assert.match(await page.locator("#window-state").textContent(), /^Closed after you deleted your data/);
   assert.ok(!(await storedText(page)).includes(before), "nothing about the product is left in IndexedDB");

@@ -126,6 +126,9 @@ test("the dashboard draws the released numbers with Chart.js", async () => {
       interests: labels("interests-chart"),
       interestsNote: !document.getElementById("interests-chart").closest("article").querySelector(".empty").hidden,
       strategies: labels("strategies-chart"),
+      strategyHeader: [...document.querySelectorAll("#strategies-table th")].map((th) => th.textContent),
+      forYou: [...document.querySelectorAll("#strategies-table tbody tr")].map((tr) => [...tr.cells].map((c) => c.textContent))
+        .find((cells) => cells[0] === "for-you"),
       suppressed: labels("suppressed-chart"),
       privacy: document.getElementById("privacy-facts").textContent,
       model: document.getElementById("model-facts").textContent,
@@ -140,6 +143,10 @@ test("the dashboard draws the released numbers with Chart.js", async () => {
   assert.equal(view.interests, null);
   assert.equal(view.interestsNote, true);
   assert.ok(Array.isArray(view.strategies), `${view.strategies}`);
+  assert.deepEqual(view.strategyHeader, ["strategy", "shoppers shown", "shoppers who clicked", "click-through per shopper"]);
+  // The 200 seeded shoppers were shown the for-you rail with every product, each counted once
+  // in the newest window (noise σ about 15).
+  assert.ok(view.forYou && Number(view.forYou[1].replace(/[^\d.]/g, "")) > 100, `for-you row: ${view.forYou}`);
   assert.equal(view.suppressed.length, 2, "one bar per released window");
   assert.match(view.privacy, /k \(distinct shoppers per key and window\)10/);
   assert.match(view.privacy, /window30 days/);

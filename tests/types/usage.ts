@@ -11,6 +11,7 @@ import init, {
   type Profile,
   type Recommendation,
   type Status,
+  type Strategy,
   type PrivacyView,
   type Warning,
   type WindowContribution,
@@ -51,6 +52,8 @@ export async function everything(): Promise<void> {
   const window: WindowContribution | null = view.window;
   const shared: string[] = window?.items ?? [];
   const closed: boolean | undefined = window?.closed;
+  const shown: Strategy[] = window?.shown ?? [];
+  const clicked: Strategy[] = window?.clicked ?? [];
   const itemCap: number = view.caps.items;
   const after: number | undefined = view.nextReport?.epsilonAfter;
   const nextDay: number | undefined = view.nextReport?.day;
@@ -85,7 +88,7 @@ export async function everything(): Promise<void> {
   await k.flush();
   await k.forget();
   await k.close();
-  console.log(year, windows, shared, closed, itemCap, after, nextDay, lastDay, waiting, exportedPairs, exportedLast);
+  console.log(year, windows, shared, closed, shown, clicked, itemCap, after, nextDay, lastDay, waiting, exportedPairs, exportedLast);
   console.log(next, spent, v, tokens, report.loaded, fromUrl.rejected, model.status, recs, similar, label, rank, firstType, storage);
 }
 

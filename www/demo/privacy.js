@@ -93,13 +93,15 @@ function windowPanel(view, titles) {
     h("strong", {}, `${label}: ${count} of ${cap}`),
     list && list.length > 0 ? h("details", {}, h("summary", {}, "show"), h("ul", {}, ...list.map((x) => h("li", {}, x)))) : null);
   const c = view.caps;
+  const names = (list) => (list.length > 0 ? list.join(", ") : "none");
   return panel("window", "Shared in this window", intro, current,
     h("ul", { id: "window-state", class: "window-shares" },
       row("Products", w.items.length, c.items, w.items.map(title)),
       row("Pairs of products", w.pairs.length, c.pairs, w.pairs.map(([a, b]) => `${title(a)} + ${title(b)}`)),
       row("Interests", w.interests.length, c.interests, w.interests),
-      row("Recommendation lists counted", w.impressions, c.impressions),
-      row("Clicks on recommendations counted", w.clicks, c.clicks)));
+      h("li", { id: "window-strategies" },
+        h("strong", {}, `Recommendations you were shown: ${names(w.shown)}; clicked: ${names(w.clicked)}`),
+        " (each counted once in this window, however many lists you saw or clicked)")));
 }
 
 function reportPanel(view) {

@@ -17,8 +17,9 @@
 //! `c + Z >= τ_f`; the released value is `c + Z`. The first condition is the product's promise
 //! (no key held by fewer than `k` shoppers in the window ever appears); the second makes the
 //! boundary noisy and, with [`AggregationConfig::presence_delta`], raises `τ_f` far enough
-//! above `k` that presence is `(ε, δ)`-DP too. Strategy counters (a fixed, public set of keys)
-//! are all released with noise of `σ_strategies`, no threshold.
+//! above `k` that presence is `(ε, δ)`-DP too. Strategy counters (a fixed, public set of keys:
+//! shoppers shown, and shoppers who clicked, each strategy) are all released with noise of
+//! `σ_strategies`, no threshold.
 //!
 //! Releases made before windows existed (wire format v1: one day, per-day Laplace noise) are
 //! read as one-day periods (`days` = 1) and still count in models.
@@ -311,13 +312,17 @@ impl AggregationConfig {
     }
 }
 
-/// Released totals of one strategy.
+/// Released totals of one strategy. Threshold reports count each shopper at most once per
+/// window (a strategy is reported shown, and clicked, once), so these are shoppers, not lists
+/// or clicks: `clicks / impressions` is the share of shoppers shown the strategy who clicked
+/// one of its recommendations, which a few heavy users cannot dominate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StrategyTotals {
-    /// Threshold reports: recommendation lists shown (noised). LDP reports: estimated
-    /// clients who were shown the strategy.
+    /// Threshold reports: shoppers shown the strategy in the window (noised). LDP reports
+    /// (randomized per day, not per window): estimated reports saying it was shown.
     pub impressions: f64,
-    /// Threshold reports: clicks (noised). LDP reports: estimated clients who clicked.
+    /// Threshold reports: shoppers who clicked one of its recommendations (noised). LDP
+    /// reports: estimated reports saying one was clicked.
     pub clicks: f64,
 }
 

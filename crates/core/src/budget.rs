@@ -12,9 +12,13 @@
 //! gets the share `share_f` of `ρ` ([`Family::budget_share`]) and noise of standard deviation
 //! `σ_f = √(Δ_f² / (2·share_f·ρ))` ([`sigma`]), where `Δ_f²` is the squared L2 sensitivity of
 //! the family over one window ([`sensitivity_squared`]): a shopper contributes each key at
-//! most once per window and at most `cap_f` keys, so `Δ_f² = cap_f` for items, pairs and
-//! interests; strategy counters sum to at most `impressions` and `clicks` per window, so
-//! `Δ² = impressions² + clicks²`. With every cap used, a shopper's window costs exactly `ρ`.
+//! most once per window and at most `cap_f` keys, so `Δ_f² = cap_f`. Strategy counters are
+//! keys too: per window a shopper reports at most once that they were shown a strategy's
+//! recommendations (at most `impressions` strategies) and at most once that they clicked one
+//! (at most `clicks` strategies), each a 0 or 1, so `Δ² = impressions + clicks` (12 at the
+//! defaults; counting lists and clicks instead would make `Δ²` the square of the largest
+//! count a shopper may add, and the noise too large for a small shop's click-through). With
+//! every cap used, a shopper's window costs exactly `ρ`.
 //!
 //! The device charges its ledger what it actually contributed ([`spent_rho`]): `ρ` times the
 //! fraction of the caps used, the same bound the server's noise gives that contribution. (The
@@ -93,15 +97,11 @@ pub fn epsilon_for_rho(rho: f64, delta: f64) -> f64 {
     rho + 2.0 * (rho * (1.0 / delta).ln()).sqrt()
 }
 
-/// The squared L2 sensitivity of a family's released counts over one window.
+/// The squared L2 sensitivity of a family's released counts over one window: every family's
+/// counts take a 0 or 1 per key from a shopper, so it is the number of keys the caps allow
+/// (for strategies `impressions + clicks`, see [`Caps::of`]).
 pub fn sensitivity_squared(family: Family, caps: &Caps) -> f64 {
-    match family {
-        Family::Strategies => {
-            let (i, c) = (f64::from(caps.impressions), f64::from(caps.clicks));
-            i * i + c * c
-        }
-        _ => f64::from(caps.of(family)),
-    }
+    f64::from(caps.of(family))
 }
 
 /// **The** noise scale: the standard deviation of the discrete Gaussian noise on each released
@@ -165,6 +165,10 @@ mod tests {
         // Items: 64 keys at a share of 0.5 of ρ ≈ 0.2542: σ ≈ 15.9.
         let s = sigma(Family::Items, &caps, &budget);
         assert!((s - 15.87).abs() < 0.05, "{s}");
+        // Strategies: 6 shown + 6 clicked at a share of 0.1: σ = √(12 / 0.0508) ≈ 15.4.
+        assert_eq!(sensitivity_squared(Family::Strategies, &caps), 12.0);
+        let s = sigma(Family::Strategies, &caps, &budget);
+        assert!((s - 15.37).abs() < 0.05, "{s}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The device side of the privacy contract: configuration, the per-day recommendation
-//! counters, and the report lifecycle of the engine.
+//! counters (lists shown and clicks per strategy; a report carries only whether the shopper
+//! was shown and clicked each strategy, once per window), and the report lifecycle of the
+//! engine.
 //!
 //! Lifecycle (the transport in the browser module drives it):
 //! 1. [`Engine::prepare_report`] builds the report for the oldest completed day that is not
@@ -25,7 +27,7 @@ use crate::noise::{RandomError, RandomSource};
 use crate::profile::interest_keys;
 use crate::report::{
     key_problem, pair_key, strategy_key, Caps, Family, LdpParams, LdpReport, LdpValue, Mode,
-    Report, StrategyCounts, DEFAULT_WINDOW_DAYS, REPORT_VERSION,
+    Report, StrategyCounts, DEFAULT_WINDOW_DAYS, REPORT_VERSION, STRATEGY_CAP,
 };
 use crate::rules::Strategy;
 use crate::window::{next_contribution, window_of, Contribution, WindowActivity, WindowState};
@@ -82,6 +84,10 @@ impl Default for PrivacyConfig {
 /// report may have).
 pub const MAX_KEY_CAP: u32 = 256;
 
+/// Why the strategy caps stop at [`STRATEGY_CAP`], for the range error.
+const STRATEGIES_WHY: &str =
+    " (the number of strategies: each is reported shown, and clicked, at most once per window)";
+
 impl PrivacyConfig {
     /// The window budget.
     pub fn budget(&self) -> Budget {
@@ -120,15 +126,25 @@ impl PrivacyConfig {
             return bad("privacy.windowDays", "must be from 1 to 366 days");
         }
         let c = self.caps;
-        for (field, v, max) in [
-            ("privacy.caps.items", c.items, MAX_KEY_CAP),
-            ("privacy.caps.pairs", c.pairs, MAX_KEY_CAP),
-            ("privacy.caps.interests", c.interests, MAX_KEY_CAP),
-            ("privacy.caps.impressions", c.impressions, 10_000),
-            ("privacy.caps.clicks", c.clicks, 10_000),
+        for (field, v, max, why) in [
+            ("privacy.caps.items", c.items, MAX_KEY_CAP, ""),
+            ("privacy.caps.pairs", c.pairs, MAX_KEY_CAP, ""),
+            ("privacy.caps.interests", c.interests, MAX_KEY_CAP, ""),
+            (
+                "privacy.caps.impressions",
+                c.impressions,
+                STRATEGY_CAP,
+                STRATEGIES_WHY,
+            ),
+            (
+                "privacy.caps.clicks",
+                c.clicks,
+                STRATEGY_CAP,
+                STRATEGIES_WHY,
+            ),
         ] {
             if v == 0 || v > max {
-                return bad(field, &format!("must be from 1 to {max}"));
+                return bad(field, &format!("is {v}, it must be from 1 to {max}{why}"));
             }
         }
         let e = self.ldp_epsilon;
@@ -364,7 +380,7 @@ impl Engine {
     }
 
     /// Counts `lists` recommendation lists of `strategy` shown at `now` (call once per list
-    /// rendered; the per-window total is clipped to `caps.impressions`).
+    /// rendered). Only whether it was shown is reported, once per window.
     pub fn note_impressions(&mut self, strategy: Strategy, lists: u32, now: i64) {
         let epoch = epoch_of(now);
         self.privacy
@@ -374,7 +390,8 @@ impl Engine {
     }
 
     /// Counts a click on a recommendation of `strategy` at `ts` (from `track`); clicks too
-    /// old to be reported are not kept.
+    /// old to be reported are not kept. Only whether there was one is reported, once per
+    /// window.
     pub(crate) fn note_click(&mut self, strategy: Strategy, ts: i64, now: i64) {
         let (epoch, today) = (epoch_of(ts), epoch_of(now));
         let lag = self.config.privacy.max_report_lag_days;

@@ -5,13 +5,14 @@
 //! counts the same windows) and carries the keys the shopper had not yet contributed in that
 //! window: over a window a shopper contributes each key at most once and at most the window's
 //! caps in total ([`crate::window`]). A report has no user id, no cookie, no day, no event
-//! order and no free text. Its content is bounded sets of keys (each key at most once) and
-//! clipped counters:
+//! order and no free text. Its content is bounded sets of keys (each key at most once), and per
+//! strategy whether the shopper was shown its recommendations and whether they clicked one,
+//! each reported at most once per window (so each counter is 0 or 1):
 //!
 //! ```json
 //! {"v":2,"window":20580,"days":30,"mode":"threshold",
 //!  "items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],
-//!  "strategies":{"for-you":{"impressions":3,"clicks":1}}}
+//!  "strategies":{"for-you":{"impressions":1,"clicks":1}}}
 //! ```
 //!
 //! Version 1 (one report per day, per-day caps, an `epoch` day number) is refused: its
@@ -125,6 +126,9 @@ impl fmt::Display for Family {
     }
 }
 
+/// The largest (and default) `impressions` and `clicks` cap: every strategy, each once.
+pub const STRATEGY_CAP: u32 = Strategy::ALL.len() as u32;
+
 /// Contribution bounds of one shopper over one window (summed over the window's reports;
 /// one report may use them all). Used by the device (sampling), the server (validation) and
 /// the aggregator (noise calibration), so the three always agree. The same shape also counts
@@ -138,23 +142,26 @@ pub struct Caps {
     pub pairs: u32,
     /// Distinct interest keys (T).
     pub interests: u32,
-    /// Recommendation lists shown, summed over strategies.
+    /// Strategies a shopper may report as shown (each at most once per window), 1 to
+    /// [`Strategy::ALL`]`.len()`.
     pub impressions: u32,
-    /// Clicks on recommendations, summed over strategies.
+    /// Strategies a shopper may report as clicked (each at most once per window), 1 to
+    /// [`Strategy::ALL`]`.len()`.
     pub clicks: u32,
 }
 
 impl Default for Caps {
     /// Chosen by measurement on the Online Retail validation split (docs/QUALITY.md): most
     /// shoppers' windows fit whole, while the noise (which grows with the square root of a
-    /// cap) stays below the counts a small shop releases.
+    /// cap) stays below the counts a small shop releases. Strategies: all of them, since
+    /// there are only six and each is reported at most once.
     fn default() -> Self {
         Caps {
             items: 64,
             pairs: 128,
             interests: 32,
-            impressions: 64,
-            clicks: 16,
+            impressions: STRATEGY_CAP,
+            clicks: STRATEGY_CAP,
         }
     }
 }
@@ -169,7 +176,8 @@ impl Caps {
         clicks: 0,
     };
 
-    /// The cap of a key family (strategies: the L1 bound of the counters).
+    /// The cap of a key family (strategies: strategies shown plus strategies clicked, the
+    /// number of 1s a shopper's window may hold).
     pub fn of(&self, family: Family) -> u32 {
         match family {
             Family::Items => self.items,
@@ -218,13 +226,13 @@ impl Default for ReportLimits {
     }
 }
 
-/// Counters of one strategy in one epoch.
+/// Counters of one strategy. On the device, per day: lists of it shown and clicks attributed
+/// to it. In a report (and a contribution), per window: 1 when the shopper was shown it
+/// (clicked one of its recommendations) and the window had not counted that yet, else 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyCounts {
-    /// Recommendation lists of this strategy shown.
     pub impressions: u32,
-    /// Clicks attributed to this strategy.
     pub clicks: u32,
 }
 
@@ -283,8 +291,8 @@ pub struct Report {
     /// Threshold mode: interest keys, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interests: Vec<String>,
-    /// Threshold mode: counters per strategy name.
-    /// Sorted by name, each name once; an object on the wire. A sorted `Vec` rather than a
+    /// Threshold mode: per strategy name, shown (`impressions`) and clicked (`clicks`), each 0
+    /// or 1. Sorted by name, each name once; an object on the wire. A sorted `Vec` rather than a
     /// `BTreeMap`: the browser builds this on every report and the B-tree code for this one
     /// value type was 4 KB of wasm.
     #[serde(
@@ -339,7 +347,13 @@ pub enum ReportError {
     PairOrder(String, String),
     #[error("unknown strategy \"{0}\" in strategies")]
     UnknownStrategy(String),
-    #[error("{what} sum to {found}, above the bound of {bound} per report")]
+    #[error("strategy \"{strategy}\" has {what} {found}: a report counts a strategy at most once per window (0 or 1)")]
+    NotPresence {
+        strategy: String,
+        what: &'static str,
+        found: u32,
+    },
+    #[error("{found} strategies have {what} 1, above the cap of {bound} per window: set privacy.caps.{what} to the server's {bound}")]
     CounterBound {
         what: &'static str,
         found: u64,
@@ -569,6 +583,15 @@ impl Report {
                     key: shown(name),
                 });
             }
+            for (what, found) in [("impressions", c.impressions), ("clicks", c.clicks)] {
+                if found > 1 {
+                    return Err(ReportError::NotPresence {
+                        strategy: shown(name),
+                        what,
+                        found,
+                    });
+                }
+            }
             impressions += u64::from(c.impressions);
             clicks += u64::from(c.clicks);
         }
@@ -714,9 +737,10 @@ pub enum Counter {
     /// Key: [`pair_key`].
     Pairs,
     Interests,
-    /// Key: strategy name; delta: lists shown.
+    /// Key: strategy name; delta: 1 per shopper shown it (once per window).
     Impressions,
-    /// Key: strategy name; delta: clicks.
+    /// Key: strategy name; delta: 1 per shopper who clicked one of its recommendations
+    /// (once per window).
     Clicks,
     /// LDP reports received (key `""`).
     LdpReports,
@@ -793,7 +817,7 @@ mod tests {
         ReportLimits::default()
     }
 
-    const GOOD: &str = r#"{"v":2,"window":20580,"days":30,"mode":"threshold","items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],"strategies":{"for-you":{"impressions":3,"clicks":1}}}"#;
+    const GOOD: &str = r#"{"v":2,"window":20580,"days":30,"mode":"threshold","items":["mug","tea"],"pairs":[["mug","tea"]],"interests":["brand:Acme"],"strategies":{"for-you":{"impressions":1,"clicks":1}}}"#;
     const GOOD_LDP: &str = r#"{"v":2,"window":20580,"days":30,"mode":"ldp","ldp":{"eps":1.0,"l":4,"items":{"s":4711,"y":2},"pairs":{"s":9,"y":0},"interests":{"s":77,"y":1},"strategies":{"s":1234,"y":1}}}"#;
 
     #[test]
@@ -959,12 +983,12 @@ mod tests {
                 "invalid value: integer `-1`",
             ),
             (
-                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":65,"clicks":0}}}"#.to_owned(),
-                "impressions sum to 65, above the bound of 64",
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":2,"clicks":0}}}"#.to_owned(),
+                "strategy \"for-you\" has impressions 2: a report counts a strategy at most once per window (0 or 1)",
             ),
             (
-                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":9},"trending":{"impressions":1,"clicks":8}}}"#.to_owned(),
-                "clicks sum to 17",
+                r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":1},"trending":{"impressions":0,"clicks":3}}}"#.to_owned(),
+                "strategy \"trending\" has clicks 3",
             ),
             (
                 r#"{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{"for-you":{"impressions":1,"clicks":0},"for-you":{"impressions":1,"clicks":0}}}"#.to_owned(),
@@ -1000,6 +1024,40 @@ mod tests {
     }
 
     #[test]
+    fn strategies_beyond_the_servers_caps_are_refused() {
+        let limits = ReportLimits {
+            caps: Caps {
+                impressions: 2,
+                clicks: 1,
+                ..Caps::default()
+            },
+            ..ReportLimits::default()
+        };
+        let report = |strategies: &str| {
+            format!(
+                r#"{{"v":2,"window":0,"days":30,"mode":"threshold","strategies":{{{strategies}}}}}"#
+            )
+        };
+        let two = report(
+            r#""for-you":{"impressions":1,"clicks":1},"trending":{"impressions":1,"clicks":0}"#,
+        );
+        Report::from_json(&two, &limits).expect("within the caps");
+        for (strategies, expected) in [
+            (
+                r#""for-you":{"impressions":1,"clicks":0},"similar":{"impressions":1,"clicks":0},"trending":{"impressions":1,"clicks":0}"#,
+                "3 strategies have impressions 1, above the cap of 2 per window: set privacy.caps.impressions to the server's 2",
+            ),
+            (
+                r#""for-you":{"impressions":0,"clicks":1},"trending":{"impressions":0,"clicks":1}"#,
+                "2 strategies have clicks 1, above the cap of 1",
+            ),
+        ] {
+            let err = Report::from_json(&report(strategies), &limits).expect_err(strategies);
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+    }
+
+    #[test]
     fn increments_name_every_key_once() {
         let r = Report::from_json(GOOD, &limits()).expect("valid");
         let inc = r.increments();
@@ -1012,7 +1070,7 @@ mod tests {
         assert!(inc.contains(&Increment {
             counter: Counter::Impressions,
             key: "for-you".into(),
-            delta: 3
+            delta: 1
         }));
         let l = Report::from_json(GOOD_LDP, &limits()).expect("valid");
         let inc = l.increments();

@@ -17,7 +17,10 @@
 //! counters); it is still read: its ledger becomes per-window spends (each daily report was
 //! pure ε-DP, ε²/2-zCDP), its pending wire format v1 report is dropped (servers refuse v1).
 //! 4 (current) holds the per-window ledger, the pending report with its contribution, and
-//! what the shopper contributed to the current window.
+//! what the shopper contributed to the current window: its items, pairs and interests, and the
+//! strategies reported shown and clicked (as sets of names: each is reported once per window;
+//! format 4 was never released with the earlier per-window counts, so it was changed in
+//! place).
 
 use std::collections::VecDeque;
 
@@ -416,8 +419,8 @@ fn write_privacy(w: &mut Writer, s: &PrivacyState) {
         write_keys(w, &win.items);
         write_pairs(w, &win.pairs);
         write_keys(w, &win.interests);
-        w.uint(u64::from(win.impressions));
-        w.uint(u64::from(win.clicks));
+        write_keys(w, &win.shown);
+        write_keys(w, &win.clicked);
         w.flag(win.closed);
     }
 }
@@ -541,8 +544,8 @@ fn read_privacy(r: &mut Reader<'_>) -> Result<PrivacyState, SnapshotError> {
             items: r.keys()?,
             pairs: r.pairs()?,
             interests: r.keys()?,
-            impressions: r.u32()?,
-            clicks: r.u32()?,
+            shown: r.keys()?,
+            clicked: r.keys()?,
             closed: r.flag()?,
         })
     } else {
@@ -631,13 +634,15 @@ mod tests {
         window.items.insert("mug".into());
         window.pairs.insert(("mug".into(), "tea".into()));
         window.interests.insert("brand:Acme".into());
-        window.impressions = 3;
+        window.shown.insert("for-you".into());
+        window.shown.insert("trending".into());
+        window.clicked.insert("for-you".into());
         let mut contribution = Contribution::default();
         contribution.items.insert("tea".into());
         contribution.strategies.push((
             "for-you".into(),
             StrategyCounts {
-                impressions: 2,
+                impressions: 1,
                 clicks: 1,
             },
         ));

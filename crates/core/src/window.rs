@@ -43,10 +43,12 @@ pub struct WindowState {
     /// `(a, b)` with `a < b`.
     pub pairs: SortedSet<(String, String)>,
     pub interests: SortedSet<String>,
-    /// Recommendation lists counted, summed over strategies.
-    pub impressions: u32,
-    /// Clicks on recommendations counted, summed over strategies.
-    pub clicks: u32,
+    /// Strategies reported as shown (`impressions: 1`). Like any key, a strategy is reported
+    /// shown at most once per window however many lists of it were shown, so the server
+    /// counts shoppers, and one shopper moves a strategy's count by at most 1.
+    pub shown: SortedSet<String>,
+    /// Strategies reported as clicked (`clicks: 1`), at most once per window each.
+    pub clicked: SortedSet<String>,
     /// No more contributions to this window: set by `forget()`, which deletes the sets above
     /// (a key contributed before forgetting must not be contributed a second time).
     pub closed: bool,
@@ -67,8 +69,8 @@ impl WindowState {
             items: self.items.len() as u32,
             pairs: self.pairs.len() as u32,
             interests: self.interests.len() as u32,
-            impressions: self.impressions,
-            clicks: self.clicks,
+            impressions: self.shown.len() as u32,
+            clicks: self.clicked.len() as u32,
         }
     }
 
@@ -77,9 +79,13 @@ impl WindowState {
         self.items.extend(c.items.iter().cloned());
         self.pairs.extend(c.pairs.iter().cloned());
         self.interests.extend(c.interests.iter().cloned());
-        for (_, n) in &c.strategies {
-            self.impressions = self.impressions.saturating_add(n.impressions);
-            self.clicks = self.clicks.saturating_add(n.clicks);
+        for (name, n) in &c.strategies {
+            if n.impressions > 0 {
+                self.shown.insert(name.clone());
+            }
+            if n.clicks > 0 {
+                self.clicked.insert(name.clone());
+            }
         }
     }
 
@@ -92,8 +98,8 @@ impl WindowState {
             self.items.extend(other.items.iter().cloned());
             self.pairs.extend(other.pairs.iter().cloned());
             self.interests.extend(other.interests.iter().cloned());
-            self.impressions = self.impressions.max(other.impressions);
-            self.clicks = self.clicks.max(other.clicks);
+            self.shown.extend(other.shown.iter().cloned());
+            self.clicked.extend(other.clicked.iter().cloned());
             self.closed |= other.closed;
             if self.closed {
                 self.forget_keys();
@@ -111,6 +117,8 @@ impl WindowState {
         self.items = SortedSet::new();
         self.pairs = SortedSet::new();
         self.interests = SortedSet::new();
+        self.shown = SortedSet::new();
+        self.clicked = SortedSet::new();
     }
 }
 
@@ -125,7 +133,8 @@ pub struct WindowActivity {
     pub sessions: Vec<Vec<(usize, bool)>>,
     /// Interest keys of those items, except interests the shopper removed.
     pub interests: Vec<String>,
-    /// The reported day's recommendation counters, by strategy name.
+    /// The reported day's recommendation counters, by strategy name (only whether each is
+    /// non-zero is reported).
     pub strategies: Vec<(String, StrategyCounts)>,
 }
 
@@ -138,7 +147,9 @@ pub struct Contribution {
     /// `(a, b)` with `a < b`.
     pub pairs: SortedSet<(String, String)>,
     pub interests: SortedSet<String>,
-    /// Counters by strategy name, sorted by name.
+    /// Per strategy name, sorted by name: `impressions` 1 when the window learns now that the
+    /// shopper was shown it, `clicks` 1 when it learns they clicked one of its
+    /// recommendations; 0 otherwise (a strategy with both 0 is left out).
     pub strategies: Vec<(String, StrategyCounts)>,
 }
 
@@ -162,7 +173,9 @@ impl Contribution {
 /// session, then, while room is left, any two items of the window (which items one shopper
 /// wanted within a month, what an item model learns from). Keys a report cannot carry (see
 /// [`key_problem`]) and unknown strategy names are left out, so every report built from the
-/// result is valid.
+/// result is valid. Strategies are keys too: one the day's counters show as shown (clicked)
+/// and the window does not hold as shown (clicked) yet is reported once with a 1, sampled
+/// uniformly when more are new than `caps.impressions` (`caps.clicks`) leaves room for.
 pub fn next_contribution(
     activity: &WindowActivity,
     state: &WindowState,
@@ -230,20 +243,52 @@ pub fn next_contribution(
         .cloned()
         .collect();
 
-    let mut strategies: Vec<(String, StrategyCounts)> = activity
+    let mut strategies: Vec<(&String, StrategyCounts)> = activity
         .strategies
         .iter()
         .filter(|(k, _)| Strategy::from_name(k).is_some())
-        .map(|(k, c)| (k.clone(), *c))
+        .map(|(k, c)| (k, *c))
         .collect();
     // The wire format wants each name once, in order.
     crate::compact::sort_by(&mut strategies, |a, b| a.0 < b.0);
-    strategies.dedup_by(|a, b| a.0 == b.0);
-    out.strategies = clip_counters(
-        &strategies,
-        caps.impressions.saturating_sub(state.impressions),
-        caps.clicks.saturating_sub(state.clicks),
-    );
+    strategies.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1.impressions |= later.1.impressions;
+            first.1.clicks |= later.1.clicks;
+        }
+        same
+    });
+    let fresh = |held: &SortedSet<String>, count: fn(&StrategyCounts) -> u32| -> Vec<&String> {
+        strategies
+            .iter()
+            .filter(|(k, c)| count(c) > 0 && !held.contains(*k))
+            .map(|(k, _)| *k)
+            .collect()
+    };
+    let shown = pick(
+        fresh(&state.shown, |c| c.impressions),
+        left(caps.impressions, state.shown.len()),
+        rng,
+    )?;
+    let clicked = pick(
+        fresh(&state.clicked, |c| c.clicks),
+        left(caps.clicks, state.clicked.len()),
+        rng,
+    )?;
+    out.strategies = strategies
+        .iter()
+        .map(|(k, _)| {
+            (
+                (*k).clone(),
+                StrategyCounts {
+                    impressions: u32::from(shown.contains(k)),
+                    clicks: u32::from(clicked.contains(k)),
+                },
+            )
+        })
+        .filter(|(_, c)| c.impressions > 0 || c.clicks > 0)
+        .collect();
     Ok(out)
 }
 
@@ -323,39 +368,6 @@ fn pick<T>(mut all: Vec<T>, k: usize, rng: &mut dyn RandomSource) -> Result<Vec<
     Ok(out)
 }
 
-/// Clips the counters so impressions and clicks, summed over strategies, stay within what is
-/// left of the window's caps: each strategy keeps `floor(count · room / total)` when the total
-/// is over the room (deterministic, proportional, never above it).
-pub fn clip_counters(
-    counters: &[(String, StrategyCounts)],
-    impressions_room: u32,
-    clicks_room: u32,
-) -> Vec<(String, StrategyCounts)> {
-    let total =
-        |f: fn(&StrategyCounts) -> u32| counters.iter().map(|(_, c)| u64::from(f(c))).sum::<u64>();
-    let (imp, clk) = (total(|c| c.impressions), total(|c| c.clicks));
-    let scale = |v: u32, total: u64, room: u32| -> u32 {
-        if total <= u64::from(room) {
-            v
-        } else {
-            (u64::from(v) * u64::from(room) / total) as u32
-        }
-    };
-    counters
-        .iter()
-        .map(|(k, c)| {
-            (
-                k.clone(),
-                StrategyCounts {
-                    impressions: scale(c.impressions, imp, impressions_room),
-                    clicks: scale(c.clicks, clk, clicks_room),
-                },
-            )
-        })
-        .filter(|(_, c)| c.impressions > 0 || c.clicks > 0)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,8 +407,7 @@ mod tests {
             items: 3,
             pairs: 2,
             interests: 8,
-            impressions: 8,
-            clicks: 8,
+            ..Caps::default()
         };
         let mut rng = SplitMix64::new(1);
         let mut state = WindowState::new(0, 30);
@@ -406,31 +417,110 @@ mod tests {
         assert_eq!(c.pairs.len(), 1);
         assert_eq!(c.interests.len(), 1, "duplicates count once");
         state.add(&c);
-        // The same activity again: nothing new but the day's counters.
+        // The same activity again: nothing new, the strategy's counters included.
         let again = next_contribution(&day1, &state, &caps, &mut rng).expect("seeded");
-        assert!(again.items.is_empty() && again.pairs.is_empty() && again.interests.is_empty());
-        // 3 impressions of the cap of 8 are left: the counters are clipped to them.
-        assert_eq!(again.strategies[0].1.impressions, 3);
-        state.add(&again);
+        assert!(again.is_empty(), "{again:?}");
         // More items than the cap leaves room for: bought ones first.
         let day2 = activity(&[("a", false), ("b", false), ("c", false), ("d", true)]);
         let c = next_contribution(&day2, &state, &caps, &mut rng).expect("seeded");
         assert_eq!(c.items.as_slice(), ["d".to_owned()]);
         assert_eq!(c.pairs.len(), 1, "one pair of room left");
-        // All 8 impressions are used: only the click (2 of 8 so far) is left.
-        assert_eq!(
-            c.strategies,
-            vec![(
-                "for-you".to_owned(),
-                StrategyCounts {
-                    impressions: 0,
-                    clicks: 1
-                }
-            )]
-        );
+        assert!(c.strategies.is_empty());
         state.add(&c);
         assert_eq!(state.used().items, 3);
         assert_eq!(state.used().pairs, 2);
+    }
+
+    fn day_counters(impressions: u32, clicks: u32) -> WindowActivity {
+        WindowActivity {
+            strategies: vec![(
+                "for-you".into(),
+                StrategyCounts {
+                    impressions,
+                    clicks,
+                },
+            )],
+            ..WindowActivity::default()
+        }
+    }
+
+    /// Shown for-you on five days of a window (3, 1, 7, 2 and 4 lists) with clicks on three of
+    /// them: the window gets `impressions 1` on the first day and `clicks 1` on the first day
+    /// with a click, nothing more; the next window counts the shopper again.
+    #[test]
+    fn a_strategy_is_reported_shown_and_clicked_once_per_window() {
+        let caps = Caps::default();
+        let mut rng = SplitMix64::new(6);
+        let mut state = WindowState::new(0, 30);
+        let days = [(3, 0), (1, 2), (7, 0), (2, 1), (4, 5)];
+        let mut reported = Vec::new();
+        for (impressions, clicks) in days {
+            let c = next_contribution(&day_counters(impressions, clicks), &state, &caps, &mut rng)
+                .expect("seeded");
+            state.add(&c);
+            reported.extend(c.strategies);
+        }
+        let one = |impressions, clicks| StrategyCounts {
+            impressions,
+            clicks,
+        };
+        assert_eq!(
+            reported,
+            vec![
+                ("for-you".to_owned(), one(1, 0)),
+                ("for-you".to_owned(), one(0, 1)),
+            ]
+        );
+        assert_eq!(state.shown.as_slice(), ["for-you".to_owned()]);
+        assert_eq!(state.clicked.as_slice(), ["for-you".to_owned()]);
+        assert_eq!((state.used().impressions, state.used().clicks), (1, 1));
+        let next = WindowState::new(30, 30);
+        let c = next_contribution(&day_counters(2, 1), &next, &caps, &mut rng).expect("seeded");
+        assert_eq!(c.strategies, vec![("for-you".to_owned(), one(1, 1))]);
+    }
+
+    #[test]
+    fn strategy_caps_bound_how_many_strategies_are_reported() {
+        let caps = Caps {
+            impressions: 2,
+            clicks: 1,
+            ..Caps::default()
+        };
+        let names = ["for-you", "similar", "trending", "buy-again", "nonsense"];
+        let all = WindowActivity {
+            strategies: names
+                .iter()
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        StrategyCounts {
+                            impressions: 2,
+                            clicks: 1,
+                        },
+                    )
+                })
+                .collect(),
+            ..WindowActivity::default()
+        };
+        let mut rng = SplitMix64::new(8);
+        let mut picked_first = [0u32; 4];
+        for _ in 0..4_000 {
+            let mut state = WindowState::new(0, 30);
+            let c = next_contribution(&all, &state, &caps, &mut rng).expect("seeded");
+            state.add(&c);
+            assert_eq!((state.shown.len(), state.clicked.len()), (2, 1), "{c:?}");
+            assert!(c.strategies.iter().all(|(n, _)| n != "nonsense"));
+            for n in &state.shown {
+                picked_first[names.iter().position(|x| x == n).expect("known")] += 1;
+            }
+            // The caps are used: later days add nothing.
+            let later = next_contribution(&all, &state, &caps, &mut rng).expect("seeded");
+            assert!(later.is_empty(), "{later:?}");
+        }
+        // Each of the 4 known strategies is reported shown with probability 2/4: 2,000.
+        for n in picked_first {
+            assert!((1_850..2_150).contains(&n), "{picked_first:?}");
+        }
     }
 
     #[test]
@@ -501,12 +591,13 @@ mod tests {
         a.items.insert("x".into());
         let mut b = WindowState::new(30, 30);
         b.items.insert("y".into());
-        b.impressions = 4;
+        b.shown.insert("trending".into());
+        a.shown.insert("for-you".into());
         a.merge(&b);
         assert_eq!(a.items.len(), 2);
-        assert_eq!(a.impressions, 4);
+        assert_eq!(a.used().impressions, 2);
         a.merge(&closed);
-        assert!(a.closed && a.items.is_empty());
+        assert!(a.closed && a.items.is_empty() && a.shown.is_empty());
         let newer = WindowState::new(60, 30);
         a.merge(&newer);
         assert_eq!(a, newer);

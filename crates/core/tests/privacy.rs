@@ -163,8 +163,8 @@ fn a_window_never_takes_more_than_its_caps() {
         items: 5,
         pairs: 7,
         interests: 3,
-        impressions: 6,
-        clicks: 2,
+        impressions: 1,
+        clicks: 1,
     };
     let mut e = engine_with(PrivacyConfig {
         caps,
@@ -209,7 +209,8 @@ fn a_window_never_takes_more_than_its_caps() {
         .flat_map(|r| &r.strategies)
         .map(|(_, c)| c.clicks)
         .sum();
-    assert_eq!((impressions, clicks), (6, 2));
+    // Shown for-you and clicked it every day: counted once in the window.
+    assert_eq!((impressions, clicks), (1, 1));
     // With every cap used, the window's whole budget is spent, and never more.
     let ledger = e.ledger_summary((i64::from(W) + 29) * DAY);
     assert!((ledger.spent - ledger.cap).abs() < 1e-3, "{ledger:?}");
@@ -322,11 +323,11 @@ fn the_window_budget_skips_ldp_reports_and_is_never_exceeded() {
 }
 
 #[test]
-fn clicks_are_attributed_and_counters_clipped() {
+fn clicks_are_attributed_and_strategy_caps_hold() {
     let mut e = engine_with(PrivacyConfig {
         caps: Caps {
-            impressions: 4,
-            clicks: 2,
+            impressions: 1,
+            clicks: 1,
             ..Caps::default()
         },
         ..PrivacyConfig::default()
@@ -355,23 +356,99 @@ fn clicks_are_attributed_and_counters_clipped() {
         .expect("ok")
         .expect("report");
     let report = p.report().expect("parses");
-    let s = |name: &str| {
-        report
-            .strategies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, c)| *c)
-            .expect(name)
-    };
-    // 8 impressions clipped proportionally to 4: for-you 6*4/8 = 3, trending 2*4/8 = 1.
-    assert_eq!(s("for-you").impressions, 3);
-    assert_eq!(s("trending").impressions, 1);
-    assert_eq!(s("for-you").clicks, 1);
+    // Two strategies shown, room for one: either is reported shown, as 1 (not 6 or 2).
+    let shown: Vec<(&str, u32)> = report
+        .strategies
+        .iter()
+        .filter(|(_, c)| c.impressions > 0)
+        .map(|(n, c)| (n.as_str(), c.impressions))
+        .collect();
+    assert!(
+        shown == [("for-you", 1)] || shown == [("trending", 1)],
+        "{shown:?}"
+    );
+    let clicked: Vec<&str> = report
+        .strategies
+        .iter()
+        .filter(|(_, c)| c.clicks > 0)
+        .map(|(n, c)| {
+            assert_eq!(c.clicks, 1);
+            n.as_str()
+        })
+        .collect();
+    assert_eq!(clicked, ["for-you"]);
     let json: serde_json::Value =
         serde_json::from_str(r#"{"type":"click","item":"sku-1","strategy":"bought-together"}"#)
             .expect("json");
     let input: EventInput = serde_json::from_value(json).expect("the JS shape accepts strategy");
     assert_eq!(input.strategy, Some(Strategy::BoughtTogether));
+}
+
+/// A shopper shown for-you on five days of a window, clicking on three of them, is one
+/// shopper shown and one shopper who clicked: `impressions 1` and `clicks 1` go out once,
+/// and the next window counts them again.
+#[test]
+fn a_strategy_counts_a_shopper_once_per_window() {
+    let mut e = engine();
+    let mut rng = SplitMix64::new(12);
+    let mut reports = Vec::new();
+    for (d, click) in [(0, false), (1, true), (2, false), (3, true), (4, true)] {
+        let start = (i64::from(W) + d) * DAY + DAY / 2;
+        track(&mut e, View, &format!("sku-{d}"), start);
+        e.note_impressions(Strategy::ForYou, 3, start);
+        if click {
+            e.track(
+                &EventInput::new(Click, "sku-1")
+                    .from_strategy(Strategy::ForYou)
+                    .at(start + 60_000),
+                start + 60_000,
+            )
+            .expect("click");
+        }
+        reports.extend(report_all(&mut e, start + DAY, &mut rng));
+    }
+    assert_eq!(reports.len(), 5, "one report a day, for its new item");
+    let strategies: Vec<String> = reports
+        .iter()
+        .map(|r| serde_json::to_string(&r.to_json()).expect("json"))
+        .collect();
+    let counted = |f: fn(&kindred_core::report::StrategyCounts) -> u32| -> Vec<u32> {
+        reports
+            .iter()
+            .map(|r| r.strategies.iter().map(|(_, c)| f(c)).sum())
+            .collect()
+    };
+    assert_eq!(
+        counted(|c| c.impressions),
+        [1, 0, 0, 0, 0],
+        "{strategies:?}"
+    );
+    assert_eq!(counted(|c| c.clicks), [0, 1, 0, 0, 0], "{strategies:?}");
+    let w = e.privacy_state().window.as_ref().expect("a window");
+    assert_eq!(
+        (w.shown.as_slice(), w.clicked.as_slice()),
+        (&["for-you".to_owned()][..], &["for-you".to_owned()][..])
+    );
+    // The next window: shown and clicked again, reported again.
+    let start = 20_610 * DAY + DAY / 2;
+    e.note_impressions(Strategy::ForYou, 1, start);
+    e.track(
+        &EventInput::new(Click, "sku-2")
+            .from_strategy(Strategy::ForYou)
+            .at(start),
+        start,
+    )
+    .expect("click");
+    let next = report_all(&mut e, start + DAY, &mut rng);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].window, 20_610);
+    assert!(
+        next[0]
+            .to_json()
+            .contains(r#""strategies":{"for-you":{"impressions":1,"clicks":1}}"#),
+        "{}",
+        next[0].to_json()
+    );
 }
 
 #[test]
@@ -425,6 +502,37 @@ fn privacy_options_are_validated_with_js_names() {
     ] {
         let err = e.set_privacy_config(config).expect_err(name);
         assert!(err.to_string().contains(name), "{err}");
+    }
+    // The strategy caps count strategies (each reported once per window): the old list and
+    // click counts (64, 16) are out of range, and the error says why.
+    for (caps, name, value) in [
+        (
+            Caps {
+                impressions: 64,
+                ..Caps::default()
+            },
+            "impressions",
+            64,
+        ),
+        (
+            Caps {
+                clicks: 0,
+                ..Caps::default()
+            },
+            "clicks",
+            0,
+        ),
+    ] {
+        let err = e
+            .set_privacy_config(PrivacyConfig {
+                caps,
+                ..PrivacyConfig::default()
+            })
+            .expect_err(name);
+        assert_eq!(
+            err.to_string(),
+            format!("invalid option \"privacy.caps.{name}\": is {value}, it must be from 1 to 6 (the number of strategies: each is reported shown, and clicked, at most once per window)")
+        );
     }
     let cfg: PrivacyConfig = serde_json::from_str(
         r#"{"mode":"ldp","epsilonPerWindow":2,"delta":1e-7,"windowDays":7,"ldpEpsilon":0.5}"#,

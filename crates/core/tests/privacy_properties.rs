@@ -75,7 +75,7 @@ fn activities() -> impl Strategy<Value = WindowActivity> {
 }
 
 fn caps() -> impl Strategy<Value = Caps> {
-    (1u32..20, 1u32..20, 1u32..10, 1u32..30, 1u32..6).prop_map(
+    (1u32..20, 1u32..20, 1u32..10, 1u32..7, 1u32..7).prop_map(
         |(items, pairs, interests, impressions, clicks)| Caps {
             items,
             pairs,
@@ -124,8 +124,21 @@ proptest! {
         let mut state = WindowState::new(window, 30);
         let mut all: Vec<String> = Vec::new();
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let (mut shown, mut clicked): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         for activity in &days {
             let c = next_contribution(activity, &state, &config.caps, &mut rng).expect("seeded");
+            for (name, n) in &c.strategies {
+                prop_assert!(n.impressions <= 1 && n.clicks <= 1, "{:?}", c.strategies);
+                let seen = activity.strategies.iter().filter(|(k, _)| k == name);
+                if n.impressions == 1 {
+                    prop_assert!(seen.clone().any(|(_, a)| a.impressions > 0));
+                    shown.push(name.clone());
+                }
+                if n.clicks == 1 {
+                    prop_assert!(seen.clone().any(|(_, a)| a.clicks > 0));
+                    clicked.push(name.clone());
+                }
+            }
             for id in &c.items {
                 prop_assert!(activity.items.iter().any(|(k, _)| k == id));
             }
@@ -156,6 +169,10 @@ proptest! {
         prop_assert_eq!(unique.len(), all.len(), "an item twice in one window");
         let unique: BTreeSet<&(String, String)> = pairs.iter().collect();
         prop_assert_eq!(unique.len(), pairs.len(), "a pair twice in one window");
+        for names in [&shown, &clicked] {
+            let unique: BTreeSet<&String> = names.iter().collect();
+            prop_assert_eq!(unique.len(), names.len(), "a strategy counted twice in one window");
+        }
         let used = state.used();
         let caps = config.caps;
         prop_assert!(used.items <= caps.items && used.pairs <= caps.pairs);
@@ -220,7 +237,7 @@ proptest! {
         steps in prop::collection::vec((0usize..2, 0u8..4, 0usize..40, -3i64..6), 1..60),
         seed in any::<u64>(),
     ) {
-        let caps = Caps { items: 12, pairs: 20, interests: 6, impressions: 8, clicks: 3 };
+        let caps = Caps { items: 12, pairs: 20, interests: 6, impressions: 3, clicks: 2 };
         let privacy = PrivacyConfig { caps, ..PrivacyConfig::default() };
         let config = EngineConfig { privacy, ..EngineConfig::default() };
         let catalog = synthetic::catalog_json(40, 1, 0);

@@ -3,6 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kindred_core::report::Caps;
+use kindred_core::Strategy;
 use kindred_server::config::{CommonArgs, Settings};
 use kindred_server::ingest::{parse, IngestPolicy};
 
@@ -11,7 +12,7 @@ const TODAY: u32 = 20_600;
 const WINDOW: u32 = 20_580;
 
 /// A report at the default window caps, all used at once: 64 items, 128 pairs, 32 interests,
-/// two strategies.
+/// six strategies shown and clicked.
 fn full_report() -> String {
     let caps = Caps::default();
     let items: Vec<String> = (0..caps.items).map(|i| format!("\"sku-{i:05}\"")).collect();
@@ -21,18 +22,23 @@ fn full_report() -> String {
     let interests: Vec<String> = (0..caps.interests)
         .map(|i| format!("\"category:Dept {i:02}\""))
         .collect();
+    let strategies: Vec<String> = Strategy::ALL
+        .iter()
+        .map(|s| format!(r#""{}":{{"impressions":1,"clicks":1}}"#, s.name()))
+        .collect();
     format!(
-        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":[{}],"pairs":[{}],"interests":[{}],"strategies":{{"for-you":{{"impressions":8,"clicks":2}},"trending":{{"impressions":4,"clicks":1}}}}}}"#,
+        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":[{}],"pairs":[{}],"interests":[{}],"strategies":{{{}}}}}"#,
         items.join(","),
         pairs.join(","),
-        interests.join(",")
+        interests.join(","),
+        strategies.join(",")
     )
 }
 
 /// A typical daily report: a few new keys of the window.
 fn small_report() -> String {
     format!(
-        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":["sku-00001","sku-00042","sku-00077"],"pairs":[["sku-00001","sku-00042"]],"interests":["brand:Acme","category:Home"],"strategies":{{"for-you":{{"impressions":2,"clicks":1}}}}}}"#
+        r#"{{"v":2,"window":{WINDOW},"days":30,"mode":"threshold","items":["sku-00001","sku-00042","sku-00077"],"pairs":[["sku-00001","sku-00042"]],"interests":["brand:Acme","category:Home"],"strategies":{{"for-you":{{"impressions":1,"clicks":1}}}}}}"#
     )
 }
 

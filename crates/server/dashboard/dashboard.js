@@ -125,7 +125,7 @@ function renderPrivacy(s) {
     ["release threshold τ", `items ${p.thresholds.items}, pairs ${p.thresholds.pairs}, interests ${p.thresholds.interests}`],
     ["presence delta", p.presenceDelta == null ? "none (k-anonymous presence)" : String(p.presenceDelta)],
     ["noise σ per count", Object.entries(p.noiseSigma).map(([f, v]) => `${f} ${number(v, 1)}`).join(", ")],
-    ["caps per window", `items ${p.caps.items}, pairs ${p.caps.pairs}, interests ${p.caps.interests}, impressions ${p.caps.impressions}, clicks ${p.caps.clicks}`],
+    ["caps per window", `items ${p.caps.items}, pairs ${p.caps.pairs}, interests ${p.caps.interests}, strategies shown ${p.caps.impressions}, strategies clicked ${p.caps.clicks}`],
     ["ldp reports", `ε = ${p.ldpEpsilon} each, set size ${p.ldpSetSize}`],
     ["release delay", `${p.releaseDelayDays} day(s) after a window ends`],
     ["retention", `${p.retentionDays} days`],
@@ -192,11 +192,11 @@ function renderStrategies(s) {
     data: {
       labels: rows.map((r) => r.strategy),
       datasets: [
-        { label: "lists shown", data: rows.map((r) => Math.round(r.impressions)), backgroundColor: COLORS[0], yAxisID: "y" },
-        { label: "clicks", data: rows.map((r) => Math.round(r.clicks)), backgroundColor: COLORS[1], yAxisID: "y" },
+        { label: "shoppers shown", data: rows.map((r) => Math.round(r.shown)), backgroundColor: COLORS[0], yAxisID: "y" },
+        { label: "shoppers who clicked", data: rows.map((r) => Math.round(r.clicked)), backgroundColor: COLORS[1], yAxisID: "y" },
         {
           type: "line",
-          label: "click-through %",
+          label: "click-through per shopper %",
           data: rows.map((r) => (r.ctr == null ? null : Number((r.ctr * 100).toFixed(1)))),
           borderColor: COLORS[2],
           backgroundColor: COLORS[2],
@@ -206,18 +206,20 @@ function renderStrategies(s) {
     },
     options: {
       scales: {
-        y: { beginAtZero: true, position: "left" },
+        y: { beginAtZero: true, position: "left", title: { display: true, text: "shoppers" } },
         ctr: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "%" } },
       },
     },
   });
   $("strategy-window").textContent = s.strategyWindow ? `(${span(s.strategyWindow)})` : "";
   $("ctr-note").textContent =
-    `Counts are noised. Click-through is shown once a strategy has at least ${number(s.ctrMinImpressions)} lists shown ` +
+    "Counts are shoppers, noised: each shopper counts at most once per strategy and window as shown, and once as having " +
+    "clicked one of its recommendations, however many lists they saw or clicked. Click-through per shopper is the share " +
+    `of shoppers shown who clicked; it is given once a strategy has at least ${number(s.ctrMinShown)} shoppers shown ` +
     "(ten standard deviations of the noise); below that the noise would dominate the ratio.";
   table(
     "strategies-table",
-    rows.map((r) => [r.strategy, number(r.impressions), number(r.clicks), r.ctr == null ? "too few to tell" : `${(r.ctr * 100).toFixed(1)} %`]),
+    rows.map((r) => [r.strategy, number(r.shown), number(r.clicked), r.ctr == null ? "too few to tell" : `${(r.ctr * 100).toFixed(1)} %`]),
   );
 }
 

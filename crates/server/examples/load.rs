@@ -123,8 +123,8 @@ fn report(rng: &mut SplitMix64, window: u32) -> String {
     if rng.unit() < 0.6 {
         body.push_str(&format!(
             r#","strategies":{{"for-you":{{"impressions":{},"clicks":{}}}}}"#,
-            1 + rng.below(8),
-            rng.below(3)
+            1,
+            rng.below(2)
         ));
     }
     body.push('}');

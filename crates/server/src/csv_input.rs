@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use kindred_core::{Catalog, EventKind};
+use kindred_core::{Catalog, EventKind, Strategy};
 use serde_json::{Map, Value};
 
 use crate::time;
@@ -324,6 +324,10 @@ pub struct Event {
     pub ts: i64,
     pub item: u32,
     pub kind: EventKind,
+    /// A click on a recommendation: the strategy that recommended the item, as the browser
+    /// module's `track({ type: "click", strategy })` attributes it. Only the demo's shoppers
+    /// have it; an events file has no such column.
+    pub strategy: Option<Strategy>,
 }
 
 /// Events grouped by shopper, each shopper's in time order (file order among equal times).
@@ -428,6 +432,7 @@ pub fn read_events(path: &Path, catalog: &Catalog) -> Result<Events, InputError>
             ts: ms,
             item: slot,
             kind,
+            strategy: None,
         });
         out.last_ts = Some(out.last_ts.map_or(ms, |l| l.max(ms)));
     }

@@ -92,9 +92,9 @@ fn bad_inputs_are_refused_with_their_status_and_store_nothing() {
             "invalid-report",
         ),
         (
-            "counter over the bound",
+            "counter above 1 (a strategy counts once per window)",
             json,
-            format!(r#"{{{head},"mode":"threshold","strategies":{{"for-you":{{"impressions":999,"clicks":0}}}}}}"#)
+            format!(r#"{{{head},"mode":"threshold","strategies":{{"for-you":{{"impressions":2,"clicks":0}}}}}}"#)
                 .into_bytes(),
             400,
             "invalid-report",
@@ -255,7 +255,8 @@ fn fetch_model(server: &Server) -> (serde_json::Value, SharedModel) {
 }
 
 /// Settings whose noise is negligible (test only): epsilon 100 and caps of one or two keys
-/// make the standard deviation of the count noise about 0.2, so a count of k comes out as k.
+/// make the standard deviation of the count noise 0.2 (items) to 0.46 (strategies), so a count
+/// of k comes out as k.
 /// Windows of one day, so yesterday's window closes tomorrow.
 const NEARLY_EXACT: &str = r#"
 epsilon = 100.0
@@ -266,7 +267,7 @@ release_delay_days = 1
 items = 2
 pairs = 1
 interests = 1
-impressions = 4
+impressions = 1
 clicks = 1
 "#;
 
@@ -290,11 +291,15 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
     // Yesterday's one-day window still takes reports today (release delay 1).
     let y = yesterday();
     let popular = format!(
-        r#"{{"v":2,"window":{y},"days":1,"mode":"threshold","items":["mug","spoon"],"pairs":[["mug","spoon"]],"interests":["brand:Acme"],"strategies":{{"for-you":{{"impressions":4,"clicks":1}}}}}}"#
+        r#"{{"v":2,"window":{y},"days":1,"mode":"threshold","items":["mug","spoon"],"pairs":[["mug","spoon"]],"interests":["brand:Acme"],"strategies":{{"for-you":{{"impressions":1,"clicks":1}}}}}}"#
     );
     post_many(&server, &popular, 5);
     // k - 1 = 4 shoppers: never released, whatever the noise (the count itself must reach k).
-    post_many(&server, &report_in(y, 1, &["rare"]), 4);
+    // Shown for-you too, without clicking: 9 shoppers shown, 5 who clicked.
+    let rare = format!(
+        r#"{{"v":2,"window":{y},"days":1,"mode":"threshold","items":["rare"],"strategies":{{"for-you":{{"impressions":1,"clicks":0}}}}}}"#
+    );
+    post_many(&server, &rare, 4);
     // Nothing is published before the window is released.
     let (_, before) = fetch_model(&server);
     assert!(before.popularity.is_empty(), "{before:?}");
@@ -396,11 +401,21 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
         .privacy
         .aggregation
         .sigma(kindred_core::report::Family::Strategies);
-    assert_eq!(
-        stats["privacy"]["noiseSigma"]["strategies"].as_f64(),
-        Some(sigma)
+    // (Equal up to the last bit: serde_json's default float parser may round it differently.)
+    let close = |v: &serde_json::Value, expected: f64| {
+        v.as_f64()
+            .is_some_and(|v| (v - expected).abs() <= 1e-12 * expected)
+    };
+    assert!(
+        close(&stats["privacy"]["noiseSigma"]["strategies"], sigma),
+        "{} against {sigma}",
+        stats["privacy"]["noiseSigma"]
     );
-    assert_eq!(stats["ctrMinImpressions"].as_f64(), Some(10.0 * sigma));
+    assert!(
+        close(&stats["ctrMinShown"], 10.0 * sigma),
+        "{}",
+        stats["ctrMinShown"]
+    );
     assert_eq!(
         stats["strategyWindow"]["window"].as_u64(),
         Some(u64::from(y))
@@ -410,14 +425,26 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
         .and_then(|s| s.iter().find(|s| s["strategy"] == "for-you"))
         .expect("for-you row");
     let (shown, clicked) = (
-        for_you["impressions"].as_f64().expect("number"),
-        for_you["clicks"].as_f64().expect("number"),
+        for_you["shown"].as_f64().expect("number"),
+        for_you["clicked"].as_f64().expect("number"),
     );
-    assert!((shown - 20.0).abs() <= 6.0 * sigma, "{for_you}");
+    assert!((shown - 9.0).abs() <= 6.0 * sigma, "{for_you}");
     assert!((clicked - 5.0).abs() <= 6.0 * sigma, "{for_you}");
-    if shown >= 10.0 * sigma {
-        assert!(for_you["ctr"].as_f64().is_some(), "{for_you}");
-    }
+    // 9 shoppers shown, 10σ ≈ 4.6: click-through per shopper is given, the share who clicked.
+    assert!(shown >= 10.0 * sigma, "{for_you}");
+    assert_eq!(
+        for_you["ctr"].as_f64(),
+        Some((clicked / shown).clamp(0.0, 1.0)),
+        "{for_you}"
+    );
+    let trending = stats["strategies"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["strategy"] == "trending"))
+        .expect("every strategy has a row");
+    assert!(
+        trending["ctr"].is_null(),
+        "no shopper shown: too few to tell {trending}"
+    );
     assert_eq!(stats["pairs"][0]["a"], "mug");
 
     // A late report for the released window is refused: a window is released once.

@@ -5,9 +5,11 @@
 //! Nothing here takes a shortcut around the privacy pipeline; only the shoppers (and the days
 //! their browsers send on) are fake:
 //!
-//! 1. [`shoppers::simulate`] makes each shopper's views, carts and purchases (seeded).
+//! 1. [`shoppers::simulate`] makes each shopper's views, carts, purchases and clicks on the
+//!    storefront's rails (seeded).
 //! 2. Each shopper is a [`Client`], the simulator's browser: the real core engine in threshold
-//!    mode with the server's budget, window length and caps, committing its reports at each
+//!    mode with the server's budget, window length and caps, shown the product page's rails
+//!    with every view ([`shoppers::PRODUCT_PAGE_RAILS`]), committing its reports at each
 //!    midnight after an active day.
 //! 3. The reports go through the server's ingest exactly as `POST /v1/reports` batches do, on
 //!    the day their browser sent them: [`ingest::parse`] validates them under the server's
@@ -297,7 +299,8 @@ pub fn run(args: &Args) -> Result<Seeded, DemoSeedError> {
         .par_iter()
         .enumerate()
         .map(|(i, shopper)| {
-            let mut client = Client::new(&template, device_seed(args.seed, i));
+            let mut client = Client::new(&template, device_seed(args.seed, i))
+                .showing(&shoppers::PRODUCT_PAGE_RAILS);
             let mut sent = Vec::new();
             client.replay(shopper, &mut |day, report| sent.push((day, report)))?;
             Ok(sent)

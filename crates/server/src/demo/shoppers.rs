@@ -14,6 +14,12 @@
 //!   the threshold and the noise.
 //! - Some bundles rise over the simulated days and some fade, so "trending" has something to
 //!   find besides sheer size.
+//! - Every product page shows the storefront's rails ([`PRODUCT_PAGE_RAILS`]), and half of the
+//!   shoppers sometimes reach a session's first product through one of them: a click on a
+//!   recommendation, attributed to its rail. So the dashboard's strategy rows have shoppers
+//!   shown and shoppers who clicked (about 40 % for for-you); a shopper counts once per window
+//!   in each, and with the default 400 shoppers far more are shown a rail in a window than the
+//!   ten noise σ (about 150) click-through needs.
 //!
 //! Everything is drawn from [`SplitMix64`] with the given seed: fake data, reproducible. It
 //! never touches privacy noise (the server's release noise comes from the OS).
@@ -21,7 +27,7 @@
 use std::collections::BTreeMap;
 
 use kindred_core::synthetic::SplitMix64;
-use kindred_core::{Catalog, EventKind};
+use kindred_core::{Catalog, EventKind, Strategy};
 
 use crate::csv_input::Event;
 
@@ -37,6 +43,19 @@ const BUNDLE_SIZE: usize = 3;
 const SHOPPERS_PER_BUNDLE: usize = 20;
 /// Zipf exponent of popularity inside a sub-category.
 const ZIPF: f64 = 1.1;
+/// The rails of the demo's product page (`www/product.html`), shown with every product.
+pub const PRODUCT_PAGE_RAILS: [Strategy; 3] = [
+    Strategy::BoughtTogether,
+    Strategy::Similar,
+    Strategy::ForYou,
+];
+/// How often a shopper who uses the rails starts a session with a click on one of them ...
+const RAIL_CLICK_SESSIONS: f64 = 0.1;
+/// ... and on which, weighted like [`PRODUCT_PAGE_RAILS`].
+const RAIL_CLICK_WEIGHTS: [f64; 3] = [0.2, 0.3, 0.5];
+/// Mixed into the seed for the rail clicks, so that they come from a generator of their own
+/// and the shopping (views, carts, purchases) is the same with or without them.
+const RAIL_CLICK_SALT: u64 = 0x7261_696c_636c_6b73;
 
 /// A sub-category shelf: its available products, most popular first.
 #[derive(Debug)]
@@ -253,6 +272,9 @@ struct Shopper {
     brand: Option<String>,
     /// Chance of visiting on a given day.
     activity: f64,
+    /// Chance that a session starts with a click on a rail (0 for shoppers who never click
+    /// recommendations).
+    rail_clicks: f64,
 }
 
 /// The events of `shoppers` simulated shoppers over `days` days from `first_epoch`, each
@@ -265,6 +287,7 @@ pub fn simulate(
     seed: u64,
 ) -> Result<Vec<Vec<Event>>, ShopperError> {
     let mut rng = SplitMix64::new(seed);
+    let mut clicks = SplitMix64::new(seed ^ RAIL_CLICK_SALT);
     let shop = Shop::new(catalog, shoppers, &mut rng)?;
     let all_brands: Vec<&String> = {
         let mut b: Vec<&String> = shop.brands.iter().flatten().collect();
@@ -283,12 +306,18 @@ pub fn simulate(
                 departments,
                 brand,
                 activity: 0.45 + rng.unit() * 0.5,
+                rail_clicks: if clicks.unit() < 0.5 {
+                    RAIL_CLICK_SESSIONS
+                } else {
+                    0.0
+                },
             };
             let mut events = Vec::new();
             for day in 0..days {
                 if rng.unit() < shopper.activity {
                     let start = i64::from(first_epoch + day) * DAY_MS;
-                    shop_day(&shop, &shopper, day, days, start, &mut rng, &mut events);
+                    let rngs = (&mut rng, &mut clicks);
+                    shop_day(&shop, &shopper, day, days, start, rngs, &mut events);
                 }
             }
             events
@@ -297,16 +326,18 @@ pub fn simulate(
 }
 
 /// One to two sessions in a day: morning to early afternoon, and late afternoon to night,
-/// hours apart so the engine sees two sessions (its gap is 30 minutes).
+/// hours apart so the engine sees two sessions (its gap is 30 minutes). `rngs`: the shopping's
+/// generator and the rail clicks'.
 fn shop_day(
     shop: &Shop,
     shopper: &Shopper,
     day: u32,
     days: u32,
     day_start: i64,
-    rng: &mut SplitMix64,
+    (rng, clicks): (&mut SplitMix64, &mut SplitMix64),
     events: &mut Vec<Event>,
 ) {
+    let rails = Weights::new(RAIL_CLICK_WEIGHTS);
     let sessions = 1 + usize::from(rng.unit() < 0.5);
     // How far through the simulated days this one is, for the bundles' trends.
     let progress = if days > 1 {
@@ -350,9 +381,25 @@ fn shop_day(
                 basket.push(viewed[0]);
             }
         }
+        // Reached through a rail: the click comes a second before the product page's view.
+        let mut rail =
+            (clicks.unit() < shopper.rail_clicks).then(|| PRODUCT_PAGE_RAILS[rails.draw(clicks)]);
         let mut add = |item: u32, kind: EventKind, rng: &mut SplitMix64| {
             ts += 20_000 + rng.below(100_000) as i64;
-            events.push(Event { ts, item, kind });
+            if let Some(strategy) = rail.take().filter(|_| kind == EventKind::View) {
+                events.push(Event {
+                    ts: ts - 1_000,
+                    item,
+                    kind: EventKind::Click,
+                    strategy: Some(strategy),
+                });
+            }
+            events.push(Event {
+                ts,
+                item,
+                kind,
+                strategy: None,
+            });
         };
         for &item in &viewed {
             add(item, EventKind::View, rng);
@@ -397,6 +444,40 @@ mod tests {
         assert!(a
             .iter()
             .any(|e| e.iter().any(|e| e.kind == EventKind::Purchase)));
+    }
+
+    #[test]
+    fn half_of_the_shoppers_click_rails_each_click_leading_to_its_product_page() {
+        let cat = catalog(300);
+        let shoppers = simulate(&cat, 200, 20_000, 30, 2).expect("simulates");
+        let mut clickers = 0;
+        let mut by_rail = [0usize; 3];
+        for events in &shoppers {
+            let mut clicked = false;
+            for (i, e) in events.iter().enumerate() {
+                match (e.kind, e.strategy) {
+                    (EventKind::Click, Some(rail)) => {
+                        let view = events[i + 1];
+                        assert_eq!(
+                            (view.kind, view.item, view.ts, view.strategy),
+                            (EventKind::View, e.item, e.ts + 1_000, None)
+                        );
+                        let r = PRODUCT_PAGE_RAILS.iter().position(|s| *s == rail);
+                        by_rail[r.expect("a product page rail")] += 1;
+                        clicked = true;
+                    }
+                    (kind, strategy) => assert_eq!(strategy, None, "{kind:?}"),
+                }
+            }
+            clickers += usize::from(clicked);
+        }
+        // Half of them use the rails, and over 30 days nearly all of those click once.
+        assert!((80..=120).contains(&clickers), "{clickers}");
+        // Weighted 2 : 3 : 5.
+        assert!(
+            by_rail[0] < by_rail[1] && by_rail[1] < by_rail[2],
+            "{by_rail:?}"
+        );
     }
 
     #[test]

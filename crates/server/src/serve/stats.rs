@@ -18,9 +18,11 @@ use crate::time::{date_of, now_ms, today};
 /// Entries in each top list.
 const TOP: usize = 15;
 
-/// Click-through is shown once a strategy's noised impressions are at least this many
-/// standard deviations of their noise: below that a ratio of two noised counts is mostly
-/// noise (a few shown lists can come out as 0 or as 500 % click-through).
+/// Click-through is shown once a strategy's noised count of shoppers shown is at least this
+/// many standard deviations of its noise: below that a ratio of two noised counts is mostly
+/// noise (a few shoppers shown can come out as 0 or as 500 % click-through). The noise is that
+/// of one shopper per strategy and window (σ ≈ 15 at the defaults), so a shop needs about 150
+/// shoppers shown a strategy in a window.
 const CTR_MIN_SIGMAS: f64 = 10.0;
 
 #[derive(Debug, Serialize)]
@@ -43,9 +45,9 @@ pub struct Stats {
     /// The window the strategy rows come from: the newest released one with reports.
     strategy_window: Option<PeriodInfo>,
     strategies: Vec<StrategyRow>,
-    /// Click-through is given for strategies with at least this many (noised) impressions:
+    /// Click-through is given for strategies with at least this many (noised) shoppers shown:
     /// ten standard deviations of the noise that window's release recorded.
-    ctr_min_impressions: f64,
+    ctr_min_shown: f64,
     /// Keys held back by the threshold, summed over the released windows.
     suppressed: Suppressed,
 }
@@ -145,14 +147,20 @@ struct Pair {
     count: f64,
 }
 
+/// One strategy in one window. Reports say once per window and strategy whether the shopper
+/// was shown it and whether they clicked one of its recommendations, so both numbers count
+/// shoppers (noised).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StrategyRow {
     strategy: String,
-    impressions: f64,
-    clicks: f64,
-    /// clicks / impressions in [0, 1], when there are enough impressions for the noise not to
-    /// dominate (see [`CTR_MIN_SIGMAS`]).
+    /// Shoppers shown the strategy's recommendations.
+    shown: f64,
+    /// Shoppers who clicked one of them.
+    clicked: f64,
+    /// Click-through per shopper: clicked / shown in [0, 1], the share of shoppers shown who
+    /// clicked (a heavy user counts once), when enough shoppers were shown for the noise not
+    /// to dominate (see [`CTR_MIN_SIGMAS`]).
     ctr: Option<f64>,
 }
 
@@ -176,8 +184,8 @@ fn strategy_rows(r: &ReleasedCounts) -> (Vec<StrategyRow>, f64) {
         .iter()
         .map(|(name, t): (&String, &StrategyTotals)| StrategyRow {
             strategy: name.clone(),
-            impressions: t.impressions,
-            clicks: t.clicks,
+            shown: t.impressions,
+            clicked: t.clicks,
             ctr: (t.impressions >= floor && t.impressions > 0.0)
                 .then(|| (t.clicks / t.impressions).clamp(0.0, 1.0)),
         })
@@ -217,7 +225,7 @@ pub fn collect(state: &AppState) -> Stats {
     let mut windows: BTreeMap<Period, WindowRow> = BTreeMap::new();
     let mut suppressed = Suppressed::default();
     let mut pairs = Vec::new();
-    let (mut strategies, mut strategy_window, mut ctr_min_impressions) = (Vec::new(), None, 0.0);
+    let (mut strategies, mut strategy_window, mut ctr_min_shown) = (Vec::new(), None, 0.0);
     if let Some(c) = &current {
         for r in c.releases.iter() {
             suppressed.items += r.suppressed.items;
@@ -243,7 +251,7 @@ pub fn collect(state: &AppState) -> Stats {
             );
         }
         if let Some(newest) = c.releases.iter().rev().find(|r| !r.strategies.is_empty()) {
-            (strategies, ctr_min_impressions) = strategy_rows(newest);
+            (strategies, ctr_min_shown) = strategy_rows(newest);
             strategy_window = Some(Period::of_release(newest).into());
         }
         let totals = merge_windows(&c.releases, c.as_of, model_config().half_life_days);
@@ -327,7 +335,7 @@ pub fn collect(state: &AppState) -> Stats {
         pairs,
         strategy_window,
         strategies,
-        ctr_min_impressions,
+        ctr_min_shown,
         suppressed,
     }
 }

@@ -10,7 +10,7 @@
 
 use kindred_core::privacy::epoch_of;
 use kindred_core::synthetic::SplitMix64;
-use kindred_core::{Engine, EngineError, EventInput, PrivacyError};
+use kindred_core::{Engine, EngineError, EventInput, EventKind, PrivacyError, Strategy};
 
 use crate::csv_input::Event;
 
@@ -35,6 +35,8 @@ pub struct Client {
     rng: SplitMix64,
     /// Day of the latest event replayed.
     last_day: Option<u32>,
+    /// Recommendation lists every product view shows (see [`Client::showing`]).
+    rails: &'static [Strategy],
 }
 
 impl Client {
@@ -45,7 +47,17 @@ impl Client {
             engine: template.clone(),
             rng: SplitMix64::new(seed),
             last_day: None,
+            rails: &[],
         }
+    }
+
+    /// Notes `rails` as shown on every product view, as the browser module's `recommend()`
+    /// notes each list a page renders, so reports say which strategies the shopper was shown.
+    /// For the demo's shoppers, whose storefront is known; an events file does not say what
+    /// was shown, so by default nothing is noted.
+    pub fn showing(mut self, rails: &'static [Strategy]) -> Self {
+        self.rails = rails;
+        self
     }
 
     /// Replays this shopper's events (in time order) and passes every committed report's
@@ -64,8 +76,16 @@ impl Client {
             let Some(item) = self.engine.catalog().get(e.item) else {
                 continue;
             };
-            let input = EventInput::new(e.kind, item.id.clone()).at(e.ts);
+            let mut input = EventInput::new(e.kind, item.id.clone()).at(e.ts);
+            if let Some(strategy) = e.strategy {
+                input = input.from_strategy(strategy);
+            }
             self.engine.track(&input, e.ts)?;
+            if e.kind == EventKind::View {
+                for &rail in self.rails {
+                    self.engine.note_impressions(rail, 1, e.ts);
+                }
+            }
         }
         if let Some(last) = self.last_day {
             self.end_of_day(last, send)?;
