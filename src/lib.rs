@@ -28,14 +28,14 @@ pub use kindred::Kindred;
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("kindred.d.ts");
 
-/// The version of the kindred module, for example `"0.1.0"`.
+/// The version of the kindred module, for example `"0.2.0"`.
 ///
 /// Matches the `version` of the npm package and of the Rust crate it was built from.
 ///
 /// ```ts
 /// import init, { version } from "kindred";
 /// await init();
-/// console.log(version()); // "0.1.0"
+/// console.log(version()); // "0.2.0"
 /// ```
 #[wasm_bindgen]
 pub fn version() -> String {

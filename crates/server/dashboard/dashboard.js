@@ -109,7 +109,10 @@ function renderModel(s) {
     ["describes the shop up to", `${m.asOfDate} (the newest released window)`],
     ["items with popularity", number(m.items)],
     ["trending items", number(m.trending)],
-    ["items with neighbours", number(m.neighbourLists)],
+    ["items with item lists", number(m.neighbourLists)],
+    ["learned item model", m.itemModel
+      ? `EASE over ${number(m.itemModel.items)} items (λ ${number(m.itemModel.lambda)}); co-occurrence for the rest`
+      : "none yet (co-occurrence only: no item has a released pair)"],
     ["interests", number(m.interests)],
     ["size (gzip / brotli)", `${number(m.bytes.gzip / 1024, 1)} KB / ${number(m.bytes.br / 1024, 1)} KB`],
   ]);

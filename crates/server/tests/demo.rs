@@ -141,6 +141,10 @@ fn demo_seed_fills_a_new_database_once() {
     assert!(!model.popularity.is_empty(), "{}", stored.json);
     assert!(!model.trending.is_empty(), "{}", stored.json);
     assert!(!model.neighbours.is_empty(), "{}", stored.json);
+    // The demo's bundles are released pairs, so the learned item model covers some items.
+    let learned = model.item_model.as_ref().expect("an item model was fitted");
+    assert_eq!(learned.kind, "ease");
+    assert!(learned.items > 0 && learned.lambda > 0.0, "{learned:?}");
     let json = std::fs::read_to_string(catalog).expect("catalog");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("JSON");
     let ids: BTreeSet<&str> = rows.iter().filter_map(|r| r["id"].as_str()).collect();

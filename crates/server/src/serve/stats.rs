@@ -92,6 +92,8 @@ struct ModelInfo {
     trending: usize,
     neighbour_lists: usize,
     interests: usize,
+    /// The learned item model behind the item lists (`None`: co-occurrence only).
+    item_model: Option<kindred_core::model::ItemModelInfo>,
 }
 
 #[derive(Debug, Serialize)]
@@ -308,6 +310,7 @@ pub fn collect(state: &AppState) -> Stats {
             trending: m.trending.len(),
             neighbour_lists: m.neighbours.len(),
             interests: m.interests.len(),
+            item_model: m.item_model.clone(),
         }
     });
     let (top_items, trending, interests) = current.as_ref().map_or_else(
