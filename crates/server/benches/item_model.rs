@@ -106,8 +106,11 @@ fn every_item_paired(n: usize) -> Counts {
     (items, pairs)
 }
 
+/// A benchmark case: label, items, measurement seconds, the counts' generator.
+type Case = (&'static str, usize, u64, fn(usize) -> Counts);
+
 fn bench(c: &mut Criterion) {
-    let cases: [(&str, usize, u64, fn(usize) -> Counts); 4] = [
+    let cases: [Case; 4] = [
         ("items", 1_000, 10, released_counts),
         ("items", 3_000, 30, released_counts),
         ("items", 10_000, 200, released_counts),
