@@ -8,24 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use kindred_core::synthetic::SplitMix64;
 use kindred_server::item_model::{fit_ease, EaseConfig, ItemWeights};
-
-/// SplitMix64: seeded, dependency-free randomness, so every run fits the same counts.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);
 
@@ -33,7 +17,7 @@ type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);
 /// from a long-tailed popularity, each window decayed by a random age (so counts are not
 /// integers). G = XᵀX of those windows, hence positive semidefinite: the Cholesky path.
 fn released_counts(n: usize) -> Counts {
-    let mut rng = Rng(n as u64);
+    let mut rng = SplitMix64::new(n as u64);
     let cumulative: Vec<f64> = (0..n)
         .scan(0.0, |total, i| {
             *total += 1.0 / (i as f64 + 20.0).powf(0.8);
@@ -89,7 +73,7 @@ fn describe(n: usize, pairs: &BTreeMap<(String, String), f64>, fitted: &ItemWeig
 /// random others, so the whole catalog enters the fit (a shop whose 10,000 items all have
 /// released pairs).
 fn every_item_paired(n: usize) -> Counts {
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64::new(7);
     let id = |i: usize| format!("sku-{i:05}");
     let mut items = BTreeMap::new();
     let mut pairs = BTreeMap::new();

@@ -588,27 +588,7 @@ fn top_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// SplitMix64: seeded, dependency-free randomness for the test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
-        fn unit(&mut self) -> f64 {
-            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
+    use kindred_core::synthetic::SplitMix64 as Rng;
 
     type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);
 
@@ -672,7 +652,7 @@ mod tests {
     #[test]
     fn dense_solution_satisfies_the_ease_optimality_conditions() {
         let (users, n) = (200, 30);
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let rates: Vec<f64> = (0..n).map(|_| 0.05 + 0.3 * rng.unit()).collect();
         let x = Mat::from_fn(users, n, |_, j| f64::from(u8::from(rng.unit() < rates[j])));
         let windows: Vec<Vec<usize>> = (0..users)
@@ -754,7 +734,7 @@ mod tests {
 
     #[test]
     fn items_bought_together_point_at_each_other() {
-        let (n, mut rng) = (12, Rng(11));
+        let (n, mut rng) = (12, Rng::new(11));
         let windows: Vec<Vec<usize>> = (0..600)
             .map(|_| {
                 let a = 2 * rng.below(n / 2);

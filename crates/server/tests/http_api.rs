@@ -271,23 +271,28 @@ impressions = 1
 clicks = 1
 "#;
 
+/// A server on `config` with no rate limit and the test's admin token.
+fn start_unlimited_with_config(dir: &std::path::Path, config: &str) -> Server {
+    Server::start(
+        dir,
+        &[
+            "--config",
+            config,
+            "--rate-limit",
+            "0",
+            "--admin-token",
+            ADMIN_TOKEN,
+        ],
+    )
+}
+
 #[test]
 fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_released() {
     let dir = support::test_dir("threshold");
     let config = dir.join("kindred.toml");
     std::fs::write(&config, NEARLY_EXACT).expect("config");
     let config_arg = config.to_str().expect("utf-8").to_owned();
-    let server = Server::start(
-        &dir,
-        &[
-            "--config",
-            &config_arg,
-            "--rate-limit",
-            "0",
-            "--admin-token",
-            ADMIN_TOKEN,
-        ],
-    );
+    let server = start_unlimited_with_config(&dir, &config_arg);
     // Yesterday's one-day window still takes reports today (release delay 1).
     let y = yesterday();
     let popular = format!(
@@ -357,17 +362,7 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
         "raw counters are deleted once released"
     );
 
-    let server = Server::start(
-        &dir,
-        &[
-            "--config",
-            &config_arg,
-            "--rate-limit",
-            "0",
-            "--admin-token",
-            ADMIN_TOKEN,
-        ],
-    );
+    let server = start_unlimited_with_config(&dir, &config_arg);
     assert_eq!(
         pending(&server),
         Some(0.0),
