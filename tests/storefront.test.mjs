@@ -177,6 +177,41 @@ test("events just before a navigation are neither lost nor doubled", async () =>
   await context.close();
 });
 
+test("a click whose write failed waits in the journal past a page without a catalog", async () => {
+  // The listing page cannot write IndexedDB (every put throws, as a full disk would), and the
+  // product page it opens gets no catalog. The click must survive both and land on the page
+  // after (the journal used to let it go as soon as flush() resolved, and a page with no
+  // catalog dropped what it could not track).
+  const context = await shopperContext(shop, {
+    initScript: () => {
+      if (!location.search.includes("category=")) return;
+      IDBObjectStore.prototype.put = () => {
+        throw new DOMException("the test's disk is full", "QuotaExceededError");
+      };
+    },
+  });
+  let catalogFails = false;
+  await context.route("**/catalog.json", (route) => (catalogFails ? route.abort("connectionreset") : route.fallback()));
+  const listing = await visit(shop, context, "/?category=Toys");
+  await answerConsent(listing, false);
+  const card = listing.locator("#listing [data-kindred-item]").first();
+  const item = await card.getAttribute("data-kindred-item");
+  catalogFails = true;
+  await card.locator("a").click();
+  await listing.waitForURL(/product\.html/);
+  const product = await ready(listing);
+  assert.equal(await product.evaluate(() => window.kindred.status().catalogSize), 0, "the product page has no catalog");
+  const journaled = await product.evaluate(() => JSON.parse(sessionStorage.getItem("kindred:journal:default")).map((e) => e.item));
+  assert.deepEqual(journaled, [item], "the click is still journaled");
+  catalogFails = false;
+  await visit(shop, product, "/cart.html");
+  await waitForEvents(product, "click", 1);
+  const clicks = await product.evaluate(() => window.kindred.exportData().events.filter((e) => e.type === "click").map((e) => e.item));
+  assert.deepEqual(clicks, [item], "saved once, by the first page that could");
+  await product.waitForFunction(() => sessionStorage.getItem("kindred:journal:default") === null);
+  await context.close();
+});
+
 test("window.kindred, templates and default slots, form searches and bad slots", async () => {
   const context = await shopperContext(shop);
   const page = await context.newPage();

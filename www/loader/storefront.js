@@ -102,18 +102,25 @@ async function start(script, early) {
   // on a storefront most events (clicks, cart, search) come right before a navigation, which
   // can cut an IndexedDB write short. The next page replays what was not saved.
   const journal = new Journal(`kindred:journal:${config.site || "default"}`);
+  // An event leaves the journal only once it is in IndexedDB, or when a page that has the
+  // catalog refuses it. A page whose catalog did not load keeps it for the next page, and a
+  // write that failed (storage switched to memory) keeps it too: `flush()` resolves either way.
   const carried = journal.read();
+  let catalogLoaded = false;
   let slots = null;
   let queue = [];
   const track = (event) => {
     try {
       k.track(event);
     } catch (error) {
+      if (!catalogLoaded) return;
       warn(`${event.type} not tracked: ${error.message}`);
       journal.settle([event]);
       return;
     }
-    k.flush().then(() => journal.settle([event]), () => {});
+    k.flush().then(() => {
+      if (k.status().storage === "indexeddb") journal.settle([event]);
+    }, () => {});
     if (slots && event.type !== "click") slots.refresh();
   };
   startTracking({
@@ -130,6 +137,7 @@ async function start(script, early) {
   try {
     const items = await catalog;
     const loaded = await k.loadCatalog(items);
+    catalogLoaded = k.status().catalogSize > 0;
     for (const row of items) if (row && row.id != null) rows.set(String(row.id), row);
     if (loaded.rejected.length > 0) {
       const first = loaded.rejected[0];
