@@ -106,14 +106,13 @@ async function start(script, early) {
   // catalog refuses it. A page whose catalog did not load keeps it for the next page, and a
   // write that failed (storage switched to memory) keeps it too: `flush()` resolves either way.
   const carried = journal.read();
-  let catalogLoaded = false;
   let slots = null;
   let queue = [];
   const track = (event) => {
     try {
       k.track(event);
     } catch (error) {
-      if (!catalogLoaded) return;
+      if (k.status().catalogSize === 0) return;
       warn(`${event.type} not tracked: ${error.message}`);
       journal.settle([event]);
       return;
@@ -137,7 +136,6 @@ async function start(script, early) {
   try {
     const items = await catalog;
     const loaded = await k.loadCatalog(items);
-    catalogLoaded = k.status().catalogSize > 0;
     for (const row of items) if (row && row.id != null) rows.set(String(row.id), row);
     if (loaded.rejected.length > 0) {
       const first = loaded.rejected[0];
