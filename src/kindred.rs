@@ -50,7 +50,6 @@ use crate::values::{
     read_request, recommendations_js, shopper_data_js, window_js, JsJson, Obj,
 };
 
-const DAY_MS: i64 = 86_400_000;
 /// How long a tab owns an outbox entry it is sending before another tab may retry it.
 const CLAIM_MS: i64 = 60_000;
 
@@ -764,7 +763,7 @@ async fn report_task(shared: Shared) {
         (
             url,
             inner.retry_delay_ms,
-            i64::from(inner.outbox_days) * DAY_MS,
+            i64::from(inner.outbox_days) * kindred_core::DAY_MS,
         )
     };
     let now = now_ms();

@@ -468,7 +468,7 @@ async fn a_state_from_a_newer_version_is_kept_not_read() {
 async fn retention_deletes_old_events() {
     let k = create("retention").await;
     let now = js_sys::Date::now();
-    let old = now - 400.0 * 86_400_000.0;
+    let old = now - 400.0 * DAY_MS;
     k.track(js(&format!(
         r#"{{"type": "view", "item": "mug", "ts": {old}}}"#
     )))
@@ -509,7 +509,7 @@ async fn create_over_outbox(site: &str, outbox: JsValue, extra: &str) -> Kindred
 #[wasm_bindgen_test]
 async fn undelivered_reports_are_dropped_after_outbox_days() {
     let site = "outbox";
-    let old = js_sys::Date::now() - 10.0 * 86_400_000.0;
+    let old = js_sys::Date::now() - 10.0 * DAY_MS;
     let entry = js(&format!(
         r#"[{{"day": 1, "json": "{{}}", "committedAt": {old}, "attempts": 3, "nextAt": 0, "claimedUntil": 0}}]"#
     ));
@@ -643,7 +643,7 @@ fn window_day(day: u32) -> f64 {
     f64::from(WINDOW + day) * DAY_MS + 9.0 * 3_600_000.0
 }
 const WINDOW: u32 = 20_580;
-const DAY_MS: f64 = 86_400_000.0;
+const DAY_MS: f64 = kindred_core::DAY_MS as f64;
 
 /// Creates an instance of `site` reporting to "/" at once (reports are captured by
 /// `capture_reports`).

@@ -13,7 +13,7 @@ use kindred_core::report::Mode;
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report};
 
-const DAY: i64 = 86_400_000;
+const DAY: i64 = kindred_core::DAY_MS;
 const START: i64 = 20_600 * DAY + 9 * 3_600_000;
 
 /// A shopper with 40 events over three sessions on one day, 10k-item catalog.

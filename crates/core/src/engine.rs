@@ -19,7 +19,8 @@ use crate::rules::{RecommendRequest, Recommendation, RequestError};
 use crate::snapshot::{self, SnapshotError, UserState};
 use crate::text;
 
-const DAY_MS: f64 = 86_400_000.0;
+/// [`crate::DAY_MS`] as a float: retention, purchase memory and half-lives are days with fractions.
+const DAY_MS: f64 = crate::DAY_MS as f64;
 
 /// How much each kind of event says about interest. Purchases say most; removing from the
 /// cart says the shopper changed their mind.

@@ -425,10 +425,9 @@ impl History {
         };
         match s.last_purchase {
             Some(t) if s.purchases > 0 && t >= purchase_cutoff => {
-                const DAY: i64 = 86_400_000;
                 *s = ItemStats {
                     purchases: s.purchases,
-                    last_purchase: Some(t - t.rem_euclid(DAY)),
+                    last_purchase: Some(t - t.rem_euclid(crate::DAY_MS)),
                     ..ItemStats::default()
                 };
                 true

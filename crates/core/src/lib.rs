@@ -15,6 +15,11 @@
 //! - [`synthetic`]: deterministic synthetic catalogs for tests, benchmarks and demos.
 #![forbid(unsafe_code)]
 
+/// One UTC day in milliseconds: the one day length of kindred (UTC day numbers, retention,
+/// decay half-lives, contribution windows), for the engine, the server, the simulator, the
+/// tests and the benches alike. Days are counted in UTC without leap seconds, as Unix time is.
+pub const DAY_MS: i64 = 86_400_000;
+
 pub mod aggregate;
 pub mod budget;
 pub mod catalog;

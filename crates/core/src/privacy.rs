@@ -31,8 +31,7 @@ use crate::report::{
 };
 use crate::rules::Strategy;
 use crate::window::{next_contribution, window_of, Contribution, WindowActivity, WindowState};
-
-const DAY_MS: i64 = 86_400_000;
+use crate::DAY_MS;
 
 /// The day (UTC day number, days since 1970-01-01) of a time in ms since 1970.
 pub fn epoch_of(ms: i64) -> u32 {

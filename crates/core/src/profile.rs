@@ -292,7 +292,7 @@ fn top_n(items: &mut Vec<(String, f64)>, n: usize) {
 mod tests {
     use super::*;
 
-    const DAY: i64 = 86_400_000;
+    const DAY: i64 = crate::DAY_MS;
 
     fn mug() -> Item {
         let mut item = Item::new("mug", "Blue Mug");

@@ -269,7 +269,7 @@ impl Engine {
     /// for the purchase memory, browsing for the retention period), weighted by
     /// [`HISTORY_BROWSED`] and [`HISTORY_HALF_LIFE_DAYS`].
     fn history_weights(&self, now: i64) -> Vec<(u32, f32)> {
-        let half_life = HISTORY_HALF_LIFE_DAYS * 86_400_000.0;
+        let half_life = HISTORY_HALF_LIFE_DAYS * crate::DAY_MS as f64;
         let mut out: Vec<(u32, f32)> = self
             .history
             .all_stats()
@@ -438,7 +438,7 @@ impl Engine {
     fn recently_viewed(&self, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let mut out = Candidates::new(slots, Why::RecentlyViewed);
-        let half_life = self.config.half_life_days * 86_400_000.0;
+        let half_life = self.config.half_life_days * crate::DAY_MS as f64;
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last)) = (self.catalog.index_of(id), s.last_seen) {
                 let age = (now - last).max(0) as f64;
@@ -451,7 +451,7 @@ impl Engine {
     fn buy_again(&self, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let mut out = Candidates::new(slots, Why::BuyAgain);
-        let half_life = BUY_AGAIN_HALF_LIFE_DAYS * 86_400_000.0;
+        let half_life = BUY_AGAIN_HALF_LIFE_DAYS * crate::DAY_MS as f64;
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last), true) =
                 (self.catalog.index_of(id), s.last_purchase, s.purchases > 0)

@@ -7,7 +7,7 @@ use kindred_core::{Engine, EngineError, EventInput, Item, RecommendRequest, Stra
 
 const NOW: i64 = 1_780_000_000_000;
 const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
+const DAY: i64 = kindred_core::DAY_MS;
 
 const CATALOG: &str = r#"[
   {"id":"mug-blue","title":"Blue Ceramic Mug","categories":["Home > Kitchen > Mugs"],"brand":"Acme","price":12,"tags":["gift"]},

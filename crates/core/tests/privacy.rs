@@ -10,7 +10,7 @@ use kindred_core::report::{Caps, Mode, ReportLimits};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
 
-const DAY: i64 = 86_400_000;
+const DAY: i64 = kindred_core::DAY_MS;
 /// Noon UTC of day 20,600, the 21st day of the window starting on day 20,580.
 const NOON: i64 = 20_600 * DAY + DAY / 2;
 const D: u32 = 20_600;

@@ -265,7 +265,7 @@ proptest! {
         };
         for (t, action, item, jump) in steps {
             day = (day + jump).max(0);
-            let now = day * 86_400_000 + 43_200_000;
+            let now = day * kindred_core::DAY_MS + kindred_core::DAY_MS / 2;
             match action {
                 0 | 1 => {
                     let kind = if action == 0 { EventKind::View } else { EventKind::Purchase };

@@ -47,7 +47,10 @@ struct Scenario {
 fn scenarios() -> impl Strategy<Value = Scenario> {
     (
         (5usize..60, any::<u64>(), any::<bool>(), any::<bool>()),
-        prop::collection::vec((kinds(), 0usize..60, 0i64..(60 * 86_400_000)), 0..40),
+        prop::collection::vec(
+            (kinds(), 0usize..60, 0i64..(60 * kindred_core::DAY_MS)),
+            0..40,
+        ),
         (
             strategies(),
             1usize..15,

@@ -16,7 +16,7 @@ use kindred_core::report::{pair_key, Counter, Family};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report};
 
-const DAY: i64 = 86_400_000;
+const DAY: i64 = kindred_core::DAY_MS;
 const WINDOW: u32 = 20_580;
 const SHOPPERS: usize = 300;
 const ITEMS: usize = 120;

@@ -14,7 +14,7 @@ use kindred_core::report::{LdpParams, Mode};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
 
-const DAY: i64 = 86_400_000;
+const DAY: i64 = kindred_core::DAY_MS;
 /// The first day of a 30-day window; the simulation covers that window and reports on the
 /// first day of the next.
 const FIRST_DAY: u32 = 20_580;

@@ -256,11 +256,12 @@ fn main() {
         }
     };
     let host = url.trim_start_matches("http://").to_owned();
-    let today = (SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        / 86_400) as u32;
+    let today = kindred_core::epoch_of(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64,
+    );
     // The window open today (the server's default window length).
     let window = kindred_core::window::window_of(today, WINDOW_DAYS);
     let mut rng = SplitMix64::new(42);

@@ -719,7 +719,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
-        "d" => 86_400,
+        "d" => kindred_core::DAY_MS as u64 / 1000,
         _ => return Err(format!("\"{text}\": the unit must be s, m, h or d")),
     };
     Ok(Duration::from_secs(n.saturating_mul(seconds)))
@@ -921,7 +921,7 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(24 * 3600)));
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("h").is_err());
     }

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use kindred_core::{Catalog, EventKind, Strategy};
+use kindred_core::{Catalog, EventKind, Strategy, DAY_MS};
 use serde_json::{Map, Value};
 
 use crate::time;
@@ -465,8 +465,6 @@ pub fn read_users(path: &Path) -> Result<Vec<String>, InputError> {
         .map(str::to_owned)
         .collect())
 }
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Parses a timestamp into milliseconds since 1970: either an integer (already milliseconds)
 /// or ISO 8601 `YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|±HH:MM]` (a space may replace the `T`).

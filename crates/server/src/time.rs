@@ -59,13 +59,12 @@ pub fn http_date(ms: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = ms.max(0) / 1000;
-    let epoch = (secs / 86_400) as u32;
+    let epoch = kindred_core::epoch_of(ms);
     let date = date_of(epoch);
     let (year, rest) = date.split_at(4);
     let month: usize = rest[1..3].parse().unwrap_or(1);
     let day = &rest[4..6];
-    let t = secs % 86_400;
+    let t = ms.max(0) % kindred_core::DAY_MS / 1000;
     format!(
         "{}, {day} {} {year} {:02}:{:02}:{:02} GMT",
         DAYS[(epoch % 7) as usize],

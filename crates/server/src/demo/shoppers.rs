@@ -27,11 +27,10 @@
 use std::collections::BTreeMap;
 
 use kindred_core::synthetic::SplitMix64;
-use kindred_core::{Catalog, EventKind, Strategy};
+use kindred_core::{Catalog, EventKind, Strategy, DAY_MS};
 
 use crate::csv_input::Event;
 
-const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 /// Items per bundle.
 const BUNDLE_SIZE: usize = 3;

@@ -276,7 +276,7 @@ fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
         .allow_methods([Method::GET, Method::HEAD, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .expose_headers([header::ETAG, header::RETRY_AFTER])
-        .max_age(Duration::from_secs(86_400))
+        .max_age(Duration::from_millis(kindred_core::DAY_MS as u64))
 }
 
 /// The metric label of a request: a fixed route name, never the raw path.

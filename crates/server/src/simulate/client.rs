@@ -10,11 +10,9 @@
 
 use kindred_core::privacy::epoch_of;
 use kindred_core::synthetic::SplitMix64;
-use kindred_core::{Engine, EngineError, EventInput, EventKind, PrivacyError, Strategy};
+use kindred_core::{Engine, EngineError, EventInput, EventKind, PrivacyError, Strategy, DAY_MS};
 
 use crate::csv_input::Event;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// What can stop a client (each is a bug or a bad setting, not bad data: bad rows were
 /// skipped while reading).

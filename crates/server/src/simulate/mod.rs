@@ -40,7 +40,7 @@ use kindred_core::privacy::{epoch_of, MAX_KEY_CAP};
 use kindred_core::report::{Caps, DEFAULT_WINDOW_DAYS};
 use kindred_core::{
     Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest, Recommendation,
-    SharedModel, Strategy,
+    SharedModel, Strategy, DAY_MS,
 };
 use rayon::prelude::*;
 
@@ -48,7 +48,6 @@ use crate::csv_input::{self, InputError};
 use aggregator::Aggregator;
 use client::{Client, ClientError};
 
-const DAY_MS: i64 = 86_400_000;
 /// The `off` upper bound's budget per window: so large that the ledger never blocks a report
 /// (the largest `PrivacyConfig::validate` accepts; without noise it protects nothing anyway).
 const OFF_EPSILON: f64 = 100.0;

@@ -14,11 +14,11 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Today's UTC day number.
 pub fn today() -> u32 {
-    let secs = SystemTime::now()
+    let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
-        .as_secs();
-    (secs / 86_400) as u32
+        .as_millis();
+    kindred_core::epoch_of(ms as i64)
 }
 
 pub fn yesterday() -> u32 {
