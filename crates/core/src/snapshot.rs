@@ -53,6 +53,9 @@ pub enum SnapshotError {
     BadMagic,
     #[error("snapshot format {found} is newer than this version of kindred reads ({SNAPSHOT_VERSION}); the bytes are kept untouched")]
     FutureVersion { found: u16 },
+    /// A format number no kindred ever wrote (formats count from 1): a damaged header.
+    #[error("snapshot format {found} does not exist (kindred numbers its formats from 1): the header is damaged; the bytes are kept untouched")]
+    InvalidVersion { found: u16 },
     #[error("snapshot format {found} was written by a pre-release of kindred and is no longer read; the bytes are kept untouched")]
     Obsolete { found: u16 },
     #[error("snapshot is corrupt (checksum mismatch); the bytes are kept untouched")]
@@ -93,7 +96,10 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
         return Err(SnapshotError::BadMagic);
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version > SNAPSHOT_VERSION || version == 0 {
+    if version == 0 {
+        return Err(SnapshotError::InvalidVersion { found: version });
+    }
+    if version > SNAPSHOT_VERSION {
         return Err(SnapshotError::FutureVersion { found: version });
     }
     if version < OLDEST_READ {
@@ -718,6 +724,21 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 0xff;
         assert_eq!(decode(&flipped).err(), Some(SnapshotError::Checksum));
+    }
+
+    /// No kindred ever wrote format 0 (they count from 1): a 0 is damage, and the error says
+    /// so (regression: it was reported as a format newer than this version of kindred).
+    #[test]
+    fn format_0_is_named_invalid_not_newer() {
+        let mut bytes = encode(&state());
+        bytes[4..6].copy_from_slice(&0u16.to_le_bytes());
+        let error = decode(&bytes).err();
+        let message = error.as_ref().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("format 0") && !message.contains("newer"),
+            "{message}"
+        );
+        assert_eq!(error, Some(SnapshotError::InvalidVersion { found: 0 }));
     }
 
     /// A format 3 snapshot (as the browser module of wire format v1 wrote it) still opens:
