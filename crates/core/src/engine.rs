@@ -40,6 +40,25 @@ pub struct EventWeights {
     pub rate_per_star: f32,
 }
 
+impl EventWeights {
+    /// The weight of one stored event (`amount`: dwell milliseconds or the rating, as
+    /// [`Event::amount`] keeps them), for `track` and for the rebuild after retention alike.
+    pub fn of(&self, kind: EventKind, amount: f32) -> f32 {
+        match kind {
+            EventKind::View => self.view,
+            EventKind::Click => self.click,
+            EventKind::Cart => self.cart,
+            EventKind::RemoveCart => self.remove_cart,
+            EventKind::Purchase => self.purchase,
+            EventKind::Search => self.search,
+            EventKind::Dwell => ((f64::from(amount) / 60_000.0) as f32 * self.dwell_per_minute)
+                .min(self.dwell_cap)
+                .max(0.0),
+            EventKind::Rate => (amount - 3.0) * self.rate_per_star,
+        }
+    }
+}
+
 impl Default for EventWeights {
     fn default() -> Self {
         EventWeights {
@@ -68,9 +87,9 @@ pub struct EngineConfig {
     pub session_gap_minutes: f64,
     /// Timestamps further than this in the future are clamped to now (default 5 minutes).
     pub future_tolerance_ms: i64,
-    /// Raw events, and the per-item view, click and cart totals, older than this are deleted
-    /// (default 90 days, the data-minimizing default the product brief asks for;
-    /// `retentionDays` in the browser).
+    /// Raw events, and the per-item view, click and cart totals, older than this are deleted,
+    /// and what the profile learned from them with them (default 90 days, the data-minimizing
+    /// default the product brief asks for; `retentionDays` in the browser).
     pub retention_days: f64,
     /// Per-item purchase aggregates (how often, and the day of the last purchase) are kept
     /// this long (default 395 days, about 13 months; `purchaseMemoryDays` in the browser):
@@ -198,6 +217,9 @@ pub struct Engine {
     pub(crate) profile: Profile,
     pub(crate) model: Option<Arc<ResolvedModel>>,
     pub(crate) privacy: PrivacyState,
+    /// Retention deleted events the profile learned from while no catalog was loaded to
+    /// rebuild it with: `set_catalog` rebuilds it (see [`Engine::expire`]).
+    pub(crate) relearn_pending: bool,
 }
 
 impl Default for Engine {
@@ -216,6 +238,7 @@ impl Engine {
             profile: Profile::new(config.half_life_days * DAY_MS),
             model: None,
             privacy: PrivacyState::default(),
+            relearn_pending: false,
         }
     }
 
@@ -277,6 +300,9 @@ impl Engine {
         self.index = Arc::new(ContentIndex::build(&catalog, FieldWeights::default()));
         self.catalog = Arc::new(catalog);
         self.resolve_model();
+        if self.relearn_pending {
+            self.relearn();
+        }
     }
 
     /// Inserts or replaces one item without rebuilding the index.
@@ -368,8 +394,7 @@ impl Engine {
             ts = now;
             self.history.note_clamped();
         }
-        let w = self.config.event_weights;
-        if input.kind == EventKind::Search {
+        let event = if input.kind == EventKind::Search {
             let query: String = input
                 .query
                 .as_deref()
@@ -378,67 +403,67 @@ impl Engine {
                 .chars()
                 .take(crate::history::MAX_QUERY_CHARS)
                 .collect();
-            let tokens = text::tokenize(&query);
-            self.profile.add_query(&tokens, w.search, ts);
-            self.history.record(Event {
+            Event {
                 kind: input.kind,
                 item: None,
                 query: Some(query),
                 ts,
                 amount: 0.0,
-            });
-            return Ok(());
-        }
-        let id = input.item.as_deref().unwrap_or("");
-        let slot = self.catalog.require(id)?;
-        if let Some(strategy) = input.strategy {
-            self.note_click(strategy, ts, now);
-        }
-        let (weight, amount) = match input.kind {
-            EventKind::View => (w.view, 0.0),
-            EventKind::Click => (w.click, 0.0),
-            EventKind::Cart => (w.cart, 0.0),
-            EventKind::RemoveCart => (w.remove_cart, 0.0),
-            EventKind::Purchase => (w.purchase, 0.0),
-            EventKind::Dwell => {
-                let ms = input.ms.unwrap_or(0.0);
-                (
-                    ((ms / 60_000.0) as f32 * w.dwell_per_minute)
-                        .min(w.dwell_cap)
-                        .max(0.0),
-                    ms as f32,
-                )
             }
-            EventKind::Rate => {
-                let v = input.value.unwrap_or(3.0) as f32;
-                ((v - 3.0) * w.rate_per_star, v)
+        } else {
+            let id = input.item.as_deref().unwrap_or("");
+            self.catalog.require(id)?;
+            if let Some(strategy) = input.strategy {
+                self.note_click(strategy, ts, now);
             }
-            EventKind::Search => (0.0, 0.0),
+            let amount = match input.kind {
+                EventKind::Dwell => input.ms.unwrap_or(0.0) as f32,
+                EventKind::Rate => input.value.unwrap_or(3.0) as f32,
+                _ => 0.0,
+            };
+            Event {
+                kind: input.kind,
+                item: Some(id.to_owned()),
+                query: None,
+                ts,
+                amount,
+            }
         };
-        if let Some(item) = self.catalog.get(slot) {
-            let vocab = self.index.vocabulary();
-            let terms = self
-                .index
-                .vector(slot)
-                .iter()
-                .map(|(t, v)| (vocab.term(t), v));
-            self.profile.add_item(item, terms, weight, ts);
-        }
-        self.history.record(Event {
-            kind: input.kind,
-            item: Some(id.to_owned()),
-            query: None,
-            ts,
-            amount,
-        });
+        let weights = &self.config.event_weights;
+        learn(
+            &mut self.profile,
+            &self.catalog,
+            &self.index,
+            weights,
+            &event,
+        );
+        self.history.record(event);
         Ok(())
     }
 
     /// Applies retention at `now`: raw events and per-item browsing totals older than
-    /// `retention_days` are deleted (and the items leave the profile); per-item purchase
-    /// aggregates live until `purchase_memory_days` after the last purchase, reduced to the
-    /// purchase count and the day of the last purchase. Returns the number of raw events
-    /// deleted.
+    /// `retention_days` are deleted; per-item purchase aggregates live until
+    /// `purchase_memory_days` after the last purchase, reduced to the purchase count and the
+    /// day of the last purchase. Returns the number of raw events deleted.
+    ///
+    /// What deleted data taught the profile goes with it: when the profile learned from an
+    /// event older than the cutoff, or from an item whose totals are gone, it is rebuilt from
+    /// what is kept. The raw events are replayed as `track` learned from them; an item whose
+    /// purchases the raw log no longer holds but its purchase aggregate remembers is learned
+    /// as one purchase on the day of its last one (the older ones had decayed far below it).
+    ///
+    /// Rebuilt, not subtracted: a subtraction would need each deleted event's contribution
+    /// exactly as it was made (the item's categories, tags and title then, the event weights
+    /// then), cannot reach events the `max_events` cap folded away before they expired, and
+    /// leaves rounding residues that shares (interests sum to 1) and the normalized text
+    /// vector blow back up to full weight. Rebuilt, the profile is exactly what the kept data
+    /// says, search terms included. The price: one pass over the kept events when something
+    /// expired, and events the cap folded away (more than `max_events` within the retention
+    /// period) stop counting at the next rebuild, early rather than late. The rebuild needs
+    /// the catalog (interests and terms come from the items): before one is loaded (the
+    /// browser applies retention as a page opens) `set_catalog` does it; the profile keeps
+    /// the time of the oldest event it learned from, in the snapshot too, so a state saved in
+    /// between is rebuilt when it is next opened.
     pub fn expire(&mut self, now: i64) -> usize {
         let now = clamp_time(now);
         let cutoff = now - (self.config.retention_days * DAY_MS) as i64;
@@ -454,16 +479,61 @@ impl Engine {
             .filter(|(_, s)| s.last_seen.max(s.last_purchase).is_none_or(|t| t < cutoff))
             .map(|(id, _)| id.clone())
             .collect();
-        for id in &stale {
-            self.profile.forget_item(id);
-        }
         let gone: Vec<String> = stale
             .into_iter()
             .filter(|id| !self.history.keep_purchases_only(id, purchase_cutoff))
             .collect();
         self.history.forget_items(&gone);
         self.history.expire_before(cutoff);
+        // Learned from deleted data: an event older than the cutoff, or an item whose totals
+        // are gone (also a purchase memory that ended).
+        if self.profile.learned_before(cutoff)
+            || self
+                .profile
+                .learned_items()
+                .any(|id| self.history.stats(id).is_none())
+        {
+            self.relearn_pending = true;
+        }
+        if self.relearn_pending && !self.catalog.is_empty() {
+            self.relearn();
+        }
         before - self.history.len()
+    }
+
+    /// Rebuilds the profile from the raw events kept and the purchase aggregates kept (see
+    /// [`Engine::expire`] for why).
+    fn relearn(&mut self) {
+        let mut profile = self.profile.emptied();
+        let weights = &self.config.event_weights;
+        let mut bought_in_log: HashSet<&str> = HashSet::default();
+        for event in self.history.events() {
+            if event.kind == EventKind::Purchase {
+                bought_in_log.extend(event.item.as_deref());
+            }
+            learn(&mut profile, &self.catalog, &self.index, weights, event);
+        }
+        let mut remembered: Vec<(&String, i64)> = self
+            .history
+            .all_stats()
+            .filter(|(id, s)| s.purchases > 0 && !bought_in_log.contains(id.as_str()))
+            .filter_map(|(id, s)| Some((id, s.last_purchase?)))
+            .collect();
+        crate::compact::sort_by(&mut remembered, |a, b| a.0 < b.0);
+        profile.learn_unaged(|profile| {
+            for (id, ts) in remembered {
+                let purchase = Event {
+                    kind: EventKind::Purchase,
+                    item: Some(id.clone()),
+                    query: None,
+                    ts,
+                    amount: 0.0,
+                };
+                learn(profile, &self.catalog, &self.index, weights, &purchase);
+            }
+        });
+        self.profile = profile;
+        self.relearn_pending = false;
     }
 
     pub fn history(&self) -> &History {
@@ -585,6 +655,7 @@ impl Engine {
         self.history = state.history;
         self.history.set_max_events(self.config.max_events);
         self.profile = state.profile;
+        self.relearn_pending = false;
         self.restore_report_state(state.privacy);
         Ok(())
     }
@@ -596,6 +667,7 @@ impl Engine {
     pub fn forget(&mut self) {
         self.history = History::new(self.config.max_events);
         self.profile = Profile::new(self.config.half_life_days * DAY_MS);
+        self.relearn_pending = false;
         self.forget_report_state();
     }
 
@@ -614,5 +686,32 @@ impl Engine {
             }
         }
         (seen, bought)
+    }
+}
+
+/// Adds what one event says about the shopper to `profile`: the one way from events to the
+/// profile, for [`Engine::track`] and for the rebuild after retention ([`Engine::expire`]). An
+/// item event adds its weight to the item and, through the catalog, to the item's interests
+/// and title terms (nothing for an item the catalog does not hold); a search adds its query's
+/// terms.
+fn learn(
+    profile: &mut Profile,
+    catalog: &Catalog,
+    index: &ContentIndex,
+    weights: &EventWeights,
+    event: &Event,
+) {
+    let weight = weights.of(event.kind, event.amount);
+    if let Some(query) = &event.query {
+        profile.add_query(&text::tokenize(query), weight, event.ts);
+        return;
+    }
+    let Some(slot) = event.item.as_deref().and_then(|id| catalog.index_of(id)) else {
+        return;
+    };
+    if let Some(item) = catalog.get(slot) {
+        let vocab = index.vocabulary();
+        let terms = index.vector(slot).iter().map(|(t, v)| (vocab.term(t), v));
+        profile.add_item(item, terms, weight, event.ts);
     }
 }

@@ -62,6 +62,10 @@ pub struct Profile {
     pub(crate) text: HashMap<String, f64>,
     /// Interests the shopper removed (kept out of the profile and of recommendations).
     pub(crate) removed: SortedSet<String>,
+    /// The time of the oldest event any value above was learned from (`None`: none yet), so
+    /// retention knows when the profile still holds what deleted events taught it. What is
+    /// learned from purchase aggregates does not count here (see [`Profile::learn_unaged`]).
+    pub(crate) oldest_event_ms: Option<i64>,
 }
 
 impl Profile {
@@ -72,7 +76,9 @@ impl Profile {
         }
     }
 
+    /// Every value stored is scaled here, so this is also where the oldest event is noted.
     fn scale_at(&mut self, ts: i64) -> f64 {
+        self.oldest_event_ms = Some(self.oldest_event_ms.map_or(ts, |t| t.min(ts)));
         let origin = *self.origin_ms.get_or_insert(ts);
         let exponent = (ts - origin) as f64 / self.half_life_ms;
         if exponent > REBASE_EXPONENT {
@@ -117,9 +123,7 @@ impl Profile {
             }
         }
         for (term, tw) in terms {
-            if !self.removed.contains(&format!("term:{term}")) {
-                *self.text.entry(term.to_owned()).or_default() += w * f64::from(tw);
-            }
+            self.add_term(term, w * f64::from(tw));
         }
         self.prune_text();
     }
@@ -131,11 +135,23 @@ impl Profile {
         }
         let w = f64::from(weight) * self.scale_at(ts) / (tokens.len() as f64).sqrt();
         for t in tokens {
-            if !self.removed.contains(&format!("term:{t}")) {
-                *self.text.entry(t.clone()).or_default() += w;
-            }
+            self.add_term(t, w);
         }
         self.prune_text();
+    }
+
+    /// Adds to one term of the text vector unless the shopper removed it. Allocates only for
+    /// a new term: the rebuild after retention replays every kept event through here.
+    fn add_term(&mut self, term: &str, value: f64) {
+        if !self.removed.is_empty() && self.removed.contains(&format!("term:{term}")) {
+            return;
+        }
+        match self.text.get_mut(term) {
+            Some(v) => *v += value,
+            None => {
+                self.text.insert(term.to_owned(), value);
+            }
+        }
     }
 
     fn prune_text(&mut self) {
@@ -237,8 +253,31 @@ impl Profile {
         !self.removed.is_empty() && interest_keys(item).iter().any(|k| self.removed.contains(k))
     }
 
-    pub fn forget_item(&mut self, item: &str) {
-        self.items.remove(item);
+    /// Whether some value was learned from an event older than `cutoff_ms`.
+    pub fn learned_before(&self, cutoff_ms: i64) -> bool {
+        self.oldest_event_ms.is_some_and(|t| t < cutoff_ms)
+    }
+
+    /// The items the profile learned from.
+    pub fn learned_items(&self) -> impl Iterator<Item = &str> {
+        self.items.keys().map(String::as_str)
+    }
+
+    /// Runs `learn` on the profile without counting what it adds toward the oldest event:
+    /// for what is learned from purchase aggregates, which their own memory bounds.
+    pub(crate) fn learn_unaged(&mut self, learn: impl FnOnce(&mut Profile)) {
+        let oldest = self.oldest_event_ms;
+        learn(self);
+        self.oldest_event_ms = oldest;
+    }
+
+    /// An empty profile with the same half-life that keeps the removed interests removed: what
+    /// a rebuild from the kept events starts from.
+    pub(crate) fn emptied(&self) -> Profile {
+        Profile {
+            removed: self.removed.clone(),
+            ..Profile::new(self.half_life_ms)
+        }
     }
 
     pub fn is_empty(&self) -> bool {

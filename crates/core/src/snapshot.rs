@@ -16,11 +16,14 @@
 //! daily reports (a per-day epsilon ledger, last reported day, pending report, recommendation
 //! counters); it is still read: its ledger becomes per-window spends (each daily report was
 //! pure ε-DP, ε²/2-zCDP), its pending wire format v1 report is dropped (servers refuse v1).
-//! 4 (current) holds the per-window ledger, the pending report with its contribution, and
-//! what the shopper contributed to the current window: its items, pairs and interests, and the
+//! 4 holds the per-window ledger, the pending report with its contribution, and what the
+//! shopper contributed to the current window: its items, pairs and interests, and the
 //! strategies reported shown and clicked (as sets of names: each is reported once per window;
 //! format 4 was never released with the earlier per-window counts, so it was changed in
-//! place).
+//! place). 5 (current) adds, at the end of the profile, the time of the oldest event the
+//! profile learned from, which retention checks (`Engine::expire`); a format 3 or 4 profile
+//! is read as possibly holding anything, so the first retention after the upgrade rebuilds it
+//! from the events kept.
 
 use std::collections::VecDeque;
 
@@ -37,7 +40,7 @@ use crate::window::{window_of, Contribution, WindowState};
 
 const MAGIC: &[u8; 4] = b"KNDS";
 /// Current snapshot format.
-pub const SNAPSHOT_VERSION: u16 = 4;
+pub const SNAPSHOT_VERSION: u16 = 5;
 /// The oldest format still read (and migrated).
 const OLDEST_READ: u16 = 3;
 const HEADER: usize = 10;
@@ -116,7 +119,7 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     };
     let state = UserState {
         history: read_history(&mut r)?,
-        profile: read_profile(&mut r)?,
+        profile: read_profile(&mut r, version)?,
         privacy: if version == 3 {
             read_privacy_v3(&mut r)?
         } else {
@@ -351,9 +354,10 @@ fn write_profile(w: &mut Writer, p: &Profile) {
     for k in &p.removed {
         w.str(k);
     }
+    w.opt_int(p.oldest_event_ms);
 }
 
-fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
+fn read_profile(r: &mut Reader<'_>, version: u16) -> Result<Profile, SnapshotError> {
     let mut p = Profile::new(r.f64()?);
     p.origin_ms = r.opt_int()?;
     p.items = r.float_map()?;
@@ -361,6 +365,12 @@ fn read_profile(r: &mut Reader<'_>) -> Result<Profile, SnapshotError> {
     p.text = r.float_map()?;
     let n = r.len()?;
     p.removed = (0..n).map(|_| r.str()).collect::<Result<_, _>>()?;
+    p.oldest_event_ms = if version >= 5 {
+        r.opt_int()?
+    } else {
+        // Unknown before format 5: anything learned may be older than any cutoff.
+        p.origin_ms.map(|_| i64::MIN)
+    };
     Ok(p)
 }
 
@@ -726,6 +736,48 @@ mod tests {
         assert_eq!(decode(&flipped).err(), Some(SnapshotError::Checksum));
     }
 
+    /// The header, history and profile of an older format `version` (3 or 4), which ended the
+    /// profile before the oldest event's time (the state must have none: `opt_int(None)` is
+    /// the one byte taken off); the caller writes that format's privacy part and [`seal`]s.
+    fn before_format_5(version: u16, state: &UserState) -> Writer {
+        let mut w = Writer(Vec::new());
+        w.0.extend_from_slice(MAGIC);
+        w.0.extend_from_slice(&version.to_le_bytes());
+        w.0.extend_from_slice(&[0; 4]);
+        write_history(&mut w, &state.history);
+        assert_eq!(state.profile.oldest_event_ms, None);
+        write_profile(&mut w, &state.profile);
+        w.0.pop();
+        w
+    }
+
+    /// The bytes of `w` with their checksum filled in.
+    fn seal(mut w: Writer) -> Vec<u8> {
+        let checksum = crate::compact::crc32(&w.0[HEADER..]);
+        w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
+        w.0
+    }
+
+    /// A format 4 profile does not say how old what it learned is: it is read as possibly
+    /// older than any cutoff, so the first retention after the upgrade rebuilds it.
+    #[test]
+    fn format_4_profile_is_rebuilt_by_the_next_retention() {
+        let mut state = state();
+        state.profile.add_query(&["mug".to_owned()], 1.0, 1_000);
+        state.profile.oldest_event_ms = None;
+        let mut w = before_format_5(4, &state);
+        write_privacy(&mut w, &state.privacy);
+        let read = decode(&seal(w)).expect("format 4 is read");
+        assert_eq!(read.privacy, state.privacy);
+        assert!(read.profile.learned_before(i64::MIN + 1));
+        let empty = decode(&encode(&UserState {
+            profile: Profile::new(1000.0),
+            ..state
+        }))
+        .expect("current");
+        assert!(!empty.profile.learned_before(i64::MAX), "nothing learned");
+    }
+
     /// No kindred ever wrote format 0 (they count from 1): a 0 is damage, and the error says
     /// so (regression: it was reported as a format newer than this version of kindred).
     #[test]
@@ -747,12 +799,7 @@ mod tests {
     #[test]
     fn format_3_is_migrated() {
         let state = state();
-        let mut w = Writer(Vec::new());
-        w.0.extend_from_slice(MAGIC);
-        w.0.extend_from_slice(&3u16.to_le_bytes());
-        w.0.extend_from_slice(&[0; 4]);
-        write_history(&mut w, &state.history);
-        write_profile(&mut w, &state.profile);
+        let mut w = before_format_5(3, &state);
         // Format 3's privacy part: (day, micro-ε) spends, last reported, pending, counters.
         let spends = [
             (20_399u64, 1_000_000u64),
@@ -770,9 +817,7 @@ mod tests {
         w.f64(1.0);
         w.str(r#"{"v":1,"epoch":20432,"mode":"threshold","items":["mug"]}"#);
         write_day_counters(&mut w, &state.privacy.strategies);
-        let checksum = crate::compact::crc32(&w.0[HEADER..]);
-        w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
-        let migrated = decode(&w.0).expect("format 3 is read");
+        let migrated = decode(&seal(w)).expect("format 3 is read");
         assert_eq!(migrated.history.events, state.history.events);
         assert_eq!(migrated.privacy.last_reported, Some(20_431));
         assert_eq!(migrated.privacy.pending, None);
@@ -792,9 +837,9 @@ mod tests {
                 },
             ]
         );
-        // Written again, it is format 4.
+        // Written again, it is the current format.
         assert_eq!(
-            decode(&encode(&migrated)).expect("v4").privacy,
+            decode(&encode(&migrated)).expect("current").privacy,
             migrated.privacy
         );
     }

@@ -507,6 +507,135 @@ fn retention_deletes_old_behaviour() {
     assert!(e.history().stats("scarf").is_some());
 }
 
+/// The events of [`retention_forgets_what_deleted_events_taught`]: some only before the
+/// retention period (90 days by default), some in it.
+fn events_across_retention(e: &mut Engine, with_old: bool) {
+    let old = NOW - 100 * DAY;
+    let recent = NOW - DAY;
+    let search = |e: &mut Engine, query: &str, ts: i64| {
+        e.track(&EventInput::search(query).at(ts), NOW)
+            .expect("tracks");
+    };
+    if with_old {
+        // Only long ago: the puzzle (Toys), a search for teapots, and one look at the hat.
+        track(e, View, "puzzle", old);
+        search(e, "ceramic teapot", old);
+        track(e, View, "hat", old);
+    }
+    // Recently: the hat again (bought), the scarf, a search for wool.
+    track(e, Purchase, "hat", recent);
+    track(e, View, "scarf", recent + HOUR);
+    search(e, "wool", recent + 2 * HOUR);
+}
+
+/// Retention reaches what the deleted events taught the profile: after `expire`, interests,
+/// title and search terms and item affinities are exactly what the events still kept say, as if
+/// the old events had never been tracked (regression: they stayed in the profile, and because
+/// interests are shown as shares, an interest only deleted events had built was shown at full
+/// weight once nothing newer was left). Export and snapshot show the same.
+#[test]
+fn retention_forgets_what_deleted_events_taught() {
+    let mut e = engine();
+    events_across_retention(&mut e, true);
+    assert_eq!(e.expire(NOW), 3);
+    let mut only_recent = engine();
+    events_across_retention(&mut only_recent, false);
+
+    let keys = |e: &Engine| -> Vec<(String, f64)> {
+        e.interests(NOW, 100)
+            .into_iter()
+            .map(|i| (i.key, i.weight))
+            .collect()
+    };
+    let (got, want) = (keys(&e), keys(&only_recent));
+    assert!(!got.iter().any(|(k, _)| k == "category:Toys"), "{got:?}");
+    assert!(
+        !got.iter()
+            .any(|(k, _)| k == "term:teapot" || k == "term:ceramic"),
+        "a search only a deleted event made is gone: {got:?}"
+    );
+    assert_eq!(got.len(), want.len(), "{got:?}\n{want:?}");
+    for ((k, w), (k2, w2)) in got.iter().zip(&want) {
+        assert_eq!(k, k2);
+        assert!((w - w2).abs() < 1e-9, "{k}: {w} against {w2}");
+    }
+    let affinity = e.profile().item_affinity("hat", NOW);
+    let expected = only_recent.profile().item_affinity("hat", NOW);
+    assert!((affinity - expected).abs() < 1e-9, "{affinity} {expected}");
+    // Recommendations from the text profile agree too.
+    let req = RecommendRequest::new(Strategy::ForYou).with_k(5);
+    assert_eq!(
+        ids(&e.recommend(&req, NOW).expect("ok")),
+        ids(&only_recent.recommend(&req, NOW).expect("ok"))
+    );
+
+    // What the privacy centre exports and what the snapshot keeps say the same.
+    let exported = e.export_data(NOW);
+    assert!(!exported.interests.iter().any(|i| i.key == "category:Toys"));
+    let mut restored = engine();
+    restored.restore(&e.snapshot()).expect("restores");
+    assert_eq!(restored.export_data(NOW), exported);
+    assert_eq!(restored.snapshot(), e.snapshot());
+}
+
+/// Purchase aggregates outlive raw events by design (purchase memory, 395 days by default):
+/// what a purchase taught stays after its raw event is deleted, as one purchase on the day of
+/// the last one, and goes when the memory of it ends.
+#[test]
+fn remembered_purchases_teach_until_the_purchase_memory_ends() {
+    let last_purchase = NOW - 100 * DAY;
+    let mut e = engine();
+    track(&mut e, Purchase, "puzzle", NOW - 120 * DAY);
+    track(&mut e, Purchase, "puzzle", last_purchase);
+    track(&mut e, View, "scarf", NOW - DAY);
+    assert_eq!(e.expire(NOW), 2);
+    let mut one_purchase = engine();
+    let day_of_last = last_purchase - last_purchase.rem_euclid(DAY);
+    track(&mut one_purchase, Purchase, "puzzle", day_of_last);
+    track(&mut one_purchase, View, "scarf", NOW - DAY);
+    let (got, want) = (e.interests(NOW, 100), one_purchase.interests(NOW, 100));
+    assert!(got.iter().any(|i| i.key == "category:Toys"), "{got:?}");
+    assert_eq!(got.len(), want.len(), "{got:?}\n{want:?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.key, w.key);
+        // Equal up to the rounding of other origins of decay (and the f32 text vector).
+        assert!((g.weight - w.weight).abs() < 1e-6 * w.weight, "{g:?} {w:?}");
+    }
+    // The memory of the purchase ends 395 days after it: nothing of it is left.
+    e.expire(last_purchase + 396 * DAY);
+    assert!(e.interests(NOW, 100).is_empty());
+    assert!(e.profile().is_empty());
+}
+
+/// The browser applies retention when a page opens, before the catalog is loaded. What the
+/// deleted events taught still leaves the profile: when the catalog arrives, also after the
+/// state was saved and opened again in between.
+#[test]
+fn retention_before_the_catalog_is_loaded_still_forgets() {
+    let mut e = engine();
+    events_across_retention(&mut e, true);
+    let saved = e.snapshot();
+    let mut only_recent = engine();
+    events_across_retention(&mut only_recent, false);
+    let want = only_recent.interests(NOW, 100);
+
+    let mut page = Engine::default();
+    page.restore(&saved).expect("restores");
+    assert_eq!(page.expire(NOW), 3);
+    page.load_catalog_json(CATALOG).expect("catalog loads");
+    assert_eq!(page.interests(NOW, 100), want);
+
+    // Saved after retention and before the catalog arrived, then opened by another page.
+    let mut first = Engine::default();
+    first.restore(&saved).expect("restores");
+    assert_eq!(first.expire(NOW), 3);
+    let mut second = Engine::default();
+    second.restore(&first.snapshot()).expect("restores");
+    assert_eq!(second.expire(NOW), 0, "no raw event is left to delete");
+    second.load_catalog_json(CATALOG).expect("catalog loads");
+    assert_eq!(second.interests(NOW, 100), want);
+}
+
 #[test]
 fn segments_and_forget() {
     let mut e = engine();
