@@ -43,6 +43,11 @@ test("a shopper journey changes the for-you and bought-together rails; a reload 
   await ready(page);
   const together = await slotItems(page, "bought-together");
   assert.ok(together.length > 0, "bought-together has items (shared model or content)");
+  // Its items are what shoppers viewed or bought together (views make pairs too): neither the
+  // heading nor a reason says they were bought together.
+  assert.doesNotMatch(await page.locator("#h-together").textContent(), /bought together/i);
+  const togetherReasons = await slotReasons(page, "bought-together");
+  assert.ok(togetherReasons.every((r) => !/bought together/i.test(r)), togetherReasons.join("; "));
   const reasons = await slotReasons(page, "similar");
   assert.ok(reasons.length > 0);
 

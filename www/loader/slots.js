@@ -18,7 +18,8 @@
 const LABELS = {
   "for-you": "Recommended for you",
   similar: "Similar products",
-  "bought-together": "Frequently bought together",
+  // The strategy's lists come from items shoppers viewed or bought together, not purchases alone.
+  "bought-together": "Often viewed or bought with this",
   trending: "Trending now",
   "recently-viewed": "Recently viewed",
   "buy-again": "Buy again",

@@ -20,7 +20,13 @@ pub enum Strategy {
     ForYou,
     /// Items like `item`: TF-IDF cosine, blended with embedding cosine when present.
     Similar,
-    /// Items bought with `item` (shared co-occurrence), content similarity as fallback.
+    /// Items shoppers viewed or bought together with `item`, content similarity as fallback.
+    ///
+    /// The shared item lists it ranks by are learned from pairs every device reports of two
+    /// items in one basket, one session or one window, views included (a basket pair is only
+    /// sampled first), so they are not purchases alone and the reasons say "viewed or bought".
+    /// The name stays: it is the API, the storefront's slot and the key clicks are counted
+    /// under. Bought-only lists would need their own report family and privacy budget.
     BoughtTogether,
     /// Items growing fastest across all shoppers (shared model).
     Trending,

@@ -56,7 +56,8 @@ const HISTORY_HALF_LIFE_DAYS: f64 = 90.0;
 enum Why {
     /// Close to the shopper's profile (for-you) or to the anchor item (similar).
     Content,
-    /// Co-occurs with the shopper's items (for-you) or with the anchor (bought-together).
+    /// Co-occurs with the shopper's items (for-you) or with the anchor (bought-together): the
+    /// shared item lists, from pairs viewed or bought together (see [`Strategy::BoughtTogether`]).
     CoOccurrence,
     /// Content fallback for bought-together when shared data is missing.
     ContentFallback,
@@ -524,7 +525,7 @@ impl Engine {
                 }
             },
             Why::CoOccurrence => match anchor {
-                Some(a) => format!("often bought together with {}", self.title(a)),
+                Some(a) => format!("often viewed or bought with {}", self.title(a)),
                 None => {
                     let best = self.model.as_ref().and_then(|m| {
                         history
@@ -539,17 +540,17 @@ impl Engine {
                     });
                     match best {
                         Some((a, _)) => format!(
-                            "often bought with {}, which you {}",
+                            "often viewed or bought with {}, which you {}",
                             self.title(a),
                             self.verb(a)
                         ),
-                        None => "often bought with items you like".to_owned(),
+                        None => "often viewed or bought with items you like".to_owned(),
                     }
                 }
             },
             Why::ContentFallback => {
                 format!(
-                    "similar to {} (no bought-together data yet)",
+                    "similar to {} (no data from other shoppers on it yet)",
                     self.title(anchor.unwrap_or(i))
                 )
             }

@@ -38,6 +38,15 @@ fn ids(recs: &[kindred_core::Recommendation]) -> Vec<&str> {
     recs.iter().map(|r| r.item.as_str()).collect()
 }
 
+/// The top `k` of `bought-together` for the teapot.
+fn with_the_teapot(e: &Engine, k: usize) -> Vec<kindred_core::Recommendation> {
+    e.recommend(
+        &RecommendRequest::for_item(Strategy::BoughtTogether, "teapot").with_k(k),
+        NOW,
+    )
+    .expect("ok")
+}
+
 fn model() -> kindred_core::SharedModel {
     let mut b = ModelBuilder::new(Default::default());
     b.item("tea", 50.0)
@@ -96,7 +105,7 @@ fn for_you_uses_shared_co_occurrence() {
     assert_eq!(recs[0].item, "tea", "{recs:?}");
     assert_eq!(
         recs[0].reasons[0],
-        "often bought with Ceramic Teapot, which you bought"
+        "often viewed or bought with Ceramic Teapot, which you bought"
     );
 }
 
@@ -222,30 +231,76 @@ fn similar_ranks_by_content_and_handles_cjk() {
 #[test]
 fn bought_together_prefers_shared_pairs_and_falls_back_to_content() {
     let mut e = engine();
-    let recs = e
-        .recommend(
-            &RecommendRequest::for_item(Strategy::BoughtTogether, "teapot").with_k(2),
-            NOW,
-        )
-        .expect("ok");
+    let recs = with_the_teapot(&e, 2);
     assert!(
-        recs[0].reasons[0].contains("no bought-together data yet"),
+        recs[0].reasons[0].contains("no data from other shoppers on it yet"),
         "{recs:?}"
     );
     e.set_model(model()).expect("valid");
-    let recs = e
-        .recommend(
-            &RecommendRequest::for_item(Strategy::BoughtTogether, "teapot").with_k(3),
-            NOW,
-        )
-        .expect("ok");
+    let recs = with_the_teapot(&e, 3);
     assert_eq!(recs[0].item, "tea");
     assert_eq!(
         recs[0].reasons[0],
-        "often bought together with Ceramic Teapot"
+        "often viewed or bought with Ceramic Teapot"
     );
     assert!(
-        recs[1].score < recs[0].score && recs[1].reasons[0].contains("no bought-together data")
+        recs[1].score < recs[0].score
+            && recs[1].reasons[0].contains("no data from other shoppers on it yet")
+    );
+}
+
+/// What `bought-together` ranks by is the shared model's neighbours, and a shopper who only
+/// looked at two items in one session reports them as a pair: the neighbours are items
+/// shoppers viewed or bought together, and no reason may claim they were bought together
+/// (regression: "often bought together with Ceramic Teapot" for two items only ever viewed).
+#[test]
+fn items_only_viewed_together_are_not_called_bought_together() {
+    use kindred_core::report::Caps;
+    use kindred_core::synthetic::SplitMix64;
+    use kindred_core::window::{next_contribution, window_of, WindowState};
+
+    let mut shopper = engine();
+    track(&mut shopper, View, "teapot", NOW - HOUR);
+    track(&mut shopper, View, "tea", NOW - HOUR + 60_000);
+    let day = kindred_core::epoch_of(NOW);
+    let contribution = next_contribution(
+        &shopper.window_activity(day, day),
+        &WindowState::new(window_of(day, 30), 30),
+        &Caps::default(),
+        &mut SplitMix64::new(1),
+    )
+    .expect("a contribution");
+    let pair = ("tea".to_owned(), "teapot".to_owned());
+    assert!(
+        contribution.pairs.contains(&pair),
+        "two items viewed in one session are a pair: {:?}",
+        contribution.pairs
+    );
+    // The model a server builds when many shoppers report that pair.
+    let mut b = ModelBuilder::new(Default::default());
+    b.item("tea", 20.0)
+        .item("teapot", 20.0)
+        .pair("tea", "teapot", 20.0);
+    let mut e = engine();
+    e.set_model(b.build(1, day)).expect("valid");
+    let together = with_the_teapot(&e, 3);
+    assert_eq!(together[0].item, "tea");
+    track(&mut e, View, "teapot", NOW - HOUR);
+    let for_you = e
+        .recommend(&RecommendRequest::new(Strategy::ForYou).with_k(3), NOW)
+        .expect("ok");
+    assert_eq!(for_you[0].item, "tea", "{for_you:?}");
+    for r in together.iter().chain(&for_you) {
+        for reason in &r.reasons {
+            assert!(
+                !reason.contains("bought together") && !reason.contains("often bought with"),
+                "{reason}"
+            );
+        }
+    }
+    assert_eq!(
+        together[0].reasons[0],
+        "often viewed or bought with Ceramic Teapot"
     );
 }
 

@@ -9,9 +9,9 @@
 //!   products per shelf are bestsellers.
 //! - **Bundles**, three products of one sub-category (of one brand when the shelf allows),
 //!   are bought together: most sessions look at a bundle of a department the shopper likes,
-//!   then carts and often buys two of it. These are the pairs "bought together" shows. Their
-//!   number grows with the shoppers, so each bundle keeps enough shoppers per window to clear
-//!   the threshold and the noise.
+//!   then carts and often buys two of it. These are the pairs the "bought-together" rail
+//!   shows. Their number grows with the shoppers, so each bundle keeps enough shoppers per
+//!   window to clear the threshold and the noise.
 //! - Some bundles rise over the simulated days and some fade, so "trending" has something to
 //!   find besides sheer size.
 //! - Every product page shows the storefront's rails ([`PRODUCT_PAGE_RAILS`]), and half of the
