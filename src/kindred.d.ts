@@ -342,19 +342,42 @@ export interface ExportedData {
 
 /** The shared model published by the kindred server (`GET /v1/model`). */
 export interface SharedModel {
+  /** 2 (fields in camelCase); other formats are refused. */
   format: number;
   version: number;
-  built_epoch: number;
+  /** UTC day number the model was built on. */
+  builtEpoch: number;
   popularity: Record<string, number>;
   trending: Record<string, number>;
-  /** Per item, the items it leads to: learned weights where `item_model` was fitted,
+  /** Per item, the items it leads to: learned weights where `itemModel` was fitted,
    * co-occurrence for the rest. */
-  neighbours: Record<string, { item: string; score: number }[]>;
+  neighbours: Record<string, ModelNeighbour[]>;
   interests: Record<string, number>;
-  segment_axis: string[];
-  segments: { label: string; share: number; centroid: number[] }[];
+  /** The interest keys segment centroids are expressed over. */
+  segmentAxis: string[];
+  segments: ModelSegment[];
   /** The learned item model behind `neighbours`, when the server fitted one. */
-  item_model?: { kind: "ease"; items: number; lambda: number };
+  itemModel?: ItemModelInfo;
+}
+
+/** One entry of a `SharedModel.neighbours` list. */
+export interface ModelNeighbour {
+  item: string;
+  score: number;
+}
+
+/** A shopper segment of the shared model: a centroid over `segmentAxis`. */
+export interface ModelSegment {
+  label: string;
+  share: number;
+  centroid: number[];
+}
+
+/** What learned the item lists of a `SharedModel`. */
+export interface ItemModelInfo {
+  kind: "ease";
+  items: number;
+  lambda: number;
 }
 
 export interface ModelStatus {

@@ -314,14 +314,14 @@ impl JsonLike for JsJson {
 const MODEL_FIELDS: &[&str] = &[
     "format",
     "version",
-    "built_epoch",
+    "builtEpoch",
     "popularity",
     "trending",
     "neighbours",
     "interests",
-    "segment_axis",
+    "segmentAxis",
     "segments",
-    "item_model",
+    "itemModel",
 ];
 
 /// An object of numbers, as a map (built in one go: a served model's keys come sorted).
@@ -346,6 +346,14 @@ fn number_map(o: &Obj<'_>, key: &str) -> Result<SortedMap<String, f32>, JsError>
 
 /// The shared model as published by the server (validated by the engine when installed).
 pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
+    // The format decides how the fields are spelled: a format-1 model (snake_case) is refused
+    // for its format, not for its first unknown field.
+    if let Some(format) = Reflect::get(&value, &"format".into())
+        .ok()
+        .and_then(|f| f.as_f64())
+    {
+        SharedModel::check_format(format.clamp(0.0, f64::from(u32::MAX)) as u32)?;
+    }
     let o = Obj::new(value, "model", MODEL_FIELDS)?;
     let mut neighbours = Vec::new();
     if let Some(n) = o.get("neighbours") {
@@ -380,9 +388,9 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
             centroid,
         });
     }
-    let item_model = match o.get("item_model") {
+    let item_model = match o.get("itemModel") {
         Some(m) if !m.is_null() && !m.is_undefined() => {
-            let m = Obj::new(m, "model item_model", &["kind", "items", "lambda"])?;
+            let m = Obj::new(m, "model itemModel", &["kind", "items", "lambda"])?;
             Some(ItemModelInfo {
                 kind: m.str("kind")?.unwrap_or_default(),
                 items: m.int("items", 1e9)?.unwrap_or(0.0) as u32,
@@ -394,12 +402,12 @@ pub(crate) fn read_model(value: JsValue) -> Result<SharedModel, JsError> {
     Ok(SharedModel {
         format: o.int("format", 1e9)?.unwrap_or(0.0) as u32,
         version: o.int("version", 9.0e15)?.unwrap_or(0.0) as u64,
-        built_epoch: o.int("built_epoch", 1e9)?.unwrap_or(0.0) as u32,
+        built_epoch: o.int("builtEpoch", 1e9)?.unwrap_or(0.0) as u32,
         popularity: number_map(&o, "popularity")?,
         trending: number_map(&o, "trending")?,
         neighbours: neighbours.into_iter().collect(),
         interests: number_map(&o, "interests")?,
-        segment_axis: o.strings("segment_axis")?,
+        segment_axis: o.strings("segmentAxis")?,
         segments,
         item_model,
     })

@@ -121,8 +121,8 @@ test("loadModel fetches with ETag revalidation and keeps the last model when off
   const { Kindred } = await loadModule();
   const { createServer } = await import("node:http");
   const model = {
-    format: 1, version: 3, built_epoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },
-    neighbours: {}, interests: {}, segment_axis: [], segments: [],
+    format: 2, version: 3, builtEpoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },
+    neighbours: {}, interests: {}, segmentAxis: [], segments: [],
   };
   const seen = [];
   const server = createServer((req, res) => {
