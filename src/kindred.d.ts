@@ -119,6 +119,17 @@ export interface OutboxEntry {
   claimedUntil: number;
 }
 
+/** The next report: `json` is exactly the text that will be sent; `epsilonAfter` is its
+ * window's ε once it is sent. */
+export interface NextReport {
+  /** The day it reports (UTC day number). */
+  day: number;
+  /** First day of its contribution window. */
+  window: number;
+  epsilonAfter: number;
+  json: string;
+}
+
 /** `k.privacy()`: what leaves the device. */
 export interface PrivacyView {
   mode: "threshold" | "ldp" | "off";
@@ -133,9 +144,8 @@ export interface PrivacyView {
   window: WindowContribution | null;
   /** The caps of every window. */
   caps: Caps;
-  /** The next report: `json` is exactly the text that will be sent; `epsilonAfter` is its
-   * window's ε once it is sent. */
-  nextReport: { day: number; window: number; epsilonAfter: number; json: string } | null;
+  /** The next report, or null when nothing is due. */
+  nextReport: NextReport | null;
   /** Committed reports waiting for delivery. */
   outbox: OutboxEntry[];
 }
@@ -271,11 +281,18 @@ export interface Interest {
   weight: number;
 }
 
+/** A shared-model segment the shopper is close to. */
+export interface ProfileSegment {
+  label: string;
+  /** Cosine similarity of the shopper's interests to the segment's centroid. */
+  similarity: number;
+}
+
 export interface Profile {
   interests: Interest[];
   removedInterests: string[];
   /** The closest shared-model segment, when a model with segments is loaded. */
-  segment: { label: string; similarity: number } | null;
+  segment: ProfileSegment | null;
   /** Raw events stored. */
   events: number;
   /** Items the shopper has touched. */
@@ -297,12 +314,27 @@ export interface Explanation {
   item: string;
   title: string;
   activity: ItemActivity | null;
-  matchedInterests: { key: string; weight: number }[];
+  matchedInterests: MatchedInterest[];
   /** Removed interests this item carries (it is kept out of for-you and trending). */
   hiddenBy: string[];
   popularity: number | null;
   trending: number | null;
-  forYou: { rank: number | null; score: number | null; reasons: string[] };
+  forYou: ForYouPlacement;
+}
+
+/** An interest of the shopper's that the explained item carries. */
+export interface MatchedInterest {
+  key: string;
+  /** The interest's share of the profile (0 when too weak to be listed). */
+  weight: number;
+}
+
+/** Where the explained item lands in the shopper's for-you list. */
+export interface ForYouPlacement {
+  /** 1-based rank, or null when it is not listed. */
+  rank: number | null;
+  score: number | null;
+  reasons: string[];
 }
 
 export interface ExportedEvent {
@@ -410,5 +442,50 @@ export interface Status {
   pendingWrites: number;
   warnings: Warning[];
   catalogSize: number;
-  model: { version: number; url: string | null; etag: string | null } | null;
+  model: ModelSource | null;
+}
+
+/** The installed shared model: its version and where it came from (null: passed as an object). */
+export interface ModelSource {
+  version: number;
+  url: string | null;
+  etag: string | null;
+}
+
+/** The `code` of a `KindredError`; stable across versions, unlike `message`. */
+export type KindredErrorCode =
+  /** `Kindred.create` options: an unknown or replaced name, a wrong type, a value out of range. */
+  | "invalid-option"
+  /** `track`: a malformed event. */
+  | "invalid-event"
+  /** `recommend` or `similar`: malformed or contradictory options. */
+  | "invalid-request"
+  /** Another argument: an interest key, a consent state, an event name. */
+  | "invalid-argument"
+  /** `loadCatalog`: no valid row, or not an array. */
+  | "invalid-catalog"
+  /** `loadModel`: not a model this version reads (format, shape or values). */
+  | "invalid-model"
+  /** An item id that is not in the loaded catalog. */
+  | "unknown-item"
+  /** Recommendations were asked for before any catalog was loaded. */
+  | "no-catalog"
+  /** The catalog or model URL could not be fetched (network, HTTP status, not JSON). */
+  | "fetch-failed"
+  /** The browser's random number generator failed, so no report could be drawn. */
+  | "random-unavailable"
+  /** A failure that valid use of the API cannot cause (a bug in kindred). */
+  | "internal";
+
+/** What every method throws (or rejects with): an `Error` named "KindredError" whose `code`
+ * says what went wrong. Branch on `code`; `message` is for people and may be reworded.
+ *
+ * ```ts
+ * try { k.track({ type: "view", item: sku }); }
+ * catch (e) { if ((e as KindredError).code !== "unknown-item") throw e; }
+ * ```
+ */
+export interface KindredError extends Error {
+  name: "KindredError";
+  code: KindredErrorCode;
 }

@@ -34,9 +34,10 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
 use crate::convert::{
-    add_global_listener, base64, console_error, describe, error_name, fetch_with_init, now_ms,
+    add_global_listener, console_error, describe, error_name, fetch_with_init, now_ms,
     remove_global_listener, set_timeout,
 };
+use crate::error::{ErrorCode, KindredError};
 use crate::storage::{
     self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
     STATE_KEY,
@@ -46,8 +47,10 @@ use crate::transport::{
     OutboxEntry,
 };
 use crate::values::{
-    explanation_js, interests_js, ledger_js, load_report_js, privacy_js, read_event, read_model,
-    read_request, recommendations_js, shopper_data_js, window_js, JsJson, Obj,
+    array_of, explanation_js, export_js, load_report_js, model_status, privacy_js, profile_js,
+    quarantined_js, read_event, read_event_weights_into, read_model, read_privacy, read_request,
+    reader, recommendations_js, status_js, update_js, warning_js, ExportView, JsJson,
+    ModelSourceView, PrivacyView, ProfileView, QuarantineView, StatusView,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -67,12 +70,14 @@ enum StorageChoice {
 
 /// `Kindred.create(options)`; see `KindredOptions` in `kindred.d.ts` for the documented shape.
 #[derive(Debug, Clone)]
-struct CreateOptions {
+pub(crate) struct CreateOptions {
     site: String,
     storage: StorageChoice,
     flush_delay_ms: u32,
     retention_days: f64,
     purchase_memory_days: f64,
+    /// `purchaseMemoryDays` as given, checked against `retentionDays` once both are read.
+    purchase_memory_days_set: Option<f64>,
     max_events: usize,
     half_life_days: f64,
     session_gap_minutes: f64,
@@ -94,6 +99,7 @@ impl Default for CreateOptions {
             flush_delay_ms: 500,
             retention_days: engine.retention_days,
             purchase_memory_days: engine.purchase_memory_days,
+            purchase_memory_days_set: None,
             max_events: engine.max_events,
             half_life_days: engine.half_life_days,
             session_gap_minutes: engine.session_gap_minutes,
@@ -109,92 +115,28 @@ impl Default for CreateOptions {
 }
 
 impl CreateOptions {
-    fn from_js(value: JsValue) -> Result<CreateOptions, JsError> {
+    fn from_js(value: JsValue) -> Result<CreateOptions, KindredError> {
         let mut c = CreateOptions::default();
         if value.is_undefined() || value.is_null() {
             return Ok(c);
         }
-        let o = Obj::new(value, "options", CREATE_OPTION_NAMES)?;
-        if let Some(site) = o.str("site")? {
-            c.site = site;
-        }
-        let storage = [
-            ("indexeddb", StorageChoice::Indexeddb),
-            ("memory", StorageChoice::Memory),
-        ];
-        c.storage = o.choice("storage", &storage)?.unwrap_or(c.storage);
-        let ms = f64::from(i32::MAX);
-        c.flush_delay_ms = o
-            .int("flushDelayMs", ms)?
-            .map_or(c.flush_delay_ms, |v| v as u32);
-        c.retention_days = o.num("retentionDays")?.unwrap_or(c.retention_days);
+        read_create_options_into(value, &mut c)?;
         // Unset, it follows a longer retention (purchases are never kept shorter than events).
-        c.purchase_memory_days = match o.num("purchaseMemoryDays")? {
+        c.purchase_memory_days = match c.purchase_memory_days_set {
             Some(days) if days < c.retention_days => {
-                return Err(JsError::new(&format!(
+                return Err(KindredError::new(
+                    ErrorCode::InvalidOption,
+                    format!(
                     "invalid option \"purchaseMemoryDays\": {} is less than retentionDays ({}): \
-                     purchases are kept at least as long as the events they come from",
+                         purchases are kept at least as long as the events they come from",
                     kindred_core::compact::number(days),
                     kindred_core::compact::number(c.retention_days)
-                )))
+                ),
+                ))
             }
             Some(days) => days,
             None => c.purchase_memory_days.max(c.retention_days),
         };
-        c.max_events = o
-            .int("maxEvents", 1e7)?
-            .map_or(c.max_events, |v| v as usize);
-        c.half_life_days = o.num("halfLifeDays")?.unwrap_or(c.half_life_days);
-        c.session_gap_minutes = o.num("sessionGapMinutes")?.unwrap_or(c.session_gap_minutes);
-        if let Some(w) = o.get("eventWeights") {
-            let names = [
-                "view",
-                "click",
-                "cart",
-                "removeCart",
-                "purchase",
-                "search",
-                "dwellPerMinute",
-                "dwellCap",
-                "ratePerStar",
-            ];
-            let w = Obj::new(w, "eventWeights", &names)?;
-            let e = &mut c.event_weights;
-            for (name, slot) in names.iter().zip([
-                &mut e.view,
-                &mut e.click,
-                &mut e.cart,
-                &mut e.remove_cart,
-                &mut e.purchase,
-                &mut e.search,
-                &mut e.dwell_per_minute,
-                &mut e.dwell_cap,
-                &mut e.rate_per_star,
-            ]) {
-                if let Some(v) = w.num(name)? {
-                    *slot = v as f32;
-                }
-            }
-        }
-        c.endpoint = o.str("endpoint")?;
-        if let Some(p) = o.get("privacy") {
-            c.privacy = read_privacy(p)?;
-        }
-        let consents = [
-            ("granted", Consent::Granted),
-            ("pending", Consent::Pending),
-            ("denied", Consent::Denied),
-        ];
-        c.consent = o.choice("consent", &consents)?.unwrap_or(c.consent);
-        c.report_delay_ms = o
-            .int("reportDelayMs", ms)?
-            .map_or(c.report_delay_ms, |v| v as u32);
-        c.retry_delay_ms = o
-            .int("retryDelayMs", ms)?
-            .map_or(c.retry_delay_ms, |v| v as u32);
-        c.outbox_days = o
-            .int("outboxDays", 3650.0)?
-            .map_or(c.outbox_days, |v| v as u32);
         Ok(c)
     }
 
@@ -212,91 +154,45 @@ impl CreateOptions {
     }
 }
 
-const CREATE_OPTION_NAMES: &[&str] = &[
-    "site",
-    "storage",
-    "flushDelayMs",
-    "retentionDays",
-    "purchaseMemoryDays",
-    "maxEvents",
-    "halfLifeDays",
-    "sessionGapMinutes",
-    "eventWeights",
-    "endpoint",
-    "privacy",
-    "consent",
-    "reportDelayMs",
-    "retryDelayMs",
-    "outboxDays",
-];
+/// The longest delay an option may set, in ms (what `setTimeout` takes).
+const MAX_DELAY_MS: f64 = i32::MAX as f64;
 
-/// Privacy option names of kindred 0.1 and what replaced them: passing one is an error that
-/// says so, rather than the generic "unknown field" (a shop upgrading should learn what the
-/// new option means, not just that the old one is gone).
-const REPLACED_PRIVACY_OPTIONS: &[(&str, &str)] = &[
-    (
-        "epsilonPerDay",
-        "\"privacy.epsilonPerWindow\" (ε per shopper per 30-day window, default 4)",
-    ),
-    (
-        "epsilon30Days",
-        "\"privacy.epsilonPerWindow\" (the cap is now per 30-day window: ε per shopper per window, default 4)",
-    ),
-];
-
-/// `options.privacy`: `PrivacyConfig` in `kindred.d.ts`; ranges are checked by the engine.
-fn read_privacy(value: JsValue) -> Result<PrivacyConfig, JsError> {
-    for (old, new) in REPLACED_PRIVACY_OPTIONS {
-        if Reflect::has(&value, &(*old).into()).unwrap_or(false) {
-            return Err(JsError::new(&format!(
-                "invalid option \"privacy.{old}\": it was replaced by {new} in kindred 0.2"
-            )));
-        }
+reader! {
+    /// `KindredOptions` in `kindred.d.ts`.
+    pub(crate) CREATE_OPTIONS, read_create_options_into(o, k, c: CreateOptions) = ("options", ErrorCode::InvalidOption) {
+        "site" => if let Some(site) = o.str(k)? {
+            c.site = site;
+        },
+        "storage" => {
+            let choices = [
+                ("indexeddb", StorageChoice::Indexeddb),
+                ("memory", StorageChoice::Memory),
+            ];
+            c.storage = o.choice(k, &choices)?.unwrap_or(c.storage);
+        },
+        "flushDelayMs" => o.set_u32(k, MAX_DELAY_MS, &mut c.flush_delay_ms)?,
+        "retentionDays" => o.set_num(k, &mut c.retention_days)?,
+        "purchaseMemoryDays" => c.purchase_memory_days_set = o.num(k)?,
+        "maxEvents" => if let Some(n) = o.int(k, 1e7)? {
+            c.max_events = n as usize;
+        },
+        "halfLifeDays" => o.set_num(k, &mut c.half_life_days)?,
+        "sessionGapMinutes" => o.set_num(k, &mut c.session_gap_minutes)?,
+        "eventWeights" => if let Some(w) = o.get(k) {
+            read_event_weights_into(w, &mut c.event_weights)?;
+        },
+        "endpoint" => c.endpoint = o.str(k)?,
+        "privacy" => if let Some(p) = o.get(k) {
+            c.privacy = read_privacy(p)?;
+        },
+        "consent" => {
+            let choices = Consent::ALL.map(|consent| (consent.name(), consent));
+            c.consent = o.choice(k, &choices)?.unwrap_or(c.consent);
+        },
+        "reportDelayMs" => o.set_u32(k, MAX_DELAY_MS, &mut c.report_delay_ms)?,
+        "retryDelayMs" => o.set_u32(k, MAX_DELAY_MS, &mut c.retry_delay_ms)?,
+        "outboxDays" => o.set_u32(k, 3650.0, &mut c.outbox_days)?,
     }
-    let p = Obj::new(
-        value,
-        "privacy",
-        &[
-            "mode",
-            "epsilonPerWindow",
-            "delta",
-            "windowDays",
-            "caps",
-            "ldpEpsilon",
-            "ldpSetSize",
-            "maxReportLagDays",
-        ],
-    )?;
-    let modes = [
-        ("threshold", Mode::Threshold),
-        ("ldp", Mode::Ldp),
-        ("off", Mode::Off),
-    ];
-    let mut c = PrivacyConfig::default();
-    c.mode = p.choice("mode", &modes)?.unwrap_or(c.mode);
-    c.epsilon_per_window = p.num("epsilonPerWindow")?.unwrap_or(c.epsilon_per_window);
-    c.delta = p.num("delta")?.unwrap_or(c.delta);
-    c.ldp_epsilon = p.num("ldpEpsilon")?.unwrap_or(c.ldp_epsilon);
-    let int = |o: &Obj<'_>, key: &str, old: u32| -> Result<u32, JsError> {
-        Ok(o.int(key, 1e9)?.map_or(old, |v| v as u32))
-    };
-    c.window_days = int(&p, "windowDays", c.window_days)?;
-    c.ldp_set_size = int(&p, "ldpSetSize", c.ldp_set_size)?;
-    c.max_report_lag_days = int(&p, "maxReportLagDays", c.max_report_lag_days)?;
-    if let Some(caps) = p.get("caps") {
-        let caps = Obj::new(
-            caps,
-            "privacy.caps",
-            &["items", "pairs", "interests", "impressions", "clicks"],
-        )?;
-        let k = &mut c.caps;
-        k.items = int(&caps, "items", k.items)?;
-        k.pairs = int(&caps, "pairs", k.pairs)?;
-        k.interests = int(&caps, "interests", k.interests)?;
-        k.impressions = int(&caps, "impressions", k.impressions)?;
-        k.clicks = int(&caps, "clicks", k.clicks)?;
-    }
-    Ok(c)
 }
 
 /// A change not yet known to be in storage, replayed on top of another tab's state.
@@ -544,12 +440,12 @@ fn emit(shared: &Shared, event: &str, detail: &JsValue) {
 }
 
 fn emit_update(shared: &Shared, reason: &str) {
-    emit(shared, "update", &record(&[("reason", reason.into())]));
+    emit(shared, "update", &update_js(&reason));
 }
 
 /// Records a warning (kept for listeners added later) and tells the listeners.
 fn warn(shared: &Shared, code: &str, message: String) {
-    let detail = record(&[("code", code.into()), ("message", message.into())]);
+    let detail = warning_js(&(code, message));
     shared.borrow_mut().warnings.push(detail.clone());
     emit(shared, "warning", &detail);
 }
@@ -1115,7 +1011,8 @@ async fn fetch_json(
 ///
 /// Raw behaviour stays on this device: it lives in memory and in this site's IndexedDB.
 /// Create it with `await Kindred.create(options)`. Every method that receives bad input throws
-/// an `Error` whose message names the problem and leaves stored data untouched.
+/// a `KindredError` (an `Error` with a stable `code`, such as `"unknown-item"`) whose message
+/// names the problem, and leaves stored data untouched.
 ///
 /// ```ts
 /// import init, { Kindred } from "kindred";
@@ -1150,11 +1047,12 @@ impl Kindred {
     /// says which storage is in use). Rejects only for invalid options.
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "KindredOptions | undefined")] options: JsValue,
-    ) -> Result<Kindred, JsError> {
+    ) -> Result<Kindred, KindredError> {
         let options = CreateOptions::from_js(options)?;
         let site = options.site.trim().to_owned();
         if site.is_empty() || site.len() > 64 {
-            return Err(JsError::new(
+            return Err(KindredError::new(
+                ErrorCode::InvalidOption,
                 "invalid option \"site\": must be 1 to 64 characters (it names the storage)",
             ));
         }
@@ -1163,9 +1061,10 @@ impl Kindred {
                 || endpoint.starts_with("http://")
                 || endpoint.starts_with('/');
             if !ok {
-                return Err(JsError::new(&format!(
-                    "invalid option \"endpoint\": \"{endpoint}\" must be an http(s) URL or a path starting with /"
-                )));
+                return Err(KindredError::new(
+                    ErrorCode::InvalidOption,
+                    format!("invalid option \"endpoint\": \"{endpoint}\" must be an http(s) URL or a path starting with /"),
+                ));
             }
         }
         let engine = Engine::with_config(options.engine_config())?;
@@ -1242,16 +1141,20 @@ impl Kindred {
             let rows = match items.as_string() {
                 Some(url) => match fetch_json(&url, None, "same-origin").await {
                     Ok(Some((rows, _))) => rows,
-                    Ok(None) => return Err(JsError::new("unexpected 304 for the catalog").into()),
+                    Ok(None) => {
+                        let message =
+                            format!("could not load the catalog from {url}: unexpected 304");
+                        return Err(KindredError::new(ErrorCode::FetchFailed, message).into());
+                    }
                     Err(e) => {
                         let message = format!("could not load the catalog from {url}: {e}");
-                        return Err(JsError::new(&message).into());
+                        return Err(KindredError::new(ErrorCode::FetchFailed, message).into());
                     }
                 },
                 None => items,
             };
             let report = shared.borrow_mut().engine.load_catalog_value(JsJson(rows));
-            let report = load_report_js(&report.map_err(JsError::from)?);
+            let report = load_report_js(&report.map_err(KindredError::from)?);
             emit_update(&shared, "catalog");
             Ok(report)
         })
@@ -1297,7 +1200,7 @@ impl Kindred {
                     }
                     None => {
                         let message = format!("could not load the shared model from {url}: {e}");
-                        Err(JsError::new(&message).into())
+                        Err(KindredError::new(ErrorCode::FetchFailed, message).into())
                     }
                 },
             }
@@ -1311,7 +1214,7 @@ impl Kindred {
     pub fn track(
         &self,
         #[wasm_bindgen(unchecked_param_type = "TrackEvent")] event: JsValue,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         let mut event = read_event(event)?;
         let now = now_ms();
         {
@@ -1330,7 +1233,7 @@ impl Kindred {
     pub fn recommend(
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendOptions")] options: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, KindredError> {
         let request = read_request(options)?;
         let now = now_ms();
         let mut inner = self.inner.borrow_mut();
@@ -1347,7 +1250,7 @@ impl Kindred {
 
     /// Items like `item` (content and embeddings): `recommend({ strategy: "similar", item, k })`.
     #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
-    pub fn similar(&self, item: &str, k: Option<u32>) -> Result<JsValue, JsError> {
+    pub fn similar(&self, item: &str, k: Option<u32>) -> Result<JsValue, KindredError> {
         let request = RecommendRequest::for_item(Strategy::Similar, item)
             .with_k(k.map_or(10, |k| k as usize));
         let recs = self.inner.borrow().engine.recommend(&request, now_ms())?;
@@ -1357,48 +1260,30 @@ impl Kindred {
     /// The shopper's interest profile: `{ interests, removedInterests, segment, events, items }`
     /// with the top `limit` interests (default 20), weights summing to 1.
     #[wasm_bindgen(unchecked_return_type = "Profile")]
-    pub fn profile(&self, limit: Option<u32>) -> Result<JsValue, JsError> {
+    pub fn profile(&self, limit: Option<u32>) -> Result<JsValue, KindredError> {
         let inner = self.inner.borrow();
         let now = now_ms();
         let engine = &inner.engine;
         let interests = engine.interests(now, limit.map_or(20, |n| n as usize));
-        let segment = engine
-            .segment(now)
-            .map_or(JsValue::NULL, |(label, similarity)| {
-                record(&[
-                    ("label", label.into()),
-                    ("similarity", f64::from(similarity).into()),
-                ])
-            });
-        let removed: Vec<&String> = engine.profile().removed_interests().iter().collect();
-        Ok(record(&[
-            ("interests", interests_js(&interests)),
-            (
-                "removedInterests",
-                removed
-                    .iter()
-                    .map(|k| JsValue::from(k.as_str()))
-                    .collect::<js_sys::Array>()
-                    .into(),
-            ),
-            ("segment", segment),
-            ("events", (engine.history().len() as f64).into()),
-            (
-                "items",
-                (engine.history().all_stats().count() as f64).into(),
-            ),
-        ]))
+        Ok(profile_js(&ProfileView {
+            interests: &interests,
+            removed_interests: engine.profile().removed_interests(),
+            segment: engine.segment(now),
+            events: engine.history().len(),
+            items: engine.history().all_stats().count(),
+        }))
     }
 
     /// Removes an interest (a `key` from `profile()`, e.g. `"category:Toys"`) for good: it is
     /// no longer shown, accumulated or used to pick items.
     #[wasm_bindgen(js_name = removeInterest)]
-    pub fn remove_interest(&self, key: &str) -> Result<(), JsError> {
+    pub fn remove_interest(&self, key: &str) -> Result<(), KindredError> {
         let key = key.trim();
         if key.is_empty() || !key.contains(':') {
-            return Err(JsError::new(&format!(
-                "invalid interest key \"{key}\": use a key from profile().interests, like \"category:Toys\""
-            )));
+            return Err(KindredError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid interest key \"{key}\": use a key from profile().interests, like \"category:Toys\""),
+            ));
         }
         {
             let mut inner = self.inner.borrow_mut();
@@ -1413,7 +1298,7 @@ impl Kindred {
     /// Why `item` is or is not recommended: the shopper's activity on it, the interests it
     /// matches or that hide it, its popularity and trend, and its for-you rank and reasons.
     #[wasm_bindgen(unchecked_return_type = "Explanation")]
-    pub fn explain(&self, item: &str) -> Result<JsValue, JsError> {
+    pub fn explain(&self, item: &str) -> Result<JsValue, KindredError> {
         let explanation = self.inner.borrow().engine.explain(item, now_ms())?;
         Ok(explanation_js(&explanation))
     }
@@ -1423,51 +1308,38 @@ impl Kindred {
     /// last reported window (`window`), undelivered reports, and any stored data that could
     /// not be read (`quarantined`, bytes in base64).
     #[wasm_bindgen(js_name = exportData, unchecked_return_type = "ExportedData")]
-    pub fn export_data(&self) -> Result<JsValue, JsError> {
+    pub fn export_data(&self) -> Result<JsValue, KindredError> {
         let inner = self.inner.borrow();
         let now = now_ms();
-        let data = shopper_data_js(&inner.engine.export_data(now));
+        let data = inner.engine.export_data(now);
         let ledger = inner.engine.ledger_summary(now);
         let privacy = inner.engine.privacy_state();
-        let quarantined: js_sys::Array = inner
+        let quarantined: Vec<QuarantineView<'_>> = inner
             .quarantined
             .iter()
-            .map(|q| {
-                let raw = if q.raw.is_undefined() {
+            .map(|q| QuarantineView {
+                reason: &q.reason,
+                at: q.at,
+                bytes: q.bytes.as_deref(),
+                raw_json: if q.raw.is_undefined() {
                     JsValue::NULL
                 } else {
                     // Structured-clone data may not be JSON; its JSON text is the readable part.
                     js_sys::JSON::stringify(&q.raw).map_or(JsValue::NULL, JsValue::from)
-                };
-                record(&[
-                    ("reason", q.reason.as_str().into()),
-                    ("at", (q.at as f64).into()),
-                    (
-                        "bytesBase64",
-                        q.bytes
-                            .as_deref()
-                            .map_or(JsValue::NULL, |b| base64(b).into()),
-                    ),
-                    ("rawJson", raw),
-                ])
+                },
             })
             .collect();
-        for (key, value) in [
-            ("site", JsValue::from(inner.site.as_str())),
-            ("exportedAt", (now as f64).into()),
-            ("storage", inner.storage_name().into()),
-            ("quarantined", quarantined.into()),
-            ("ledger", ledger_js(&ledger)),
-            (
-                "lastReportedDay",
-                privacy.last_reported.map_or(JsValue::NULL, JsValue::from),
-            ),
-            ("window", window_js(privacy.window.as_ref())),
-            ("outbox", outbox_to_js(&inner.outbox)),
-        ] {
-            let _ = Reflect::set(&data, &key.into(), &value);
-        }
-        Ok(data)
+        Ok(export_js(&ExportView {
+            site: &inner.site,
+            exported_at: now,
+            storage: inner.storage_name(),
+            data: &data,
+            quarantined: array_of(&quarantined, quarantined_js),
+            ledger: &ledger,
+            last_reported_day: privacy.last_reported,
+            window: privacy.window.as_ref(),
+            outbox: outbox_to_js(&inner.outbox),
+        }))
     }
 
     /// Wipes everything stored about the shopper, in this tab, in storage and (through the
@@ -1505,22 +1377,19 @@ impl Kindred {
     /// `blockedBy` says why nothing is sent (`"consent-pending"`, `"global-privacy-control"`,
     /// `"do-not-track"`, `"mode-off"`, `"no-endpoint"`...) or is `null`.
     #[wasm_bindgen(unchecked_return_type = "PrivacyView")]
-    pub fn privacy(&self) -> Result<JsValue, JsError> {
+    pub fn privacy(&self) -> Result<JsValue, KindredError> {
         let mut inner = self.inner.borrow_mut();
         let overview = inner
             .engine
             .privacy(now_ms(), &mut OsRandom)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(|e| KindredError::new(ErrorCode::RandomUnavailable, e.to_string()))?;
         inner.dirty = true;
-        let view = privacy_js(&overview);
-        let blocker = inner.report_blocker();
-        let _ = Reflect::set(&view, &"consent".into(), &inner.consent.name().into());
-        let _ = Reflect::set(
-            &view,
-            &"blockedBy".into(),
-            &blocker.map_or(JsValue::NULL, JsValue::from),
-        );
-        let _ = Reflect::set(&view, &"outbox".into(), &outbox_to_js(&inner.outbox));
+        let view = privacy_js(&PrivacyView {
+            overview: &overview,
+            consent: inner.consent.name(),
+            blocked_by: inner.report_blocker(),
+            outbox: outbox_to_js(&inner.outbox),
+        });
         drop(inner);
         // Keep the drawn report, so what was shown is what is sent, even after a reload.
         schedule_flush(&self.inner);
@@ -1533,11 +1402,12 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"granted\" | \"pending\" | \"denied\"")]
         state: &str,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         let consent = Consent::parse(state).ok_or_else(|| {
-            JsError::new(&format!(
-                "invalid consent \"{state}\": use \"granted\", \"pending\" or \"denied\""
-            ))
+            KindredError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid consent \"{state}\": use \"granted\", \"pending\" or \"denied\""),
+            )
         })?;
         self.inner.borrow_mut().consent = consent;
         schedule_report(&self.inner, None);
@@ -1551,11 +1421,12 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"update\" | \"warning\"")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(detail: any) => void")] callback: Function,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         if event != "update" && event != "warning" {
-            return Err(JsError::new(&format!(
-                "unknown event \"{event}\": use \"update\" or \"warning\""
-            )));
+            return Err(KindredError::new(
+                ErrorCode::InvalidArgument,
+                format!("unknown event \"{event}\": use \"update\" or \"warning\""),
+            ));
         }
         let earlier = {
             let mut inner = self.inner.borrow_mut();
@@ -1587,32 +1458,19 @@ impl Kindred {
     #[wasm_bindgen(unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
         let inner = self.inner.borrow();
-        let model = inner.model_source.as_ref().map_or(JsValue::NULL, |m| {
-            record(&[
-                ("version", (m.version as f64).into()),
-                ("url", m.url.as_deref().map_or(JsValue::NULL, JsValue::from)),
-                (
-                    "etag",
-                    m.etag.as_deref().map_or(JsValue::NULL, JsValue::from),
-                ),
-            ])
-        });
-        let warnings: js_sys::Array = inner.warnings.iter().collect();
-        record(&[
-            ("site", inner.site.as_str().into()),
-            ("storage", inner.storage_name().into()),
-            (
-                "memoryReason",
-                inner
-                    .memory_reason
-                    .as_deref()
-                    .map_or(JsValue::NULL, JsValue::from),
-            ),
-            ("pendingWrites", (inner.pending.len() as f64).into()),
-            ("warnings", warnings.into()),
-            ("catalogSize", (inner.engine.catalog().len() as f64).into()),
-            ("model", model),
-        ])
+        status_js(&StatusView {
+            site: &inner.site,
+            storage: inner.storage_name(),
+            memory_reason: inner.memory_reason.as_deref(),
+            pending_writes: inner.pending.len(),
+            warnings: &inner.warnings,
+            catalog_size: inner.engine.catalog().len(),
+            model: inner.model_source.as_ref().map(|m| ModelSourceView {
+                version: m.version,
+                url: m.url.as_deref(),
+                etag: m.etag.as_deref(),
+            }),
+        })
     }
 
     /// Saves pending changes, then stops using storage and other tabs' messages. The instance
@@ -1649,7 +1507,7 @@ fn install_model(
     model: JsValue,
     url: Option<String>,
     etag: Option<String>,
-) -> Result<u64, JsError> {
+) -> Result<u64, KindredError> {
     let parsed = read_model(model.clone())?;
     let version = parsed.version;
     {
@@ -1660,11 +1518,4 @@ fn install_model(
     let _ = enqueue(shared, Box::pin(save_model_task(shared.clone(), model)));
     emit_update(shared, "model");
     Ok(version)
-}
-
-fn model_status(status: &str, version: u64) -> JsValue {
-    record(&[
-        ("status", status.into()),
-        ("version", (version as f64).into()),
-    ])
 }

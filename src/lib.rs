@@ -3,8 +3,9 @@
 //! - [`Kindred`] (`kindred.rs`): the class shop developers use; persistence and tab merging.
 //! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
 //! - `transport.rs`: consent, the outbox of reports and their delivery.
-//! - `values.rs`: JS values in and out, field by field; `convert.rs`: host functions (clock,
-//!   timers, `fetch`) and error text.
+//! - `values.rs`: JS values in and out, one table of field names per type; `error.rs`: what is
+//!   thrown (`KindredError` with a stable `code`); `convert.rs`: host functions (clock, timers,
+//!   `fetch`) and error text. `names.rs` (a test) checks the names against `kindred.d.ts`.
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
@@ -18,11 +19,15 @@ use wasm_bindgen::prelude::wasm_bindgen;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod convert;
+mod error;
 mod kindred;
+#[cfg(test)]
+mod names;
 mod storage;
 mod transport;
 mod values;
 
+pub use error::KindredError;
 pub use kindred::Kindred;
 
 #[wasm_bindgen(typescript_custom_section)]

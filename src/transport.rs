@@ -10,6 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::convert::{describe, fetch_with_init};
 use crate::storage::record;
+use crate::values::{array_of, writer};
 
 /// Whether the shop may send reports for this shopper (`consent` option and `k.consent()`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,13 +24,10 @@ pub(crate) enum Consent {
 }
 
 impl Consent {
+    pub(crate) const ALL: [Consent; 3] = [Consent::Granted, Consent::Pending, Consent::Denied];
+
     pub(crate) fn parse(value: &str) -> Option<Consent> {
-        match value {
-            "granted" => Some(Consent::Granted),
-            "pending" => Some(Consent::Pending),
-            "denied" => Some(Consent::Denied),
-            _ => None,
-        }
+        Consent::ALL.into_iter().find(|c| c.name() == value)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -77,21 +75,21 @@ pub(crate) struct OutboxEntry {
     pub(crate) claimed_until: i64,
 }
 
+writer! {
+    /// `OutboxEntry` in `kindred.d.ts`; also how entries are stored (`outbox_from_js` reads
+    /// them back).
+    pub(crate) OUTBOX_ENTRY, outbox_entry_js(e: OutboxEntry) {
+        "day" => e.day.into(),
+        "json" => e.json.as_str().into(),
+        "committedAt" => (e.committed_at as f64).into(),
+        "attempts" => e.attempts.into(),
+        "nextAt" => (e.next_at as f64).into(),
+        "claimedUntil" => (e.claimed_until as f64).into(),
+    }
+}
+
 pub(crate) fn outbox_to_js(outbox: &[OutboxEntry]) -> JsValue {
-    outbox
-        .iter()
-        .map(|e| {
-            record(&[
-                ("day", e.day.into()),
-                ("json", e.json.as_str().into()),
-                ("committedAt", (e.committed_at as f64).into()),
-                ("attempts", e.attempts.into()),
-                ("nextAt", (e.next_at as f64).into()),
-                ("claimedUntil", (e.claimed_until as f64).into()),
-            ])
-        })
-        .collect::<js_sys::Array>()
-        .into()
+    array_of(outbox, outbox_entry_js)
 }
 
 /// Reads the stored outbox; entries that are not well-formed are dropped (they could not be

@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Promise, Reflect};
-use kindred::Kindred;
+use kindred::{Kindred, KindredError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -305,30 +305,48 @@ async fn another_instance_sees_changes_live() {
 async fn bad_input_throws_errors_that_name_the_problem() {
     let k = create("errors").await;
     k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
-    let cases: Vec<(Result<(), JsError>, &str)> = vec![
+    let cases: Vec<(Result<(), KindredError>, &str, &str)> = vec![
         (
             k.track(js(r#"{"type": "view", "item": "nope"}"#)),
             "unknown item id \"nope\"",
+            "unknown-item",
         ),
         (
             k.track(js(r#"{"type": "vieww", "item": "mug"}"#)),
             "unknown type \"vieww\"",
+            "invalid-event",
         ),
         (
             k.track(js(r#"{"type": "view", "itme": "mug"}"#)),
             "unknown field `itme`",
+            "invalid-event",
         ),
         (
             k.recommend(js(r#"{"strategy": "similar"}"#)).map(drop),
             "item",
+            "invalid-request",
         ),
-        (k.recommend(js(r#"{"k": 0}"#)).map(drop), "\"k\""),
-        (k.explain("nope").map(drop), "unknown item id \"nope\""),
-        (k.remove_interest("   "), "invalid interest key"),
+        (
+            k.recommend(js(r#"{"k": 0}"#)).map(drop),
+            "\"k\"",
+            "invalid-request",
+        ),
+        (
+            k.explain("nope").map(drop),
+            "unknown item id \"nope\"",
+            "unknown-item",
+        ),
+        (
+            k.remove_interest("   "),
+            "invalid interest key",
+            "invalid-argument",
+        ),
     ];
-    for (result, expected) in cases {
-        let error = result.expect_err(expected);
-        let message = message_of(error.into());
+    for (result, expected, code) in cases {
+        let error: JsValue = result.expect_err(expected).into();
+        assert_eq!(get(&error, "name"), "KindredError");
+        assert_eq!(get(&error, "code"), code, "{expected}");
+        let message = message_of(error);
         assert!(
             message.contains(expected),
             "{message:?} should mention {expected:?}"
@@ -337,11 +355,14 @@ async fn bad_input_throws_errors_that_name_the_problem() {
     let rejected = JsFuture::from(k.load_catalog(js(r#"[{"id": "x"}]"#)))
         .await
         .expect_err("no valid row");
+    assert_eq!(get(&rejected, "code"), "invalid-catalog");
     assert!(message_of(rejected).contains("no valid"));
-    let bad_options = Kindred::create(js(r#"{"stie": "x"}"#))
+    let bad_options: JsValue = Kindred::create(js(r#"{"stie": "x"}"#))
         .await
-        .expect_err("typo in options");
-    assert!(message_of(bad_options.into()).contains("unknown field `stie`"));
+        .expect_err("typo in options")
+        .into();
+    assert_eq!(get(&bad_options, "code"), "invalid-option");
+    assert!(message_of(bad_options).contains("unknown field `stie`"));
     // Nothing was lost: the one good event is still there, and the catalog still answers.
     assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 1);
     assert_eq!(get(&k.status(), "catalogSize").as_f64(), Some(5.0));
