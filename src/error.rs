@@ -77,6 +77,61 @@ impl ErrorCode {
     }
 }
 
+/// What a `warning` event reports (`Warning.code` in `kindred.d.ts`): something went wrong
+/// that did not throw, because the shopper's page goes on working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WarningCode {
+    /// IndexedDB cannot be opened: the shopper's data is kept in memory for this page.
+    StorageUnavailable,
+    /// A write to IndexedDB failed: the data is kept in memory from now on.
+    StorageFailed,
+    /// The storage quota is exhausted: the data is kept in memory from now on.
+    QuotaExceeded,
+    /// The stored state could not be read: it is quarantined and replaced.
+    StateUnreadable,
+    /// The shared model could not be refreshed: the cached one is used.
+    ModelOffline,
+    /// The cached shared model could not be read (e.g. an older format): it is ignored.
+    ModelCacheInvalid,
+    /// A report could not be delivered now: it is retried later.
+    ReportDelayed,
+    /// The server refused a report: it is dropped.
+    ReportRejected,
+    /// Reports expired undelivered, or were being sent when a page closed.
+    ReportDropped,
+}
+
+impl WarningCode {
+    /// Every code, as listed in `Warning.code` in `kindred.d.ts` (checked by a test).
+    #[cfg(test)]
+    pub(crate) const ALL: [WarningCode; 9] = [
+        WarningCode::StorageUnavailable,
+        WarningCode::StorageFailed,
+        WarningCode::QuotaExceeded,
+        WarningCode::StateUnreadable,
+        WarningCode::ModelOffline,
+        WarningCode::ModelCacheInvalid,
+        WarningCode::ReportDelayed,
+        WarningCode::ReportRejected,
+        WarningCode::ReportDropped,
+    ];
+
+    /// The code as JS sees it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WarningCode::StorageUnavailable => "storage-unavailable",
+            WarningCode::StorageFailed => "storage-failed",
+            WarningCode::QuotaExceeded => "quota-exceeded",
+            WarningCode::StateUnreadable => "state-unreadable",
+            WarningCode::ModelOffline => "model-offline",
+            WarningCode::ModelCacheInvalid => "model-cache-invalid",
+            WarningCode::ReportDelayed => "report-delayed",
+            WarningCode::ReportRejected => "report-rejected",
+            WarningCode::ReportDropped => "report-dropped",
+        }
+    }
+}
+
 /// An error on its way to JS (thrown, or the rejection of a promise): the JS `Error` itself,
 /// built when the error is made, so that passing it up with `?` costs what `JsError` does (a
 /// handle; a code and a `String` measured 1.0 KB more gzipped wasm across the binding).

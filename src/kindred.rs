@@ -37,7 +37,7 @@ use crate::convert::{
     add_global_listener, console_error, describe, error_name, fetch_with_init, now_ms,
     remove_global_listener, set_timeout,
 };
-use crate::error::{ErrorCode, KindredError};
+use crate::error::{ErrorCode, KindredError, WarningCode};
 use crate::storage::{
     self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
     STATE_KEY,
@@ -444,8 +444,8 @@ fn emit_update(shared: &Shared, reason: &str) {
 }
 
 /// Records a warning (kept for listeners added later) and tells the listeners.
-fn warn(shared: &Shared, code: &str, message: String) {
-    let detail = warning_js(&(code, message));
+fn warn(shared: &Shared, code: WarningCode, message: String) {
+    let detail = warning_js(&(code.name(), message));
     shared.borrow_mut().warnings.push(detail.clone());
     emit(shared, "warning", &detail);
 }
@@ -453,9 +453,9 @@ fn warn(shared: &Shared, code: &str, message: String) {
 /// Stops using IndexedDB after a failure; the state stays complete in memory.
 fn fall_back_to_memory(shared: &Shared, error: &JsValue) {
     let (code, what) = if error_name(error).as_deref() == Some("QuotaExceededError") {
-        ("quota-exceeded", "the storage quota is exhausted")
+        (WarningCode::QuotaExceeded, "the storage quota is exhausted")
     } else {
-        ("storage-failed", "writing to IndexedDB failed")
+        (WarningCode::StorageFailed, "writing to IndexedDB failed")
     };
     let message = format!(
         "{what} ({}): keeping the shopper's data in memory for this page",
@@ -691,14 +691,14 @@ async fn report_task(shared: Shared) {
     if unsettled > 0 {
         warn(
             &shared,
-            "report-dropped",
+            WarningCode::ReportDropped,
             format!("{unsettled} report(s) were being sent when a page closed; they are not sent again (at most one per day)"),
         );
     }
     if dropped > 0 {
         warn(
             &shared,
-            "report-dropped",
+            WarningCode::ReportDropped,
             format!(
                 "{dropped} report(s) could not be delivered within outboxDays and were dropped"
             ),
@@ -716,14 +716,14 @@ async fn report_task(shared: Shared) {
                 Delivery::Accepted => drop(outbox.remove(at)),
                 Delivery::Rejected(why) => {
                     outbox.remove(at);
-                    problem = Some(("report-rejected", why.clone()));
+                    problem = Some((WarningCode::ReportRejected, why.clone()));
                 }
                 Delivery::Failed(why) => {
                     let e = &mut outbox[at];
                     e.attempts += 1;
                     e.next_at = now + backoff_ms(e.attempts - 1, retry_base);
                     e.claimed_until = 0;
-                    problem = Some(("report-delayed", why.clone()));
+                    problem = Some((WarningCode::ReportDelayed, why.clone()));
                 }
             }
         };
@@ -897,7 +897,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
                     })
                 }
                 Err(e) => warnings.push((
-                    "model-cache-invalid",
+                    WarningCode::ModelCacheInvalid,
                     format!("the cached shared model was ignored: {}", describe(&e)),
                 )),
             }
@@ -918,7 +918,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
         tx.put(STATE_KEY, &snapshot_record(gen, &snapshot, now_ms(), false))?;
         tx.commit().await?;
         shared.borrow_mut().synced_gen = gen;
-        warnings.push(("state-unreadable", message));
+        warnings.push((WarningCode::StateUnreadable, message));
     }
     for (code, message) in warnings {
         warn(shared, code, message);
@@ -1119,7 +1119,7 @@ impl Kindred {
                     describe(&e)
                 );
                 shared.borrow_mut().memory_reason = Some(message.clone());
-                warn(&shared, "storage-unavailable", message);
+                warn(&shared, WarningCode::StorageUnavailable, message);
             }
         }
         let retention_now = now_ms();
@@ -1193,7 +1193,7 @@ impl Kindred {
                     Some(c) => {
                         warn(
                             &shared,
-                            "model-offline",
+                            WarningCode::ModelOffline,
                             format!("could not refresh the shared model from {url} ({e}); using the cached one"),
                         );
                         Ok(model_status("offline", c.version))

@@ -19,7 +19,7 @@ use kindred_core::{
 };
 use serde::Serialize;
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, WarningCode};
 use crate::kindred::CREATE_OPTIONS;
 use crate::transport::OUTBOX_ENTRY;
 use crate::values::*;
@@ -428,6 +428,14 @@ fn enum_names_agree_with_the_typings_and_serde() {
     }
     let codes: BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
     assert_eq!(codes, t.union("KindredErrorCode"));
+    let warnings: BTreeSet<&str> = WarningCode::ALL.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        warnings,
+        string_literals(&t.interfaces["Warning"]["code"])
+            .iter()
+            .map(String::as_str)
+            .collect()
+    );
 }
 
 /// The privacy names kindred 0.1 used are refused by the reader with a message, and declared
