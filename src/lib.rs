@@ -18,7 +18,11 @@ use wasm_bindgen::prelude::wasm_bindgen;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod convert;
+mod events;
+mod instance;
 mod kindred;
+mod options;
+mod persist;
 mod storage;
 mod transport;
 mod values;
