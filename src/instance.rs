@@ -10,8 +10,9 @@ use kindred_core::Engine;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
-use crate::persist::{Op, Quarantined};
-use crate::transport::{Consent, OutboxEntry};
+use crate::outbox::{Consent, OutboxEntry};
+use crate::persist::Quarantined;
+use crate::rebase::Pending;
 
 /// Where the installed shared model came from.
 #[derive(Debug, Clone)]
@@ -33,7 +34,7 @@ pub(crate) struct Inner {
     pub(crate) memory_reason: Option<String>,
     /// The stored `gen` this tab's state includes.
     pub(crate) synced_gen: f64,
-    pub(crate) pending: Vec<Op>,
+    pub(crate) pending: Pending,
     pub(crate) flush_delay_ms: u32,
     pub(crate) flush_scheduled: bool,
     /// The last queued storage task; the next one awaits it.

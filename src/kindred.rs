@@ -16,12 +16,14 @@ use crate::convert::{base64, console_error, describe, now_ms, remove_global_list
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, Shared};
 use crate::options::{CreateOptions, StorageChoice};
+use crate::outbox::Consent;
 use crate::persist::{
     enqueue, fall_back_to_memory, flush_task, forget_task, install_hooks, install_model,
-    restore_from, schedule_flush, Op,
+    restore_from, schedule_flush,
 };
+use crate::rebase::{Op, Pending};
 use crate::storage::{self, record};
-use crate::transport::{fetch_json, outbox_to_js, schedule_report, Consent};
+use crate::transport::{fetch_json, outbox_to_js, schedule_report};
 use crate::values::{
     explanation_js, interests_js, ledger_js, load_report_js, privacy_js, read_event, read_request,
     recommendations_js, shopper_data_js, window_js, JsJson,
@@ -91,7 +93,7 @@ impl Kindred {
             db: None,
             memory_reason: None,
             synced_gen: 0.0,
-            pending: Vec::new(),
+            pending: Pending::default(),
             flush_delay_ms: options.flush_delay_ms,
             flush_scheduled: false,
             chain: Promise::resolve(&JsValue::UNDEFINED),

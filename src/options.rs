@@ -6,7 +6,7 @@ use kindred_core::engine::EventWeights;
 use kindred_core::{EngineConfig, Mode, PrivacyConfig};
 use wasm_bindgen::prelude::*;
 
-use crate::transport::Consent;
+use crate::outbox::Consent;
 use crate::values::Obj;
 
 /// Where state is kept.

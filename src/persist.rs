@@ -21,7 +21,6 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use kindred_core::EventInput;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -30,6 +29,7 @@ use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 use crate::convert::{add_global_listener, describe, error_name, now_ms, set_timeout};
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, ModelSource, Shared};
+use crate::rebase::{self, next_gen, Merged, Stored};
 use crate::storage::{
     record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
     STATE_KEY,
@@ -39,14 +39,6 @@ use crate::values::read_model;
 
 /// At most this many unreadable states are kept for `exportData()` (oldest dropped first).
 const MAX_QUARANTINED: usize = 4;
-
-/// A change not yet known to be in storage, replayed on top of another tab's state.
-#[derive(Debug, Clone)]
-pub(crate) enum Op {
-    /// The event (with its resolved `ts`) and the clock when it was tracked.
-    Track(EventInput, i64),
-    RemoveInterest(String),
-}
 
 /// Stored state that could not be read, kept for the shopper.
 #[derive(Debug, Clone)]
@@ -58,69 +50,25 @@ pub(crate) struct Quarantined {
 }
 
 impl Inner {
-    /// Replays pending operations onto the engine (after restoring another tab's state).
-    pub(crate) fn replay_pending(&mut self) {
-        for op in &self.pending {
-            match op {
-                // An item may have left this tab's catalog since; the event stays in the
-                // other copy of history, so skipping it here loses nothing stored.
-                Op::Track(event, now) => drop(self.engine.track(event, *now)),
-                Op::RemoveInterest(key) => self.engine.remove_interest(key),
-            }
-        }
-    }
-
-    /// Brings another tab's stored state into this tab. Returns the `update` reason, if the
-    /// engine changed, and the unreadable record to quarantine, if any.
+    /// Brings another tab's stored state into this tab (`rebase.rs`). Returns the `update`
+    /// reason, if the engine changed, and the unreadable record to quarantine, if any.
     pub(crate) fn merge(
         &mut self,
         stored: &StoredState,
     ) -> (Option<&'static str>, Option<Quarantined>) {
-        match stored {
-            StoredState::Empty => (None, None),
-            StoredState::Forgotten { bytes, .. } => {
-                // Another tab ran forget(): events this tab had not saved were tracked before
-                // it learnt of that, so they go too (erring on the side of forgetting).
-                self.engine.forget();
-                self.pending.clear();
-                // What outlives forget() (ledger, last reported day, closed window) is merged,
-                // so this tab's next write cannot reopen the window or give budget back.
-                // Unreadable bytes change nothing: the engine is forgotten either way.
-                if let Some(bytes) = bytes {
-                    let _ = self.engine.restore(bytes);
-                }
-                (Some("forget"), None)
-            }
-            StoredState::Snapshot { .. } | StoredState::Unreadable { .. } => {
-                match self.restore_stored(stored) {
-                    Ok(()) => {
-                        self.replay_pending();
-                        (Some("merge"), None)
-                    }
-                    Err(bad) => (None, Some(bad)),
-                }
-            }
+        match rebase::merge(&mut self.engine, &mut self.pending, contents(stored)) {
+            Merged::Unchanged => (None, None),
+            Merged::Forgotten => (Some("forget"), None),
+            Merged::Rebased => (Some("merge"), None),
+            Merged::Unreadable(why) => (None, Some(quarantine_of(stored, why))),
         }
     }
 
     /// Replaces the shopper's state with a stored snapshot; what cannot be read comes back as
     /// the record to quarantine (the engine is then unchanged).
     pub(crate) fn restore_stored(&mut self, stored: &StoredState) -> Result<(), Quarantined> {
-        match stored {
-            StoredState::Snapshot { bytes, .. }
-            | StoredState::Forgotten {
-                bytes: Some(bytes), ..
-            } => self
-                .engine
-                .restore(bytes)
-                .map_err(|e| quarantine(e.to_string(), Some(bytes.clone()), JsValue::UNDEFINED)),
-            StoredState::Unreadable { raw, .. } => Err(quarantine(
-                "the stored state is not a kindred snapshot".into(),
-                None,
-                raw.clone(),
-            )),
-            StoredState::Empty | StoredState::Forgotten { bytes: None, .. } => Ok(()),
-        }
+        rebase::restore(&mut self.engine, contents(stored))
+            .map_err(|why| quarantine_of(stored, why))
     }
 
     /// Keeps unreadable stored data for `exportData()` (the newest [`MAX_QUARANTINED`]) and
@@ -130,6 +78,25 @@ impl Inner {
         let excess = self.quarantined.len().saturating_sub(MAX_QUARANTINED);
         self.quarantined.drain(..excess);
         quarantine_records(&self.quarantined)
+    }
+}
+
+/// The stored record as the merge sees it.
+fn contents(stored: &StoredState) -> Stored<'_> {
+    match stored {
+        StoredState::Empty => Stored::Empty,
+        StoredState::Forgotten { bytes, .. } => Stored::Forgotten(bytes.as_deref()),
+        StoredState::Snapshot { bytes, .. } => Stored::Snapshot(bytes),
+        StoredState::Unreadable { .. } => Stored::Unreadable,
+    }
+}
+
+/// What to keep of a stored record that cannot be read (`why`): its bytes, or the record
+/// itself when it holds none.
+fn quarantine_of(stored: &StoredState, why: String) -> Quarantined {
+    match stored {
+        StoredState::Unreadable { raw, .. } => quarantine(why, None, raw.clone()),
+        _ => quarantine(why, stored.bytes().map(<[u8]>::to_vec), JsValue::UNDEFINED),
     }
 }
 
@@ -275,7 +242,7 @@ pub(crate) async fn write_state(
         None
     };
     let now = now_ms();
-    let (gen, saved_ops, reason) = {
+    let (gen, saved, reason) = {
         let mut inner = shared.borrow_mut();
         let mut reason = None;
         if stored.gen() != inner.synced_gen {
@@ -291,20 +258,19 @@ pub(crate) async fn write_state(
             inner.commit_due_report(now);
             tx.put(OUTBOX_KEY, &outbox_to_js(&inner.outbox))?;
         }
-        let gen = stored.gen().max(inner.synced_gen) + 1.0;
+        let gen = next_gen(stored.gen(), inner.synced_gen);
         tx.put(
             STATE_KEY,
             &snapshot_record(gen, &inner.engine.snapshot(), now, false),
         )?;
-        (gen, inner.pending.len(), reason)
+        (gen, inner.pending.mark(), reason)
     };
     tx.commit().await?;
     let channel = {
         let mut inner = shared.borrow_mut();
         inner.synced_gen = gen;
         inner.dirty = false;
-        let saved = saved_ops.min(inner.pending.len());
-        inner.pending.drain(..saved);
+        inner.pending.saved_before(saved);
         inner.channel.clone()
     };
     if let Some(channel) = channel {
@@ -357,20 +323,13 @@ pub(crate) async fn forget_task(shared: Shared) {
             let tx = Transaction::new(&db, true)?;
             let stored = StoredState::parse(tx.get(STATE_KEY).await?);
             let (gen, bytes) = {
-                let mut inner = shared.borrow_mut();
+                let mut guard = shared.borrow_mut();
+                let inner = &mut *guard;
                 if stored.gen() != inner.synced_gen {
-                    // Another tab saved since this one last looked, perhaps a report: its
-                    // ledger spend and window keys must be merged before the window is closed,
-                    // or this write would give budget back and reopen keys. Restoring brings
-                    // back history too, so forget again, then replay what was tracked since.
-                    if let Some(bytes) = stored.bytes() {
-                        if inner.engine.restore(bytes).is_ok() {
-                            inner.engine.forget();
-                            inner.replay_pending();
-                        }
-                    }
+                    // Another tab saved since this one last looked, perhaps a report.
+                    rebase::forget_onto(&mut inner.engine, &inner.pending, stored.bytes());
                 }
-                let gen = stored.gen().max(inner.synced_gen) + 1.0;
+                let gen = next_gen(stored.gen(), inner.synced_gen);
                 (gen, inner.engine.snapshot())
             };
             tx.clear()?;

@@ -8,7 +8,7 @@
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
-use kindred_core::{Mode, OsRandom, RandomSource};
+use kindred_core::{OsRandom, RandomSource};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -16,38 +16,11 @@ use wasm_bindgen_futures::JsFuture;
 use crate::convert::{describe, fetch_with_init, now_ms, set_timeout};
 use crate::events::warn;
 use crate::instance::{Inner, Shared};
+use crate::outbox::{
+    claim_due, next_attempt, report_blocker, settle, Claim, Delivery, OutboxEntry,
+};
 use crate::persist::{enqueue, fall_back_to_memory, write_state};
 use crate::storage::{record, Transaction, OUTBOX_KEY};
-
-/// Whether the shop may send reports for this shopper (`consent` option and `k.consent()`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Consent {
-    /// Reports are anonymous, bounded and noised (docs/PRIVACY.md), so the default lets them
-    /// go; shops whose policy requires opt-in pass `"pending"` and call `consent("granted")`.
-    #[default]
-    Granted,
-    Pending,
-    Denied,
-}
-
-impl Consent {
-    pub(crate) fn parse(value: &str) -> Option<Consent> {
-        match value {
-            "granted" => Some(Consent::Granted),
-            "pending" => Some(Consent::Pending),
-            "denied" => Some(Consent::Denied),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Consent::Granted => "granted",
-            Consent::Pending => "pending",
-            Consent::Denied => "denied",
-        }
-    }
-}
 
 /// `"global-privacy-control"` or `"do-not-track"` when the browser asks not to be tracked.
 pub(crate) fn browser_opt_out() -> Option<&'static str> {
@@ -67,22 +40,6 @@ pub(crate) fn browser_opt_out() -> Option<&'static str> {
         return Some("do-not-track");
     }
     None
-}
-
-/// A committed report waiting for delivery. Committing charged the ledger and marked the day
-/// reported, so the same bytes are retried and never re-drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OutboxEntry {
-    /// The day (UTC day number) whose report it is. Kept on the device only: reports carry
-    /// their window, never a day.
-    pub(crate) day: u32,
-    pub(crate) json: String,
-    pub(crate) committed_at: i64,
-    pub(crate) attempts: u32,
-    /// Not before this time (ms).
-    pub(crate) next_at: i64,
-    /// A tab is sending it until then (ms): other tabs leave it alone.
-    pub(crate) claimed_until: i64,
 }
 
 pub(crate) fn outbox_to_js(outbox: &[OutboxEntry]) -> JsValue {
@@ -126,15 +83,6 @@ pub(crate) fn outbox_from_js(raw: &JsValue) -> Vec<OutboxEntry> {
         .collect()
 }
 
-/// How a delivery attempt ended.
-pub(crate) enum Delivery {
-    Accepted,
-    /// The server refused the report itself (4xx other than 408/429): resending cannot help.
-    Rejected(String),
-    /// Network error, timeout, 408, 429 or 5xx: try again later.
-    Failed(String),
-}
-
 /// POSTs one report: JSON body, no cookies or other credentials, no identifying headers,
 /// `keepalive` so a report under way survives the page closing.
 pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
@@ -156,11 +104,9 @@ pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
         Ok(response) => {
             let response: web_sys::Response = response.unchecked_into();
             let status = response.status();
-            match status {
-                200..=299 => Delivery::Accepted,
-                408 | 429 => Delivery::Failed(format!("HTTP {status}")),
-                400..=499 => Delivery::Rejected(rejection(status, &response).await),
-                _ => Delivery::Failed(format!("HTTP {status}")),
+            match Delivery::of_status(status) {
+                Some(delivery) => delivery,
+                None => Delivery::Rejected(rejection(status, &response).await),
             }
         }
         Err(e) => Delivery::Failed(describe(&e)),
@@ -191,31 +137,17 @@ async fn rejection(status: u16, response: &web_sys::Response) -> String {
     }
 }
 
-/// Wait before attempt `attempts + 1`: `base` doubled per failure, at most six hours.
-pub(crate) fn backoff_ms(attempts: u32, base: u32) -> i64 {
-    let factor = 1i64 << attempts.min(20);
-    (i64::from(base) * factor).min(6 * 3_600_000)
-}
-
 const DAY_MS: i64 = 86_400_000;
-/// How long a tab owns an outbox entry it is sending before another tab may retry it.
-const CLAIM_MS: i64 = 60_000;
 
 impl Inner {
     /// Why no report may be sent now, if something forbids it.
     pub(crate) fn report_blocker(&self) -> Option<&'static str> {
-        if self.reports_url.is_none() {
-            return Some("no-endpoint");
-        }
-        if self.engine.privacy_config().mode == Mode::Off {
-            return Some("mode-off");
-        }
-        match self.consent {
-            Consent::Pending => return Some("consent-pending"),
-            Consent::Denied => return Some("consent-denied"),
-            Consent::Granted => {}
-        }
-        browser_opt_out()
+        report_blocker(
+            self.reports_url.is_some(),
+            self.engine.privacy_config().mode,
+            self.consent,
+            browser_opt_out,
+        )
     }
 
     /// Draws and commits the due report, if any, into the outbox (charging the ledger).
@@ -224,14 +156,8 @@ impl Inner {
             return;
         };
         if let Ok(json) = self.engine.commit_report(prepared.day) {
-            self.outbox.push(OutboxEntry {
-                day: prepared.day,
-                json,
-                committed_at: now,
-                attempts: 0,
-                next_at: now,
-                claimed_until: 0,
-            });
+            self.outbox
+                .push(OutboxEntry::committed(prepared.day, json, now));
         }
     }
 }
@@ -320,70 +246,36 @@ async fn report_task(shared: Shared) {
         )
     };
     let now = now_ms();
-    // Expire what is too old to send, then claim what is due.
-    let mut dropped = 0;
-    let mut unsettled = 0;
-    let mut claimed: Vec<(u32, String)> = Vec::new();
-    let mut claim_due = |outbox: &mut Vec<OutboxEntry>| {
-        let before = outbox.len();
-        outbox.retain(|e| e.committed_at + keep_ms > now);
-        dropped = before - outbox.len();
-        // A claim that ran out without an outcome: the page closed while sending (a `keepalive`
-        // request often arrives anyway). Sending again could count the day twice, so it is not
-        // retried: at most one report per day.
-        let before = outbox.len();
-        outbox.retain(|e| e.claimed_until == 0 || e.claimed_until > now);
-        unsettled = before - outbox.len();
-        for e in outbox.iter_mut() {
-            if e.next_at <= now && e.claimed_until <= now {
-                e.claimed_until = now + CLAIM_MS;
-                claimed.push((e.day, e.json.clone()));
-            }
-        }
-    };
-    if let Err(e) = update_outbox(&shared, &mut claim_due).await {
+    let mut claim = Claim::default();
+    let mut claim_now = |outbox: &mut Vec<OutboxEntry>| claim = claim_due(outbox, now, keep_ms);
+    if let Err(e) = update_outbox(&shared, &mut claim_now).await {
         return fall_back_to_memory(&shared, &e);
     }
-    if unsettled > 0 {
+    if claim.unsettled > 0 {
         warn(
             &shared,
             "report-dropped",
-            format!("{unsettled} report(s) were being sent when a page closed; they are not sent again (at most one per day)"),
+            format!("{} report(s) were being sent when a page closed; they are not sent again (at most one per day)", claim.unsettled),
         );
     }
-    if dropped > 0 {
+    if claim.expired > 0 {
         warn(
             &shared,
             "report-dropped",
             format!(
-                "{dropped} report(s) could not be delivered within outboxDays and were dropped"
+                "{} report(s) could not be delivered within outboxDays and were dropped",
+                claim.expired
             ),
         );
     }
-    for (day, json) in claimed {
+    for (day, json) in claim.claimed {
         let delivery = post_report(&url, &json).await;
         let now = now_ms();
         let mut problem = None;
-        let mut settle = |outbox: &mut Vec<OutboxEntry>| {
-            let Some(at) = outbox.iter().position(|e| e.day == day) else {
-                return;
-            };
-            match &delivery {
-                Delivery::Accepted => drop(outbox.remove(at)),
-                Delivery::Rejected(why) => {
-                    outbox.remove(at);
-                    problem = Some(("report-rejected", why.clone()));
-                }
-                Delivery::Failed(why) => {
-                    let e = &mut outbox[at];
-                    e.attempts += 1;
-                    e.next_at = now + backoff_ms(e.attempts - 1, retry_base);
-                    e.claimed_until = 0;
-                    problem = Some(("report-delayed", why.clone()));
-                }
-            }
+        let mut apply = |outbox: &mut Vec<OutboxEntry>| {
+            problem = settle(outbox, day, &delivery, now, retry_base);
         };
-        if let Err(e) = update_outbox(&shared, &mut settle).await {
+        if let Err(e) = update_outbox(&shared, &mut apply).await {
             return fall_back_to_memory(&shared, &e);
         }
         if let Some((code, why)) = problem {
@@ -391,7 +283,7 @@ async fn report_task(shared: Shared) {
             warn(&shared, code, message);
         }
     }
-    let next = shared.borrow().outbox.iter().map(|e| e.next_at).min();
+    let next = next_attempt(&shared.borrow().outbox);
     if let Some(next) = next {
         schedule_report(&shared, Some(next));
     }
