@@ -12,21 +12,21 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{base64, console_error, describe, now_ms, remove_global_listener};
+use crate::convert::{console_error, describe, now_ms, remove_global_listener};
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, Shared};
 use crate::options::{CreateOptions, StorageChoice};
 use crate::outbox::Consent;
 use crate::persist::{
     enqueue, fall_back_to_memory, flush_task, forget_task, install_hooks, install_model,
-    restore_from, schedule_flush,
+    quarantined_js, restore_from, schedule_flush,
 };
 use crate::rebase::{Op, Pending};
 use crate::storage::{self, record};
 use crate::transport::{fetch_json, outbox_to_js, schedule_report};
 use crate::values::{
-    explanation_js, interests_js, ledger_js, load_report_js, privacy_js, read_event, read_request,
-    recommendations_js, shopper_data_js, window_js, JsJson,
+    explanation_js, interests_js, load_report_js, privacy_js, read_event, read_request,
+    recommendations_js, shopper_data_js, JsJson,
 };
 
 /// The kindred engine for one shopper on one site, with durable local storage.
@@ -337,50 +337,21 @@ impl Kindred {
     }
 
     /// Everything stored about the shopper, as plain JSON-ready data: raw events, per-item
-    /// totals, interests, removed interests, the privacy ledger, the keys contributed to the
-    /// last reported window (`window`), undelivered reports, and any stored data that could
-    /// not be read (`quarantined`, bytes in base64).
+    /// totals, interests and the profile's affinities (items, interests, and terms from titles
+    /// and searches), removed interests, the per-day recommendation counters, the privacy
+    /// ledger, the keys contributed to the last reported window (`window`), the drawn report
+    /// not yet sent (`pendingReport`), undelivered reports (`outbox`), and any stored data
+    /// that could not be read (`quarantined`, bytes in base64).
     #[wasm_bindgen(js_name = exportData, unchecked_return_type = "ExportedData")]
     pub fn export_data(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.borrow();
         let now = now_ms();
         let data = shopper_data_js(&inner.engine.export_data(now));
-        let ledger = inner.engine.ledger_summary(now);
-        let privacy = inner.engine.privacy_state();
-        let quarantined: js_sys::Array = inner
-            .quarantined
-            .iter()
-            .map(|q| {
-                let raw = if q.raw.is_undefined() {
-                    JsValue::NULL
-                } else {
-                    // Structured-clone data may not be JSON; its JSON text is the readable part.
-                    js_sys::JSON::stringify(&q.raw).map_or(JsValue::NULL, JsValue::from)
-                };
-                record(&[
-                    ("reason", q.reason.as_str().into()),
-                    ("at", (q.at as f64).into()),
-                    (
-                        "bytesBase64",
-                        q.bytes
-                            .as_deref()
-                            .map_or(JsValue::NULL, |b| base64(b).into()),
-                    ),
-                    ("rawJson", raw),
-                ])
-            })
-            .collect();
         for (key, value) in [
             ("site", JsValue::from(inner.site.as_str())),
             ("exportedAt", (now as f64).into()),
             ("storage", inner.storage_name().into()),
-            ("quarantined", quarantined.into()),
-            ("ledger", ledger_js(&ledger)),
-            (
-                "lastReportedDay",
-                privacy.last_reported.map_or(JsValue::NULL, JsValue::from),
-            ),
-            ("window", window_js(privacy.window.as_ref())),
+            ("quarantined", quarantined_js(&inner.quarantined)),
             ("outbox", outbox_to_js(&inner.outbox)),
         ] {
             let _ = Reflect::set(&data, &key.into(), &value);

@@ -26,7 +26,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
-use crate::convert::{add_global_listener, describe, error_name, now_ms, set_timeout};
+use crate::convert::{add_global_listener, base64, describe, error_name, now_ms, set_timeout};
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, ModelSource, Shared};
 use crate::rebase::{self, next_gen, Merged, Stored};
@@ -122,6 +122,33 @@ fn quarantine_records(list: &[Quarantined]) -> JsValue {
                         .map_or(JsValue::UNDEFINED, |b| Uint8Array::from(b).into()),
                 ),
                 ("raw", q.raw.clone()),
+            ])
+        })
+        .collect::<js_sys::Array>()
+        .into()
+}
+
+/// The quarantined records as `exportData()` shows them: bytes in base64, other data as its
+/// JSON text.
+pub(crate) fn quarantined_js(list: &[Quarantined]) -> JsValue {
+    list.iter()
+        .map(|q| {
+            let raw = if q.raw.is_undefined() {
+                JsValue::NULL
+            } else {
+                // Structured-clone data may not be JSON; its JSON text is the readable part.
+                js_sys::JSON::stringify(&q.raw).map_or(JsValue::NULL, JsValue::from)
+            };
+            record(&[
+                ("reason", q.reason.as_str().into()),
+                ("at", (q.at as f64).into()),
+                (
+                    "bytesBase64",
+                    q.bytes
+                        .as_deref()
+                        .map_or(JsValue::NULL, |b| base64(b).into()),
+                ),
+                ("rawJson", raw),
             ])
         })
         .collect::<js_sys::Array>()
