@@ -147,7 +147,8 @@ impl Kindred {
         Ok(Kindred { inner: shared })
     }
 
-    /// Replaces the catalog with an array of items or the JSON array at a URL. Resolves with
+    /// Replaces the catalog with an array of items or the JSON array at a URL (fetched without
+    /// cookies: a catalog is public). Resolves with
     /// `{ loaded, rejected: [{ index, id, reason }] }`: invalid rows are skipped and named.
     /// Rejects when nothing is valid or the URL cannot be fetched; the old catalog then stays.
     #[wasm_bindgen(js_name = loadCatalog, unchecked_return_type = "Promise<LoadReport>")]
@@ -158,7 +159,7 @@ impl Kindred {
         let shared = self.inner.clone();
         future_to_promise(async move {
             let rows = match items.as_string() {
-                Some(url) => match fetch_json(&url, None, "same-origin").await {
+                Some(url) => match fetch_json(&url, None).await {
                     Ok(Some((rows, _))) => rows,
                     Ok(None) => return Err(JsError::new("unexpected 304 for the catalog").into()),
                     Err(e) => {
@@ -195,7 +196,7 @@ impl Kindred {
                 .as_ref()
                 .filter(|c| c.url.as_deref() == Some(url.as_str()))
                 .and_then(|c| c.etag.clone());
-            match fetch_json(&url, etag.as_deref(), "omit").await {
+            match fetch_json(&url, etag.as_deref()).await {
                 Ok(Some((value, etag))) => {
                     let version = install_model(&shared, value, Some(url), etag)?;
                     Ok(model_status("fetched", version))

@@ -83,17 +83,26 @@ pub(crate) fn outbox_from_js(raw: &JsValue) -> Vec<OutboxEntry> {
         .collect()
 }
 
-/// POSTs one report: JSON body, no cookies or other credentials, no identifying headers,
-/// `keepalive` so a report under way survives the page closing.
+/// The `fetch` options of every request kindred makes, with `fields` added: no cookies or
+/// other credentials, because nothing kindred fetches or sends belongs to a signed-in shopper
+/// (the catalog and the shared model are public, reports are anonymous), and no referrer,
+/// because which product page is open is not the server's business.
+fn request_init(fields: &[(&str, JsValue)]) -> JsValue {
+    let init = record(fields);
+    let _ = Reflect::set(&init, &"credentials".into(), &"omit".into());
+    let _ = Reflect::set(&init, &"referrerPolicy".into(), &"no-referrer".into());
+    init
+}
+
+/// POSTs one report: JSON body, no identifying headers, `keepalive` so a report under way
+/// survives the page closing.
 pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
     let headers = record(&[("content-type", "application/json".into())]);
-    let init = record(&[
+    let init = request_init(&[
         ("method", "POST".into()),
         ("body", json.into()),
         ("headers", headers),
-        ("credentials", "omit".into()),
         ("cache", "no-store".into()),
-        ("referrerPolicy", "no-referrer".into()),
         ("keepalive", true.into()),
     ]);
     let promise: Promise = match fetch_with_init(url, &init) {
@@ -289,24 +298,17 @@ async fn report_task(shared: Shared) {
     }
 }
 
-/// Fetches `url` and parses JSON. `etag` makes the request conditional: `Ok(None)` means
-/// "304 Not Modified".
+/// Fetches `url` (the catalog or the shared model) and parses JSON, without credentials.
+/// `etag` makes the request conditional: `Ok(None)` means "304 Not Modified".
 pub(crate) async fn fetch_json(
     url: &str,
     etag: Option<&str>,
-    credentials: &str,
 ) -> Result<Option<(JsValue, Option<String>)>, String> {
     let headers = js_sys::Object::new();
     if let Some(etag) = etag {
         let _ = Reflect::set(&headers, &"If-None-Match".into(), &etag.into());
     }
-    let init = record(&[
-        ("credentials", credentials.into()),
-        // The page's address (which product is open) is not the server's business.
-        ("referrerPolicy", "no-referrer".into()),
-        ("cache", "no-cache".into()),
-        ("headers", headers.into()),
-    ]);
+    let init = request_init(&[("cache", "no-cache".into()), ("headers", headers.into())]);
     let promise = fetch_with_init(url, &init).map_err(|e| describe(&e))?;
     let response: web_sys::Response = JsFuture::from(promise)
         .await
