@@ -35,3 +35,36 @@ pub(crate) fn warn(shared: &Shared, code: &str, message: String) {
     shared.borrow_mut().warnings.push(detail.clone());
     emit(shared, "warning", &detail);
 }
+
+/// `on(event, callback)`: adds a listener; a `warning` listener hears the earlier warnings at
+/// once.
+pub(crate) fn listen(shared: &Shared, event: &str, callback: Function) -> Result<(), JsError> {
+    if event != "update" && event != "warning" {
+        return Err(JsError::new(&format!(
+            "unknown event \"{event}\": use \"update\" or \"warning\""
+        )));
+    }
+    let earlier = {
+        let mut inner = shared.borrow_mut();
+        inner.listeners.push((event.to_owned(), callback.clone()));
+        if event == "warning" {
+            inner.warnings.clone()
+        } else {
+            Vec::new()
+        }
+    };
+    for detail in earlier {
+        if let Err(e) = callback.call1(&JsValue::UNDEFINED, &detail) {
+            console_error("kindred: an event listener threw", &e);
+        }
+    }
+    Ok(())
+}
+
+/// `off(event, callback)`: removes a listener added with [`listen`].
+pub(crate) fn unlisten(shared: &Shared, event: &str, callback: &Function) {
+    shared
+        .borrow_mut()
+        .listeners
+        .retain(|(name, f)| !(name == event && f == callback));
+}

@@ -10,6 +10,7 @@ use kindred_core::Engine;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
+use crate::options::CreateOptions;
 use crate::outbox::{Consent, OutboxEntry};
 use crate::persist::Quarantined;
 use crate::rebase::Pending;
@@ -62,6 +63,37 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// A fresh instance in memory: storage is opened, and stored state restored, afterwards.
+    pub(crate) fn new(engine: Engine, options: &CreateOptions) -> Inner {
+        Inner {
+            engine,
+            site: options.site.clone(),
+            db: None,
+            memory_reason: None,
+            synced_gen: 0.0,
+            pending: Pending::default(),
+            flush_delay_ms: options.flush_delay_ms,
+            flush_scheduled: false,
+            chain: Promise::resolve(&JsValue::UNDEFINED),
+            forgetting: false,
+            listeners: Vec::new(),
+            warnings: Vec::new(),
+            quarantined: Vec::new(),
+            model_source: None,
+            channel: None,
+            channel_handler: None,
+            dirty: false,
+            reports_url: options.reports_url(),
+            consent: options.consent,
+            report_delay_ms: options.report_delay_ms,
+            retry_delay_ms: options.retry_delay_ms,
+            outbox_days: options.outbox_days.max(1),
+            outbox: Vec::new(),
+            report_scheduled: false,
+            hooks: Vec::new(),
+        }
+    }
+
     pub(crate) fn storage_name(&self) -> &'static str {
         if self.db.is_some() {
             "indexeddb"

@@ -9,20 +9,19 @@ use std::rc::Rc;
 use js_sys::{Function, Promise, Reflect};
 use kindred_core::{Engine, OsRandom, RecommendRequest, Strategy};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{console_error, describe, now_ms, remove_global_listener};
-use crate::events::{emit_update, warn};
+use crate::convert::now_ms;
+use crate::events::{emit_update, listen, unlisten};
 use crate::instance::{Inner, Shared};
-use crate::options::{CreateOptions, StorageChoice};
+use crate::options::CreateOptions;
 use crate::outbox::Consent;
 use crate::persist::{
-    enqueue, fall_back_to_memory, flush_task, forget_task, install_hooks, install_model,
-    quarantined_js, restore_from, schedule_flush,
+    close_task, enqueue, flush_task, forget_task, load_model, open_storage, quarantined_js,
+    schedule_flush,
 };
-use crate::rebase::{Op, Pending};
-use crate::storage::{self, record};
+use crate::rebase::Op;
+use crate::storage::record;
 use crate::transport::{fetch_json, outbox_to_js, schedule_report};
 use crate::values::{
     explanation_js, interests_js, load_report_js, privacy_js, read_event, read_request,
@@ -70,79 +69,9 @@ impl Kindred {
         #[wasm_bindgen(unchecked_param_type = "KindredOptions | undefined")] options: JsValue,
     ) -> Result<Kindred, JsError> {
         let options = CreateOptions::from_js(options)?;
-        let site = options.site.trim().to_owned();
-        if site.is_empty() || site.len() > 64 {
-            return Err(JsError::new(
-                "invalid option \"site\": must be 1 to 64 characters (it names the storage)",
-            ));
-        }
-        if let Some(endpoint) = &options.endpoint {
-            let ok = endpoint.starts_with("https://")
-                || endpoint.starts_with("http://")
-                || endpoint.starts_with('/');
-            if !ok {
-                return Err(JsError::new(&format!(
-                    "invalid option \"endpoint\": \"{endpoint}\" must be an http(s) URL or a path starting with /"
-                )));
-            }
-        }
         let engine = Engine::with_config(options.engine_config())?;
-        let shared: Shared = Rc::new(RefCell::new(Inner {
-            engine,
-            site: site.clone(),
-            db: None,
-            memory_reason: None,
-            synced_gen: 0.0,
-            pending: Pending::default(),
-            flush_delay_ms: options.flush_delay_ms,
-            flush_scheduled: false,
-            chain: Promise::resolve(&JsValue::UNDEFINED),
-            forgetting: false,
-            listeners: Vec::new(),
-            warnings: Vec::new(),
-            quarantined: Vec::new(),
-            model_source: None,
-            channel: None,
-            channel_handler: None,
-            dirty: false,
-            reports_url: options
-                .endpoint
-                .as_deref()
-                .map(|e| format!("{}/v1/reports", e.trim_end_matches('/'))),
-            consent: options.consent,
-            report_delay_ms: options.report_delay_ms,
-            retry_delay_ms: options.retry_delay_ms,
-            outbox_days: options.outbox_days.max(1),
-            outbox: Vec::new(),
-            report_scheduled: false,
-            hooks: Vec::new(),
-        }));
-        if options.storage == StorageChoice::Memory {
-            shared.borrow_mut().memory_reason = Some("storage: \"memory\" was requested".into());
-            schedule_report(&shared, None);
-            return Ok(Kindred { inner: shared });
-        }
-        let name = format!("kindred:{site}");
-        match storage::open(&name).await {
-            Ok(db) => {
-                shared.borrow_mut().db = Some(db.clone());
-                match restore_from(&shared, &db).await {
-                    Ok(()) => install_hooks(&shared, &name),
-                    Err(e) => fall_back_to_memory(&shared, &e),
-                }
-            }
-            Err(e) => {
-                let message = format!(
-                    "IndexedDB cannot be used ({}): the shopper's data is kept in memory for \
-                     this page only",
-                    describe(&e)
-                );
-                shared.borrow_mut().memory_reason = Some(message.clone());
-                warn(&shared, "storage-unavailable", message);
-            }
-        }
-        let retention_now = now_ms();
-        shared.borrow_mut().engine.expire(retention_now);
+        let shared: Shared = Rc::new(RefCell::new(Inner::new(engine, &options)));
+        open_storage(&shared, options.storage).await;
         schedule_report(&shared, None);
         Ok(Kindred { inner: shared })
     }
@@ -186,41 +115,7 @@ impl Kindred {
         #[wasm_bindgen(unchecked_param_type = "SharedModel | string")] model: JsValue,
     ) -> Promise {
         let shared = self.inner.clone();
-        future_to_promise(async move {
-            let Some(url) = model.as_string() else {
-                let version = install_model(&shared, model, None, None)?;
-                return Ok(model_status("installed", version));
-            };
-            let cached = shared.borrow().model_source.clone();
-            let etag = cached
-                .as_ref()
-                .filter(|c| c.url.as_deref() == Some(url.as_str()))
-                .and_then(|c| c.etag.clone());
-            match fetch_json(&url, etag.as_deref()).await {
-                Ok(Some((value, etag))) => {
-                    let version = install_model(&shared, value, Some(url), etag)?;
-                    Ok(model_status("fetched", version))
-                }
-                Ok(None) => Ok(model_status(
-                    "not-modified",
-                    cached.map_or(0, |c| c.version),
-                )),
-                Err(e) => match cached {
-                    Some(c) => {
-                        warn(
-                            &shared,
-                            "model-offline",
-                            format!("could not refresh the shared model from {url} ({e}); using the cached one"),
-                        );
-                        Ok(model_status("offline", c.version))
-                    }
-                    None => {
-                        let message = format!("could not load the shared model from {url}: {e}");
-                        Err(JsError::new(&message).into())
-                    }
-                },
-            }
-        })
+        future_to_promise(async move { load_model(&shared, model).await })
     }
 
     /// Records what the shopper did: `{ type, item?, query?, ms?, value?, ts? }` where `type`
@@ -442,34 +337,12 @@ impl Kindred {
         #[wasm_bindgen(unchecked_param_type = "\"update\" | \"warning\"")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(detail: any) => void")] callback: Function,
     ) -> Result<(), JsError> {
-        if event != "update" && event != "warning" {
-            return Err(JsError::new(&format!(
-                "unknown event \"{event}\": use \"update\" or \"warning\""
-            )));
-        }
-        let earlier = {
-            let mut inner = self.inner.borrow_mut();
-            inner.listeners.push((event.to_owned(), callback.clone()));
-            if event == "warning" {
-                inner.warnings.clone()
-            } else {
-                Vec::new()
-            }
-        };
-        for detail in earlier {
-            if let Err(e) = callback.call1(&JsValue::UNDEFINED, &detail) {
-                console_error("kindred: an event listener threw", &e);
-            }
-        }
-        Ok(())
+        listen(&self.inner, event, callback)
     }
 
     /// Removes a listener added with `on`.
     pub fn off(&self, event: &str, callback: &Function) {
-        self.inner
-            .borrow_mut()
-            .listeners
-            .retain(|(name, f)| !(name == event && f == callback));
+        unlisten(&self.inner, event, callback);
     }
 
     /// Where state is kept and what happened: `{ site, storage, memoryReason, pendingWrites,
@@ -509,32 +382,6 @@ impl Kindred {
     /// still answers from memory afterwards.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
-        let shared = self.inner.clone();
-        enqueue(
-            &self.inner,
-            Box::pin(async move {
-                flush_task(shared.clone()).await;
-                let mut inner = shared.borrow_mut();
-                if let Some(channel) = inner.channel.take() {
-                    channel.set_onmessage(None);
-                    channel.close();
-                }
-                inner.channel_handler = None;
-                for (event, hook) in inner.hooks.drain(..) {
-                    let _ = remove_global_listener(event, hook.as_ref().unchecked_ref());
-                }
-                if let Some(db) = inner.db.take() {
-                    db.close();
-                }
-                inner.memory_reason = Some("close() was called".into());
-            }),
-        )
+        enqueue(&self.inner, Box::pin(close_task(self.inner.clone())))
     }
-}
-
-fn model_status(status: &str, version: u64) -> JsValue {
-    record(&[
-        ("status", status.into()),
-        ("version", (version as f64).into()),
-    ])
 }

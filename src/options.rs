@@ -61,7 +61,35 @@ impl Default for CreateOptions {
 }
 
 impl CreateOptions {
+    /// Reads and checks the options (the engine checks its own settings' ranges).
     pub(crate) fn from_js(value: JsValue) -> Result<CreateOptions, JsError> {
+        let mut c = CreateOptions::read(value)?;
+        c.site = c.site.trim().to_owned();
+        if c.site.is_empty() || c.site.len() > 64 {
+            return Err(JsError::new(
+                "invalid option \"site\": must be 1 to 64 characters (it names the storage)",
+            ));
+        }
+        if let Some(endpoint) = &c.endpoint {
+            let ok = endpoint.starts_with("https://")
+                || endpoint.starts_with("http://")
+                || endpoint.starts_with('/');
+            if !ok {
+                return Err(JsError::new(&format!(
+                    "invalid option \"endpoint\": \"{endpoint}\" must be an http(s) URL or a path starting with /"
+                )));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Where reports go (`<endpoint>/v1/reports`); `None` without an endpoint.
+    pub(crate) fn reports_url(&self) -> Option<String> {
+        let endpoint = self.endpoint.as_deref()?;
+        Some(format!("{}/v1/reports", endpoint.trim_end_matches('/')))
+    }
+
+    fn read(value: JsValue) -> Result<CreateOptions, JsError> {
         let mut c = CreateOptions::default();
         if value.is_undefined() || value.is_null() {
             return Ok(c);

@@ -26,15 +26,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
-use crate::convert::{add_global_listener, base64, describe, error_name, now_ms, set_timeout};
+use crate::convert::{
+    add_global_listener, base64, describe, error_name, now_ms, remove_global_listener, set_timeout,
+};
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, ModelSource, Shared};
+use crate::options::StorageChoice;
 use crate::rebase::{self, next_gen, Merged, Stored};
 use crate::storage::{
-    record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
+    self, record, snapshot_record, StoredState, Transaction, MODEL_KEY, OUTBOX_KEY, QUARANTINE_KEY,
     STATE_KEY,
 };
-use crate::transport::{outbox_from_js, outbox_to_js, schedule_report};
+use crate::transport::{fetch_json, outbox_from_js, outbox_to_js, schedule_report};
 use crate::values::read_model;
 
 /// At most this many unreadable states are kept for `exportData()` (oldest dropped first).
@@ -419,8 +422,39 @@ async fn save_model_task(shared: Shared, model: JsValue) {
     }
 }
 
+/// Opens the site's IndexedDB and restores what a previous page stored. Never fails: with
+/// `storage: "memory"`, or when IndexedDB cannot be used, the instance keeps state in memory
+/// and `status().memoryReason` (and a `warning`, for a failure) says why.
+pub(crate) async fn open_storage(shared: &Shared, choice: StorageChoice) {
+    if choice == StorageChoice::Memory {
+        shared.borrow_mut().memory_reason = Some("storage: \"memory\" was requested".into());
+        return;
+    }
+    let name = format!("kindred:{}", shared.borrow().site);
+    match storage::open(&name).await {
+        Ok(db) => {
+            shared.borrow_mut().db = Some(db.clone());
+            match restore_from(shared, &db).await {
+                Ok(()) => install_hooks(shared, &name),
+                Err(e) => fall_back_to_memory(shared, &e),
+            }
+        }
+        Err(e) => {
+            let message = format!(
+                "IndexedDB cannot be used ({}): the shopper's data is kept in memory for \
+                 this page only",
+                describe(&e)
+            );
+            shared.borrow_mut().memory_reason = Some(message.clone());
+            warn(shared, "storage-unavailable", message);
+        }
+    }
+    let retention_now = now_ms();
+    shared.borrow_mut().engine.expire(retention_now);
+}
+
 /// Loads what a previous page stored. Unreadable state is quarantined and replaced.
-pub(crate) async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
+async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
     let tx = Transaction::new(db, false)?;
     let state = StoredState::parse(tx.get(STATE_KEY).await?);
     let quarantined = tx.get(QUARANTINE_KEY).await?;
@@ -487,8 +521,26 @@ pub(crate) async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<()
     Ok(())
 }
 
+/// `close()`: saves pending changes, then stops using storage and other tabs' messages.
+pub(crate) async fn close_task(shared: Shared) {
+    flush_task(shared.clone()).await;
+    let mut inner = shared.borrow_mut();
+    if let Some(channel) = inner.channel.take() {
+        channel.set_onmessage(None);
+        channel.close();
+    }
+    inner.channel_handler = None;
+    for (event, hook) in inner.hooks.drain(..) {
+        let _ = remove_global_listener(event, hook.as_ref().unchecked_ref());
+    }
+    if let Some(db) = inner.db.take() {
+        db.close();
+    }
+    inner.memory_reason = Some("close() was called".into());
+}
+
 /// Listens to other tabs and to the page going away.
-pub(crate) fn install_hooks(shared: &Shared, name: &str) {
+fn install_hooks(shared: &Shared, name: &str) {
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(shared);
     if let Ok(channel) = BroadcastChannel::new(name) {
         let listener = weak.clone();
@@ -527,9 +579,57 @@ pub(crate) fn install_hooks(shared: &Shared, name: &str) {
     }
 }
 
+/// `loadModel(model)`: installs a model object, or fetches one from a URL (revalidated with
+/// the cached model's `ETag`), falling back to the cached model when the server cannot be
+/// reached. Resolves with the `ModelStatus`.
+pub(crate) async fn load_model(shared: &Shared, model: JsValue) -> Result<JsValue, JsValue> {
+    let Some(url) = model.as_string() else {
+        let version = install_model(shared, model, None, None)?;
+        return Ok(model_status("installed", version));
+    };
+    let cached = shared.borrow().model_source.clone();
+    let etag = cached
+        .as_ref()
+        .filter(|c| c.url.as_deref() == Some(url.as_str()))
+        .and_then(|c| c.etag.clone());
+    match fetch_json(&url, etag.as_deref()).await {
+        Ok(Some((value, etag))) => {
+            let version = install_model(shared, value, Some(url), etag)?;
+            Ok(model_status("fetched", version))
+        }
+        Ok(None) => Ok(model_status(
+            "not-modified",
+            cached.map_or(0, |c| c.version),
+        )),
+        Err(e) => {
+            match cached {
+                Some(c) => {
+                    warn(
+                    shared,
+                    "model-offline",
+                    format!("could not refresh the shared model from {url} ({e}); using the cached one"),
+                );
+                    Ok(model_status("offline", c.version))
+                }
+                None => {
+                    let message = format!("could not load the shared model from {url}: {e}");
+                    Err(JsError::new(&message).into())
+                }
+            }
+        }
+    }
+}
+
+fn model_status(status: &str, version: u64) -> JsValue {
+    record(&[
+        ("status", status.into()),
+        ("version", (version as f64).into()),
+    ])
+}
+
 /// Installs a model given as a JS value, remembers where it came from, caches it and tells
 /// the listeners. Returns its version.
-pub(crate) fn install_model(
+fn install_model(
     shared: &Shared,
     model: JsValue,
     url: Option<String>,
