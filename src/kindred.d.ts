@@ -354,6 +354,42 @@ export interface QuarantinedData {
   rawJson: string | null;
 }
 
+/** Shown and clicked recommendation lists of one strategy. */
+export interface StrategyCounts {
+  impressions: number;
+  clicks: number;
+}
+
+/** A drawn report not yet sent (`PrivacyView.nextReport`), with the keys it adds to its
+ * window (in ldp mode `json` holds them only randomized). */
+export interface PendingReport extends NextReport {
+  contribution: ReportContribution;
+}
+
+/** The keys a report adds to its window. */
+export interface ReportContribution {
+  items: string[];
+  pairs: [string, string][];
+  interests: string[];
+  strategies: Partial<Record<Strategy, StrategyCounts>>;
+}
+
+/** The profile `ExportedData.interests` is computed from, decayed to `exportedAt`: per item
+ * id, per interest key, and per term (from titles of items touched and from searches). Values
+ * may be negative (`remove_cart`). */
+export interface Affinities {
+  items: Record<string, number>;
+  interests: Record<string, number>;
+  terms: Record<string, number>;
+}
+
+/** Recommendation lists shown and clicked on one day (UTC day number); strategies neither
+ * shown nor clicked are left out. */
+export interface DayCounters {
+  day: number;
+  strategies: Partial<Record<Strategy, StrategyCounts>>;
+}
+
 /** Everything stored about the shopper. */
 export interface ExportedData {
   site: string;
@@ -362,13 +398,22 @@ export interface ExportedData {
   events: ExportedEvent[];
   items: Record<string, ItemActivity>;
   foldedEvents: number;
+  /** Events whose timestamp lay in the future and was clamped to when they arrived. */
+  clampedEvents: number;
   interests: Interest[];
   removedInterests: string[];
+  /** The profile `interests` is computed from. */
+  affinities: Affinities;
   quarantined: QuarantinedData[];
   ledger: LedgerSummary;
   lastReportedDay: number | null;
   /** The keys contributed to the window of the last report (see `PrivacyView.window`). */
   window: WindowContribution | null;
+  /** The report drawn for the next completed day, kept until it is sent. */
+  pendingReport: PendingReport | null;
+  /** Recommendation lists shown and clicked per day (UTC day number), for the days that can
+   * still be reported; strategies neither shown nor clicked are left out. */
+  recommendationCounters: DayCounters[];
   outbox: OutboxEntry[];
 }
 

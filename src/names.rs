@@ -8,19 +8,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_core::catalog::RejectedRow;
 use kindred_core::engine::EventWeights;
 use kindred_core::explain::{Explanation, ForYouPlacement, MatchedInterest};
-use kindred_core::export::{ExportedEvent, ShopperData};
+use kindred_core::export::{Affinities, DayCounts, ExportedEvent};
 use kindred_core::history::ItemStats;
 use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::Caps;
+use kindred_core::report::{Caps, StrategyCounts};
 use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::window::Contribution;
 use kindred_core::{
-    EngineConfig, EventInput, EventKind, Interest, LedgerSummary, LoadReport, PrivacyConfig,
-    RecommendRequest, Recommendation, SharedModel, Strategy,
+    Engine, EngineConfig, EventInput, EventKind, Interest, LedgerSummary, LoadReport,
+    PrivacyConfig, RecommendRequest, Recommendation, SharedModel, Strategy,
 };
 use serde::Serialize;
 
 use crate::error::{ErrorCode, WarningCode};
-use crate::kindred::CREATE_OPTIONS;
+use crate::options::CREATE_OPTIONS;
 use crate::transport::OUTBOX_ENTRY;
 use crate::values::*;
 
@@ -70,9 +71,14 @@ impl Typings {
     fn parse(text: &str) -> Typings {
         let text = without_comments(text);
         let mut interfaces = BTreeMap::new();
+        let mut bases = Vec::new();
         for part in text.split("export interface ").skip(1) {
             let name = identifier(part).to_owned();
-            let body = &part[part.find('{').expect("interface body") + 1..];
+            let open = part.find('{').expect("interface body");
+            if let Some((_, base)) = part[..open].split_once(" extends ") {
+                bases.push((name.clone(), base.trim().to_owned()));
+            }
+            let body = &part[open + 1..];
             let mut members = BTreeMap::new();
             let (mut depth, mut member) = (0i32, String::new());
             for c in body.chars() {
@@ -97,6 +103,12 @@ impl Typings {
                 interfaces.insert(name.clone(), members).is_none(),
                 "{name} twice"
             );
+        }
+        // An interface has its base's members too (`extends Error` adds nothing checked here).
+        for (name, base) in bases {
+            if let Some(inherited) = interfaces.get(&base).cloned() {
+                interfaces.get_mut(&name).expect("parsed").extend(inherited);
+            }
         }
         let mut unions = BTreeMap::new();
         for part in text.split("export type ").skip(1) {
@@ -194,7 +206,7 @@ fn readers_read_what_the_typings_declare() {
 #[test]
 fn writers_write_what_the_typings_declare() {
     let t = Typings::parse(TYPINGS);
-    let cases: [(&str, BTreeSet<&str>); 24] = [
+    let cases: [(&str, BTreeSet<&str>); 29] = [
         ("Recommendation", writer_names(RECOMMENDATION)),
         ("LoadReport", writer_names(LOAD_REPORT)),
         ("RejectedRow", writer_names(REJECTED_ROW)),
@@ -219,6 +231,11 @@ fn writers_write_what_the_typings_declare() {
         ("Warning", writer_names(WARNING)),
         ("Update", writer_names(UPDATE)),
         ("OutboxEntry", writer_names(OUTBOX_ENTRY)),
+        ("Affinities", writer_names(AFFINITIES)),
+        ("StrategyCounts", writer_names(STRATEGY_COUNTS)),
+        ("DayCounters", writer_names(DAY_COUNTS)),
+        ("ReportContribution", writer_names(CONTRIBUTION)),
+        ("PendingReport", writer_names(PENDING_REPORT)),
     ];
     for (interface, names) in cases {
         assert_eq!(
@@ -363,6 +380,16 @@ fn serde_names_of_core_types_are_the_typings_names() {
         ("ForYouPlacement", serde_names(&for_you)),
         ("ExportedEvent", serde_names(&exported)),
         ("LedgerSummary", serde_names(&ledger)),
+        ("Affinities", serde_names(&Affinities::default())),
+        (
+            "DayCounters",
+            serde_names(&DayCounts {
+                day: 0,
+                strategies: Vec::new(),
+            }),
+        ),
+        ("StrategyCounts", serde_names(&StrategyCounts::default())),
+        ("ReportContribution", serde_names(&Contribution::default())),
     ];
     for (interface, names) in &cases {
         assert_eq!(
@@ -372,13 +399,7 @@ fn serde_names_of_core_types_are_the_typings_names() {
         );
     }
     // What the engine exports is part of `ExportedData`, which adds what the binding keeps.
-    let data = ShopperData {
-        events: Vec::new(),
-        items: Vec::new(),
-        folded_events: 0,
-        interests: Vec::new(),
-        removed_interests: Vec::new(),
-    };
+    let data = Engine::new(EngineConfig::default()).export_data(0);
     let exported_data = t.members("ExportedData");
     for name in serde_names(&data) {
         assert!(

@@ -27,12 +27,13 @@ use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, RejectedRow, MAX_EXA
 use kindred_core::compact::{SortedMap, SortedSet};
 use kindred_core::engine::EventWeights;
 use kindred_core::explain::{Explanation, ForYouPlacement, MatchedInterest};
-use kindred_core::export::{ExportedEvent, ShopperData};
+use kindred_core::export::{Affinities, DayCounts, ExportedEvent, ShopperData};
 use kindred_core::history::ItemStats;
 use kindred_core::ledger::LedgerSummary;
 use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::Caps;
+use kindred_core::report::{Caps, StrategyCounts};
 use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::window::Contribution;
 use kindred_core::{
     EventInput, EventKind, Interest, Mode, PreparedReport, PrivacyConfig, PrivacyOverview,
     RecommendRequest, Recommendation, SharedModel, Strategy, WindowState,
@@ -776,9 +777,6 @@ pub(crate) struct ExportView<'a> {
     pub(crate) data: &'a ShopperData,
     /// `QuarantinedData[]`, already written.
     pub(crate) quarantined: JsValue,
-    pub(crate) ledger: &'a LedgerSummary,
-    pub(crate) last_reported_day: Option<u32>,
-    pub(crate) window: Option<&'a WindowState>,
     /// `OutboxEntry[]`, already written.
     pub(crate) outbox: JsValue,
 }
@@ -800,13 +798,81 @@ writer! {
         "events" => array_of(&x.data.events, exported_event_js),
         "items" => items_js(&x.data.items),
         "foldedEvents" => (x.data.folded_events as f64).into(),
+        "clampedEvents" => (x.data.clamped_events as f64).into(),
         "interests" => interests_js(&x.data.interests),
         "removedInterests" => strings_js(&x.data.removed_interests),
+        "affinities" => affinities_js(&x.data.affinities),
         "quarantined" => x.quarantined.clone(),
-        "ledger" => ledger_js(x.ledger),
-        "lastReportedDay" => opt_num(x.last_reported_day.map(f64::from)),
-        "window" => window_js(x.window),
+        "ledger" => ledger_js(&x.data.ledger),
+        "lastReportedDay" => opt_num(x.data.last_reported_day.map(f64::from)),
+        "window" => window_js(x.data.window.as_ref()),
+        "pendingReport" => x.data.pending_report.as_ref().map_or(JsValue::NULL, pending_report_js),
+        "recommendationCounters" => array_of(&x.data.recommendation_counters, day_counts_js),
         "outbox" => x.outbox.clone(),
+    }
+}
+
+/// An object of numbers from `(key, value)` pairs.
+fn numbers_js(pairs: &[(String, f64)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &key.as_str().into(), &(*value).into());
+    }
+    object.into()
+}
+
+writer! {
+    /// `Affinities` in `kindred.d.ts`.
+    pub(crate) AFFINITIES, affinities_js(a: Affinities) {
+        "items" => numbers_js(&a.items),
+        "interests" => numbers_js(&a.interests),
+        "terms" => numbers_js(&a.terms),
+    }
+}
+
+writer! {
+    /// `StrategyCounts` in `kindred.d.ts`.
+    pub(crate) STRATEGY_COUNTS, counts_js(c: StrategyCounts) {
+        "impressions" => c.impressions.into(),
+        "clicks" => c.clicks.into(),
+    }
+}
+
+/// Per strategy name, its counts.
+fn strategy_counts_js(list: &[(String, StrategyCounts)]) -> JsValue {
+    let object = Object::new();
+    for (name, counts) in list {
+        let _ = Reflect::set(&object, &name.as_str().into(), &counts_js(counts));
+    }
+    object.into()
+}
+
+writer! {
+    /// `DayCounters` in `kindred.d.ts`.
+    pub(crate) DAY_COUNTS, day_counts_js(d: DayCounts) {
+        "day" => d.day.into(),
+        "strategies" => strategy_counts_js(&d.strategies),
+    }
+}
+
+writer! {
+    /// `ReportContribution` in `kindred.d.ts`: the keys a drawn report adds to its window.
+    pub(crate) CONTRIBUTION, contribution_js(c: Contribution) {
+        "items" => set_js(&c.items),
+        "pairs" => pairs_js(&c.pairs),
+        "interests" => set_js(&c.interests),
+        "strategies" => strategy_counts_js(&c.strategies),
+    }
+}
+
+writer! {
+    /// `PendingReport` in `kindred.d.ts`: a drawn report with the keys it adds.
+    pub(crate) PENDING_REPORT, pending_report_js(r: PreparedReport) {
+        "day" => r.day.into(),
+        "window" => r.window.into(),
+        "epsilonAfter" => r.epsilon_after().into(),
+        "json" => r.json.as_str().into(),
+        "contribution" => contribution_js(&r.contribution),
     }
 }
 
@@ -821,7 +887,7 @@ pub(crate) struct QuarantineView<'a> {
 
 writer! {
     /// `QuarantinedData` in `kindred.d.ts`.
-    pub(crate) QUARANTINED_DATA, quarantined_js(q: QuarantineView<'_>) {
+    pub(crate) QUARANTINED_DATA, quarantine_view_js(q: QuarantineView<'_>) {
         "reason" => q.reason.into(),
         "at" => (q.at as f64).into(),
         "bytesBase64" => q.bytes.map_or(JsValue::NULL, |b| base64(b).into()),
@@ -862,6 +928,14 @@ fn set_js(set: &SortedSet<String>) -> JsValue {
     strings_js(set.iter())
 }
 
+fn pairs_js(pairs: &SortedSet<(String, String)>) -> JsValue {
+    pairs
+        .iter()
+        .map(|(a, b)| Array::of2(&a.as_str().into(), &b.as_str().into()))
+        .collect::<Array>()
+        .into()
+}
+
 writer! {
     /// `WindowContribution` in `kindred.d.ts`: the keys themselves (they are the shopper's
     /// data, shown in the privacy centre and exported).
@@ -870,12 +944,7 @@ writer! {
         "days" => w.days.into(),
         "lastDay" => (w.window + w.days.max(1) - 1).into(),
         "items" => set_js(&w.items),
-        "pairs" => w
-            .pairs
-            .iter()
-            .map(|(a, b)| Array::of2(&a.as_str().into(), &b.as_str().into()))
-            .collect::<Array>()
-            .into(),
+        "pairs" => pairs_js(&w.pairs),
         "interests" => set_js(&w.interests),
         "shown" => set_js(&w.shown),
         "clicked" => set_js(&w.clicked),
