@@ -781,10 +781,11 @@ pub(crate) struct ExportView<'a> {
     pub(crate) outbox: JsValue,
 }
 
-fn items_js(items: &[(String, ItemStats)]) -> JsValue {
+/// A JS object from `(key, value)` pairs, each value written by `write`.
+fn object_of<V>(pairs: &[(String, V)], write: fn(&V) -> JsValue) -> JsValue {
     let object = Object::new();
-    for (id, stats) in items {
-        let _ = Reflect::set(&object, &id.as_str().into(), &item_activity_js(stats));
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &key.as_str().into(), &write(value));
     }
     object.into()
 }
@@ -796,7 +797,7 @@ writer! {
         "exportedAt" => (x.exported_at as f64).into(),
         "storage" => x.storage.into(),
         "events" => array_of(&x.data.events, exported_event_js),
-        "items" => items_js(&x.data.items),
+        "items" => object_of(&x.data.items, item_activity_js),
         "foldedEvents" => (x.data.folded_events as f64).into(),
         "clampedEvents" => (x.data.clamped_events as f64).into(),
         "interests" => interests_js(&x.data.interests),
@@ -814,11 +815,7 @@ writer! {
 
 /// An object of numbers from `(key, value)` pairs.
 fn numbers_js(pairs: &[(String, f64)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in pairs {
-        let _ = Reflect::set(&object, &key.as_str().into(), &(*value).into());
-    }
-    object.into()
+    object_of(pairs, |v| (*v).into())
 }
 
 writer! {
@@ -840,11 +837,7 @@ writer! {
 
 /// Per strategy name, its counts.
 fn strategy_counts_js(list: &[(String, StrategyCounts)]) -> JsValue {
-    let object = Object::new();
-    for (name, counts) in list {
-        let _ = Reflect::set(&object, &name.as_str().into(), &counts_js(counts));
-    }
-    object.into()
+    object_of(list, counts_js)
 }
 
 writer! {
