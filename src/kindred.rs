@@ -134,8 +134,8 @@ impl CreateOptions {
                 return Err(JsError::new(&format!(
                     "invalid option \"purchaseMemoryDays\": {} is less than retentionDays ({}): \
                      purchases are kept at least as long as the events they come from",
-                    kindred_core::compact::number(days),
-                    kindred_core::compact::number(c.retention_days)
+                    kindred_core::lean::number(days),
+                    kindred_core::lean::number(c.retention_days)
                 )))
             }
             Some(days) => days,

@@ -7,15 +7,15 @@
 //! each. Messages name the bad field as JS spells it: `invalid event: "item" must be a string`.
 
 use js_sys::{Array, Object, Reflect};
-use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
-use kindred_core::compact::{SortedMap, SortedSet};
-use kindred_core::explain::Explanation;
-use kindred_core::export::ShopperData;
-use kindred_core::history::ItemStats;
-use kindred_core::ledger::LedgerSummary;
-use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::Caps;
-use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::catalog::items::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
+use kindred_core::engine::export::ShopperData;
+use kindred_core::lean::{SortedMap, SortedSet};
+use kindred_core::model::shared::{ItemModelInfo, Neighbour, Segment};
+use kindred_core::privacy::ledger::LedgerSummary;
+use kindred_core::privacy::report::Caps;
+use kindred_core::recommend::explain::Explanation;
+use kindred_core::recommend::rules::{Boost, Filter, Pin};
+use kindred_core::shopper::history::ItemStats;
 use kindred_core::{
     EventInput, EventKind, Interest, PrivacyOverview, RecommendRequest, Recommendation,
     SharedModel, Strategy, WindowState,
@@ -85,7 +85,7 @@ impl<'a> Obj<'a> {
                 key,
                 &format!(
                     "a whole number from 0 to {}",
-                    kindred_core::compact::number(max)
+                    kindred_core::lean::number(max)
                 ),
             )),
             n => Ok(n),

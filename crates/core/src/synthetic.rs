@@ -1,7 +1,7 @@
 //! Deterministic synthetic catalogs and shoppers for tests, benchmarks and the demo shop.
 //! Uses a small SplitMix64 generator: reproducible data, never privacy noise.
 
-use crate::catalog::Item;
+use crate::catalog::items::Item;
 use serde::Serialize;
 
 /// SplitMix64: tiny, fast, good enough for generating test data.
@@ -591,7 +591,7 @@ pub fn demo_products_json(products: &[DemoProduct]) -> String {
 
 /// True when the text holds a CJK character (a Chinese demo title).
 pub fn has_cjk(text: &str) -> bool {
-    text.chars().any(crate::text::is_cjk)
+    text.chars().any(crate::text::tokenizer::is_cjk)
 }
 
 #[cfg(test)]
@@ -603,7 +603,7 @@ mod tests {
         let a = catalog(50, 7, 8);
         assert_eq!(a, catalog(50, 7, 8));
         let (cat, report) =
-            crate::catalog::Catalog::from_json(&catalog_json(50, 7, 8)).expect("valid");
+            crate::catalog::items::Catalog::from_json(&catalog_json(50, 7, 8)).expect("valid");
         assert_eq!(report.loaded, 50);
         assert_eq!(cat.embedding_dim(), Some(8));
     }
@@ -612,7 +612,7 @@ mod tests {
         let json = demo_catalog_json(2000, 7);
         assert_eq!(json, demo_catalog_json(2000, 7));
         assert_ne!(json, demo_catalog_json(2000, 8));
-        let (cat, report) = crate::catalog::Catalog::from_json(&json).expect("valid");
+        let (cat, report) = crate::catalog::items::Catalog::from_json(&json).expect("valid");
         assert_eq!(report.loaded, 2000);
         assert!(report.rejected.is_empty(), "{:?}", report.rejected);
         assert_eq!(cat.len(), 2000, "ids are unique");

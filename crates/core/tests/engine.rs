@@ -1,8 +1,8 @@
 //! Engine behaviour end to end: catalog, tracking, every strategy, rules, profile, snapshot.
 
-use kindred_core::history::EventKind::{self, *};
-use kindred_core::model::{ModelBuilder, Segment};
-use kindred_core::rules::{Boost, Pin};
+use kindred_core::model::shared::{ModelBuilder, Segment};
+use kindred_core::recommend::rules::{Boost, Pin};
+use kindred_core::shopper::history::EventKind::{self, *};
 use kindred_core::{Engine, EngineError, EventInput, Item, RecommendRequest, Strategy};
 
 const NOW: i64 = 1_780_000_000_000;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use kindred_core::history::EventKind::{Click, Purchase, View};
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{Caps, Mode, ReportLimits};
+use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::report::{Caps, Mode, ReportLimits};
+use kindred_core::shopper::history::EventKind::{Click, Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
 
@@ -412,7 +412,7 @@ fn a_strategy_counts_a_shopper_once_per_window() {
         .iter()
         .map(|r| serde_json::to_string(&r.to_json()).expect("json"))
         .collect();
-    let counted = |f: fn(&kindred_core::report::StrategyCounts) -> u32| -> Vec<u32> {
+    let counted = |f: fn(&kindred_core::privacy::report::StrategyCounts) -> u32| -> Vec<u32> {
         reports
             .iter()
             .map(|r| r.strategies.iter().map(|(_, c)| f(c)).sum())

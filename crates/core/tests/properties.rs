@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use kindred_core::history::EventKind;
-use kindred_core::model::ModelBuilder;
-use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::model::shared::ModelBuilder;
+use kindred_core::recommend::rules::{Boost, Filter, Pin};
+use kindred_core::shopper::history::EventKind;
 use kindred_core::{synthetic, Catalog, Engine, EventInput, RecommendRequest};
 use proptest::prelude::*;
 

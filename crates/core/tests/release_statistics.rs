@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::budget::{self, Budget};
-use kindred_core::history::EventKind::{Purchase, View};
-use kindred_core::noise::DiscreteGaussian;
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{pair_key, Counter, Family};
+use kindred_core::privacy::budget::{self, Budget};
+use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::noise::DiscreteGaussian;
+use kindred_core::privacy::report::{pair_key, Counter, Family};
+use kindred_core::shopper::history::EventKind::{Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report};
 

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use kindred_core::aggregate::{
     build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
-use kindred_core::history::EventKind::{Purchase, View};
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{LdpParams, Mode};
+use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::report::{LdpParams, Mode};
+use kindred_core::shopper::history::EventKind::{Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
 
@@ -158,7 +158,10 @@ fn overlap(a: &[String], b: &[String]) -> usize {
 #[test]
 fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
     // The default budget: ε = 4 per shopper per window.
-    let out = simulate(Mode::Threshold, kindred_core::budget::DEFAULT_EPSILON);
+    let out = simulate(
+        Mode::Threshold,
+        kindred_core::privacy::budget::DEFAULT_EPSILON,
+    );
     let true_top = top(&out.truth, 10);
     let model_top = top(&out.model.popularity, 10);
     let hits = overlap(&true_top, &model_top);

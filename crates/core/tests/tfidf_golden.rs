@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kindred_core::{text, tfidf};
+use kindred_core::text::{tfidf, tokenizer};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-6;
@@ -69,7 +69,7 @@ fn fixture_is_consistent() {
 fn tokens_match_sklearn_analyzer() {
     let fx = load();
     for (doc, expected) in fx.docs.iter().zip(&fx.tokens) {
-        let ours = text::tokenize(doc);
+        let ours = tokenizer::tokenize(doc);
         assert_eq!(&ours, expected, "tokens of {doc:?}");
         // The distinct tokens are exactly the terms of sklearn's vector for this document.
         let ours: BTreeSet<&str> = ours.iter().map(String::as_str).collect();

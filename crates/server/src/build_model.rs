@@ -27,8 +27,8 @@ use axum::body::Bytes;
 use kindred_core::aggregate::{
     build_model, model_inputs, release, Candidates, ModelConfig, ReleasedCounts,
 };
-use kindred_core::catalog::Catalog;
-use kindred_core::model::{ModelError, SharedModel};
+use kindred_core::catalog::items::Catalog;
+use kindred_core::model::shared::{ModelError, SharedModel};
 use kindred_core::OsRandom;
 
 use crate::config::Settings;
@@ -330,7 +330,7 @@ pub fn rebuild(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kindred_core::model::{ModelBuilder, Neighbour};
+    use kindred_core::model::shared::{ModelBuilder, Neighbour};
 
     #[test]
     fn quantized_models_stay_valid_and_round_trip() {

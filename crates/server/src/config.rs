@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use clap::Args;
 use kindred_core::aggregate::AggregationConfig;
-use kindred_core::report::Caps;
-use kindred_core::window::window_of;
+use kindred_core::privacy::report::Caps;
+use kindred_core::privacy::window::window_of;
 use kindred_core::Mode;
 use serde::Deserialize;
 

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kindred_core::catalog::{Catalog, CatalogError};
+use kindred_core::catalog::items::{Catalog, CatalogError};
 use kindred_core::synthetic::{demo_catalog, demo_products_json, has_cjk};
 
 /// Most products `--items` accepts: far more than a demo needs, still a file of a few MB.

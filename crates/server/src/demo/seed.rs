@@ -30,8 +30,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kindred_core::model::ModelError;
-use kindred_core::privacy::epoch_of;
+use kindred_core::model::shared::ModelError;
+use kindred_core::privacy::device::epoch_of;
 use kindred_core::{Catalog, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, SharedModel};
 use rayon::prelude::*;
 

@@ -7,12 +7,12 @@
 //! seen at fit time get the idf of a term with document frequency 1). The catalog index refits
 //! when enough items have changed (see `index.rs`), so single upserts stay O(item).
 
-use crate::compact::HashMap;
+use crate::lean::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sparse::SparseVec;
-use crate::text;
+use crate::text::sparse::SparseVec;
+use crate::text::tokenizer;
 
 /// Maps terms to dense ids and back.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -170,14 +170,14 @@ fn counted_terms(doc: &TermCounts) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The equivalent of scikit-learn's `TfidfVectorizer().fit_transform(texts)`: every text is one
-/// field of weight 1, tokenized with [`text::tokenize`]. Used by the golden test and by tools.
+/// field of weight 1, tokenized with [`tokenizer::tokenize`]. Used by the golden test and by tools.
 pub fn fit_transform_texts(texts: &[&str]) -> (Vocabulary, Vec<SparseVec>) {
     let mut vocab = Vocabulary::default();
     let docs: Vec<TermCounts> = texts
         .iter()
         .map(|t| {
             SparseVec::from_pairs(
-                text::tokenize(t)
+                tokenizer::tokenize(t)
                     .iter()
                     .map(|tok| (vocab.get_or_insert(tok), 1.0))
                     .collect(),

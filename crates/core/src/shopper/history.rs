@@ -8,11 +8,11 @@
 
 use std::collections::VecDeque;
 
-use crate::compact::HashMap;
+use crate::lean::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::Strategy;
+use crate::recommend::rules::Strategy;
 
 /// What the shopper did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -204,7 +204,7 @@ pub enum EventError {
         kind: &'static str,
         field: &'static str,
     },
-    #[error("field \"{field}\" is {}, expected {expected}", crate::compact::number(*.value))]
+    #[error("field \"{field}\" is {}, expected {expected}", crate::lean::number(*.value))]
     BadNumber {
         field: &'static str,
         value: f64,
@@ -445,7 +445,7 @@ impl History {
         for item in items {
             self.stats.remove(item);
         }
-        let forgotten: crate::compact::HashSet<&str> = items.iter().map(String::as_str).collect();
+        let forgotten: crate::lean::HashSet<&str> = items.iter().map(String::as_str).collect();
         self.events
             .retain(|e| e.item.as_deref().is_none_or(|i| !forgotten.contains(i)));
     }

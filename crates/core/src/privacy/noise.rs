@@ -167,7 +167,7 @@ impl DiscreteLaplace {
 /// The discrete Gaussian distribution `N_Z(0, σ²)`: `P(z) ∝ exp(−z² / (2σ²))` on the integers.
 /// Added to integer counts whose vector one shopper's window can change by at most `Δ` in L2
 /// norm, it gives `Δ² / (2σ²)`-zCDP (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian
-/// for Differential Privacy"), the accounting [`crate::budget`] uses. Why Gaussian and not
+/// for Differential Privacy"), the accounting [`crate::privacy::budget`] uses. Why Gaussian and not
 /// Laplace: a window bounds each shopper to many keys (dozens of items and pairs) changed by
 /// one each, so the L2 sensitivity `√L` is far below the L1 sensitivity `L` that Laplace must
 /// be calibrated to.

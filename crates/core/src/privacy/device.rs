@@ -6,7 +6,7 @@
 //! Lifecycle (the transport in the browser module drives it):
 //! 1. [`Engine::prepare_report`] builds the report for the oldest completed day that is not
 //!    yet reported, at most [`PrivacyConfig::max_report_lag_days`] old, adds something new to
-//!    its contribution window ([`crate::window`]) and fits the window's budget. The report is
+//!    its contribution window ([`crate::privacy::window`]) and fits the window's budget. The report is
 //!    drawn **once** and kept in the state, so every preview (the privacy centre's "exact bytes
 //!    of the next report") returns the same bytes, and what is sent is what was shown. Nothing
 //!    is spent.
@@ -19,18 +19,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget::{spent_rho, Budget, MICRO};
 use crate::engine::{Engine, EngineError};
-use crate::history::{clamp_time, EventKind};
-use crate::ledger::{Ledger, LedgerError, LedgerSummary, Spend};
-use crate::noise::{RandomError, RandomSource};
-use crate::profile::interest_keys;
-use crate::report::{
+use crate::privacy::budget::{spent_rho, Budget, MICRO};
+use crate::privacy::ledger::{Ledger, LedgerError, LedgerSummary, Spend};
+use crate::privacy::noise::{RandomError, RandomSource};
+use crate::privacy::report::{
     key_problem, pair_key, strategy_key, Caps, Family, LdpParams, LdpReport, LdpValue, Mode,
     Report, StrategyCounts, DEFAULT_WINDOW_DAYS, REPORT_VERSION, STRATEGY_CAP,
 };
-use crate::rules::Strategy;
-use crate::window::{next_contribution, window_of, Contribution, WindowActivity, WindowState};
+use crate::privacy::window::{
+    next_contribution, window_of, Contribution, WindowActivity, WindowState,
+};
+use crate::recommend::rules::Strategy;
+use crate::shopper::history::{clamp_time, EventKind};
+use crate::shopper::profile::interest_keys;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -46,7 +48,7 @@ pub struct PrivacyConfig {
     /// `threshold` (default), `ldp` or `off`.
     pub mode: Mode,
     /// The cap on what one window of contributions may cost the shopper, as ε at `delta`
-    /// (default 4, see [`crate::budget::DEFAULT_EPSILON`]). In threshold mode the server's
+    /// (default 4, see [`crate::privacy::budget::DEFAULT_EPSILON`]). In threshold mode the server's
     /// noise is calibrated to it; the device's ledger enforces it in every mode.
     pub epsilon_per_window: f64,
     /// δ of the (ε, δ) statement (default 10⁻⁶).
@@ -408,7 +410,7 @@ impl Engine {
     /// (30 minutes of inactivity, or midnight UTC at the first day, ends one), their interest
     /// keys (except interests the shopper removed) and `day`'s recommendation counters.
     pub fn window_activity(&self, first_day: u32, day: u32) -> WindowActivity {
-        let mut index: crate::compact::HashMap<&str, usize> = Default::default();
+        let mut index: crate::lean::HashMap<&str, usize> = Default::default();
         let mut items: Vec<(String, bool)> = Vec::new();
         let mut sessions: Vec<Vec<(usize, bool)>> = Vec::new();
         let gap = (self.config.session_gap_minutes * 60_000.0) as i64;

@@ -6,11 +6,11 @@
 //! stored term counts, never re-tokenizing) once the catalog has drifted by [`REFIT_DRIFT`] of
 //! its size, the same fit/transform split scikit-learn uses.
 
-use crate::catalog::{Catalog, Item};
-use crate::compact::{dot, Matrix};
-use crate::sparse::SparseVec;
-use crate::text;
-use crate::tfidf::{TermCounts, Tfidf, Vocabulary};
+use crate::catalog::items::{Catalog, Item};
+use crate::lean::{dot, Matrix};
+use crate::text::sparse::SparseVec;
+use crate::text::tfidf::{TermCounts, Tfidf, Vocabulary};
+use crate::text::tokenizer;
 
 /// Fraction of the catalog that may change before the idf table is refitted.
 pub const REFIT_DRIFT: f64 = 0.1;
@@ -146,7 +146,7 @@ impl ContentIndex {
         let w = self.weights;
         let mut counts = Vec::new();
         let mut add = |text: &str, weight: f32, vocab: &mut Vocabulary| {
-            text::for_each_token(text, |tok| counts.push((vocab.get_or_insert(tok), weight)));
+            tokenizer::for_each_token(text, |tok| counts.push((vocab.get_or_insert(tok), weight)));
         };
         add(&item.title, w.title, &mut self.vocab);
         for c in &item.categories {
@@ -290,7 +290,7 @@ impl ContentIndex {
                 (o > 0.0).then_some((t, w * o))
             })
             .collect();
-        crate::compact::sort_by(&mut shared, |x, y| {
+        crate::lean::sort_by(&mut shared, |x, y| {
             y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)).is_lt()
         });
         shared
@@ -304,7 +304,7 @@ impl ContentIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Item;
+    use crate::catalog::items::Item;
 
     fn catalog(items: &[(&str, &str)]) -> Catalog {
         let mut cat = Catalog::default();

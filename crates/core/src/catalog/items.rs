@@ -4,7 +4,7 @@
 //! valid rows load, so one malformed product never takes a shop's recommendations down. Removal
 //! leaves a tombstone so that indices held elsewhere (the content index) stay valid.
 
-use crate::compact::HashMap;
+use crate::lean::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -553,13 +553,13 @@ fn validate_item(item: &Item) -> Result<(), String> {
         if !price.is_finite() {
             return Err(format!(
                 "price must be a finite number, got {}",
-                crate::compact::number(price)
+                crate::lean::number(price)
             ));
         }
         if price < 0.0 {
             return Err(format!(
                 "price must not be negative, got {}",
-                crate::compact::number(price)
+                crate::lean::number(price)
             ));
         }
     }

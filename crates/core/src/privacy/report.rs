@@ -4,7 +4,7 @@
 //! UTC day number and its length, 30 days by default, windows aligned to day 0 so every server
 //! counts the same windows) and carries the keys the shopper had not yet contributed in that
 //! window: over a window a shopper contributes each key at most once and at most the window's
-//! caps in total ([`crate::window`]). A report has no user id, no cookie, no day, no event
+//! caps in total ([`crate::privacy::window`]). A report has no user id, no cookie, no day, no event
 //! order and no free text. Its content is bounded sets of keys (each key at most once), and per
 //! strategy whether the shopper was shown its recommendations and whether they clicked one,
 //! each reported at most once per window (so each counter is 0 or 1):
@@ -19,7 +19,7 @@
 //! contributions are not bounded per window, so it cannot be counted under v2's guarantee.
 //!
 //! In `ldp` mode each family is one randomized `(seed, bucket)` value instead (see
-//! [`crate::ldp`]), and the budget and padding length travel with it so the aggregator can
+//! [`crate::privacy::ldp`]), and the budget and padding length travel with it so the aggregator can
 //! check they match its estimator:
 //!
 //! ```json
@@ -39,8 +39,8 @@ use std::fmt;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::ldp::Olh;
-use crate::rules::Strategy;
+use crate::privacy::ldp::Olh;
+use crate::recommend::rules::Strategy;
 
 /// Wire format version.
 pub const REPORT_VERSION: u32 = 2;
@@ -48,7 +48,7 @@ pub const REPORT_VERSION: u32 = 2;
 /// days too).
 pub const DEFAULT_WINDOW_DAYS: u32 = 30;
 /// Longest key in bytes (the catalog's longest id).
-pub const MAX_KEY_BYTES: usize = crate::catalog::MAX_ID_BYTES;
+pub const MAX_KEY_BYTES: usize = crate::catalog::items::MAX_ID_BYTES;
 /// Largest accepted report, in bytes of JSON (a report at the largest caps is well below).
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 /// Separator inside a pair's counter key (`"a\u{1f}b"`): a control character, which keys
@@ -132,7 +132,7 @@ pub const STRATEGY_CAP: u32 = Strategy::ALL.len() as u32;
 /// Contribution bounds of one shopper over one window (summed over the window's reports;
 /// one report may use them all). Used by the device (sampling), the server (validation) and
 /// the aggregator (noise calibration), so the three always agree. The same shape also counts
-/// what a shopper has used of them ([`crate::window::WindowState::used`]).
+/// what a shopper has used of them ([`crate::privacy::window::WindowState::used`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Caps {
@@ -359,7 +359,7 @@ pub enum ReportError {
         found: u64,
         bound: u32,
     },
-    #[error("ldp parameter \"{name}\" is {}, this server estimates with {}", crate::compact::number(*.found), crate::compact::number(*.expected))]
+    #[error("ldp parameter \"{name}\" is {}, this server estimates with {}", crate::lean::number(*.found), crate::lean::number(*.expected))]
     LdpParams {
         name: &'static str,
         found: f64,
@@ -435,10 +435,10 @@ impl Report {
     /// The wire bytes: deterministic for a given report, and the same bytes serde_json writes
     /// for it (tested). Written by hand because the browser builds every report: serde_json's
     /// serializer and its float formatting were about 4 KB of gzipped wasm. `eps` is a
-    /// multiple of 10^-6 ([`crate::privacy::PrivacyConfig::ldp`]), which
-    /// [`crate::compact::number`] writes exactly.
+    /// multiple of 10^-6 ([`crate::privacy::device::PrivacyConfig::ldp`]), which
+    /// [`crate::lean::number`] writes exactly.
     pub fn to_json(&self) -> String {
-        use crate::compact::push_json_string as string;
+        use crate::lean::push_json_string as string;
         use std::fmt::Write;
         fn list(out: &mut String, name: &str, keys: &[String]) {
             if keys.is_empty() {
@@ -494,7 +494,7 @@ impl Report {
             out.push('}');
         }
         if let Some(ldp) = &self.ldp {
-            let eps = crate::compact::number(ldp.eps);
+            let eps = crate::lean::number(ldp.eps);
             // serde_json writes integral floats as "1.0"; keep its bytes.
             let point = if eps.contains('.') { "" } else { ".0" };
             let _ = write!(out, ",\"ldp\":{{\"eps\":{eps}{point},\"l\":{}", ldp.l);

@@ -10,9 +10,9 @@
 //! averaging releases removes the noise). Models are built from stored releases.
 //!
 //! Threshold mode. Over a window a shopper contributes each key at most once and at most the
-//! window's caps ([`crate::window`]), so a key's count is the number of **distinct shoppers**
+//! window's caps ([`crate::privacy::window`]), so a key's count is the number of **distinct shoppers**
 //! who contributed it. Each count `c` of family `f` gets discrete Gaussian noise `Z` of
-//! standard deviation `σ_f` ([`crate::budget::sigma`], calibrated to the window's caps and the
+//! standard deviation `σ_f` ([`crate::privacy::budget::sigma`], calibrated to the window's caps and the
 //! `(ε, δ)` budget per shopper per window) and the key is released when `c >= k` **and**
 //! `c + Z >= τ_f`; the released value is `c + Z`. The first condition is the product's promise
 //! (no key held by fewer than `k` shoppers in the window ever appears); the second makes the
@@ -28,16 +28,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget::{self, Budget};
-use crate::compact;
-use crate::ldp::{support, Olh};
-use crate::model::{BuilderConfig, ModelBuilder, SharedModel};
-use crate::noise::{DiscreteGaussian, RandomError, RandomSource};
-use crate::report::{
+use crate::lean;
+use crate::model::shared::{BuilderConfig, ModelBuilder, SharedModel};
+use crate::privacy::budget::{self, Budget};
+use crate::privacy::ldp::{support, Olh};
+use crate::privacy::noise::{DiscreteGaussian, RandomError, RandomSource};
+use crate::privacy::report::{
     pair_key, parse_ldp_counter_key, split_pair_key, strategy_key, Caps, Counter, Family,
     Increment, LdpParams, Report, ReportLimits,
 };
-use crate::rules::Strategy;
+use crate::recommend::rules::Strategy;
 
 /// Why counts could not be aggregated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -225,16 +225,16 @@ impl AggregationConfig {
 
     /// The device settings that match this aggregator (threshold mode, its budget, window,
     /// caps and LDP parameters): what the browsers reporting to it must use.
-    pub fn client_privacy(&self) -> crate::privacy::PrivacyConfig {
-        crate::privacy::PrivacyConfig {
-            mode: crate::report::Mode::Threshold,
+    pub fn client_privacy(&self) -> crate::privacy::device::PrivacyConfig {
+        crate::privacy::device::PrivacyConfig {
+            mode: crate::privacy::report::Mode::Threshold,
             epsilon_per_window: self.epsilon,
             delta: self.delta,
             window_days: self.window_days,
             caps: self.caps,
             ldp_epsilon: self.ldp.epsilon,
             ldp_set_size: self.ldp.set_size,
-            ..crate::privacy::PrivacyConfig::default()
+            ..crate::privacy::device::PrivacyConfig::default()
         }
     }
 
@@ -431,12 +431,12 @@ pub struct Candidates {
 
 impl Candidates {
     /// Every item id and interest key of a catalog.
-    pub fn from_catalog(catalog: &crate::catalog::Catalog) -> Self {
+    pub fn from_catalog(catalog: &crate::catalog::items::Catalog) -> Self {
         let mut interests = std::collections::BTreeSet::new();
         let mut items = Vec::new();
         for (_, item) in catalog.iter() {
             items.push(item.id.clone());
-            interests.extend(crate::profile::interest_keys(item));
+            interests.extend(crate::shopper::profile::interest_keys(item));
         }
         Candidates {
             items,
@@ -656,7 +656,7 @@ pub fn merge_windows(
     for r in released {
         let middle = f64::from(r.window) + f64::from(r.days.max(1) - 1) / 2.0;
         let age = (f64::from(as_of_day) - middle).max(0.0);
-        let w = compact::exp2(-age / hl);
+        let w = lean::exp2(-age / hl);
         let noise = &r.ldp_noise;
         let families = [
             (&r.items, &mut t.items, &mut t.variance.items, noise.items),
@@ -720,7 +720,7 @@ impl Default for ModelConfig {
 }
 
 /// The merged, noise-filtered counts a model is built from: what the shared model and a
-/// learned item model ([`crate::model`]'s item weights, fitted by the server) both read.
+/// learned item model ([`crate::model::shared`]'s item weights, fitted by the server) both read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelInputs {
     /// Decayed item counts (distinct shoppers per window, summed with decay).
@@ -818,7 +818,7 @@ pub fn build_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Mode, REPORT_VERSION};
+    use crate::privacy::report::{Mode, REPORT_VERSION};
     use crate::synthetic::SplitMix64;
 
     fn threshold_report(window: u32, items: &[&str]) -> Report {

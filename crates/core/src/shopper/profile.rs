@@ -7,13 +7,13 @@
 //! half_life)`. One event is therefore O(size of the item), whatever the history length. When
 //! the stored scale grows too large the origin moves forward and all entries are rescaled once.
 
-use crate::compact::{self, HashMap, SortedSet};
+use crate::lean::{self, HashMap, SortedSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Item;
-use crate::sparse::SparseVec;
-use crate::tfidf::Vocabulary;
+use crate::catalog::items::Item;
+use crate::text::sparse::SparseVec;
+use crate::text::tfidf::Vocabulary;
 
 /// Exponent at which stored values are rebased (2^60 keeps f64 far from overflow).
 const REBASE_EXPONENT: f64 = 60.0;
@@ -79,12 +79,12 @@ impl Profile {
             self.rebase(ts);
             return 1.0;
         }
-        compact::exp2(exponent)
+        lean::exp2(exponent)
     }
 
     fn rebase(&mut self, new_origin: i64) {
         let origin = self.origin_ms.unwrap_or(new_origin);
-        let factor = compact::exp2(-((new_origin - origin) as f64) / self.half_life_ms);
+        let factor = lean::exp2(-((new_origin - origin) as f64) / self.half_life_ms);
         for map in [&mut self.items, &mut self.interests, &mut self.text] {
             map.values_mut().for_each(|v| *v *= factor);
             map.retain(|_, v| v.abs() > 1e-12);
@@ -95,7 +95,7 @@ impl Profile {
     /// Factor turning stored values into values as of `now`.
     fn read_factor(&self, now: i64) -> f64 {
         match self.origin_ms {
-            Some(origin) => compact::exp2(-((now - origin) as f64) / self.half_life_ms),
+            Some(origin) => lean::exp2(-((now - origin) as f64) / self.half_life_ms),
             None => 0.0,
         }
     }
@@ -144,7 +144,7 @@ impl Profile {
         }
         let mut values: Vec<f64> = self.text.values().map(|v| v.abs()).collect();
         let cut = values.len() - MAX_TEXT_TERMS * 3 / 4;
-        compact::sort_by(&mut values, |a, b| a < b);
+        lean::sort_by(&mut values, |a, b| a < b);
         let threshold = values[cut];
         self.text.retain(|_, v| v.abs() >= threshold);
     }
@@ -284,7 +284,7 @@ fn top_n(items: &mut Vec<(String, f64)>, n: usize) {
         *items = best;
         return;
     }
-    compact::sort_by(items, better);
+    lean::sort_by(items, better);
     items.truncate(n);
 }
 

@@ -1,11 +1,11 @@
 //! The recommender menu: candidate scoring for each [`Strategy`], the shared rule pipeline
 //! (exclusions, filters, boosts, minimum score, top-k, MMR, pins) and human-readable reasons.
 
-use crate::compact::HashSet;
+use crate::lean::HashSet;
 
-use crate::compact;
 use crate::engine::{Engine, EngineError};
-use crate::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
+use crate::lean;
+use crate::recommend::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
 
 /// Weights of the for-you blend. Relevance is the shopper's own content profile plus the
 /// shared item model (learned weights, or co-occurrence) scored against the shopper's whole
@@ -215,8 +215,9 @@ impl Engine {
             return;
         }
         // Stable by position: of two pins for one position, the first given wins.
-        let mut pins: Vec<(usize, &crate::rules::Pin)> = req.pin.iter().enumerate().collect();
-        compact::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
+        let mut pins: Vec<(usize, &crate::recommend::rules::Pin)> =
+            req.pin.iter().enumerate().collect();
+        lean::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
         for (_, pin) in pins {
             let Some(i) = self.catalog.index_of(&pin.item) else {
                 continue;
@@ -282,11 +283,11 @@ impl Engine {
                     HISTORY_BROWSED
                 };
                 let age = (now - last).max(0) as f64;
-                Some((i, base * compact::exp2(-age / half_life) as f32))
+                Some((i, base * lean::exp2(-age / half_life) as f32))
             })
             .collect();
         // Slot order, so sums are the same whatever order the totals are stored in.
-        compact::sort_by(&mut out, |a, b| a.0 < b.0);
+        lean::sort_by(&mut out, |a, b| a.0 < b.0);
         out
     }
 
@@ -442,7 +443,7 @@ impl Engine {
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last)) = (self.catalog.index_of(id), s.last_seen) {
                 let age = (now - last).max(0) as f64;
-                out.scores[i as usize] = (compact::exp2(-age / half_life) as f32).max(1e-9);
+                out.scores[i as usize] = (lean::exp2(-age / half_life) as f32).max(1e-9);
             }
         }
         out
@@ -462,7 +463,7 @@ impl Engine {
                 // Online Retail split, linear beat 1 + ln(n) by 0.005 NDCG@10 on "all").
                 let frequency = f64::from(s.purchases);
                 out.scores[i as usize] =
-                    ((frequency * compact::exp2(-age / half_life)) as f32).max(1e-9);
+                    ((frequency * lean::exp2(-age / half_life)) as f32).max(1e-9);
             }
         }
         out

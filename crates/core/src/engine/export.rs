@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::engine::Engine;
-use crate::history::{clamp_time, ItemStats};
-use crate::profile::Interest;
+use crate::shopper::history::{clamp_time, ItemStats};
+use crate::shopper::profile::Interest;
 
 /// One raw event as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,7 +62,7 @@ impl Engine {
                     .all_stats()
                     .map(|(id, s)| (id.clone(), s.clone()))
                     .collect();
-                crate::compact::sort_by(&mut items, |a, b| a.0 < b.0);
+                crate::lean::sort_by(&mut items, |a, b| a.0 < b.0);
                 items
             },
             folded_events: self.history.folded(),

@@ -1,7 +1,7 @@
 //! The privacy budget ledger kept on the device: what each contribution window has cost the
 //! shopper, with a cap per window. A report that would exceed the cap is not sent.
 //!
-//! Per window the ledger keeps two sums (see [`crate::budget`]): `ρ` (zCDP), which every report
+//! Per window the ledger keeps two sums (see [`crate::privacy::budget`]): `ρ` (zCDP), which every report
 //! adds to, and the pure `ε` of LDP reports, which a threshold-mode report (Gaussian noise has
 //! no pure bound) turns into "unbounded". The window's `ε` at the budget's `δ` is the better of
 //! the two bounds, and the cap holds when either does.
@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget::{epsilon_for_rho, Budget, MICRO};
+use crate::privacy::budget::{epsilon_for_rho, Budget, MICRO};
 
 /// The ledger states the budget spent over this many days ("over a year").
 pub const YEAR_DAYS: u32 = 365;
@@ -88,7 +88,7 @@ fn epsilon_cap(budget: &Budget) -> u64 {
 /// Why a spend was refused. The ledger is unchanged.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LedgerError {
-    #[error("a report for the window of day {window} would spend epsilon {} of that window's {}: the budget is used up until the next window", crate::compact::number(*.spent), crate::compact::number(*.cap))]
+    #[error("a report for the window of day {window} would spend epsilon {} of that window's {}: the budget is used up until the next window", crate::lean::number(*.spent), crate::lean::number(*.cap))]
     WindowCap { window: u32, spent: f64, cap: f64 },
     #[error("the window of day {window} is older than the window of day {newest}, which was already reported: too old to report")]
     TooOld { window: u32, newest: u32 },

@@ -7,9 +7,9 @@
 use serde::Serialize;
 
 use crate::engine::{Engine, EngineError};
-use crate::history::{clamp_time, ItemStats};
-use crate::profile::interest_keys;
-use crate::rules::{RecommendRequest, Strategy, MAX_K};
+use crate::recommend::rules::{RecommendRequest, Strategy, MAX_K};
+use crate::shopper::history::{clamp_time, ItemStats};
+use crate::shopper::profile::interest_keys;
 
 /// An interest of the shopper's that an item carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,7 +70,7 @@ impl Engine {
                 });
             }
         }
-        crate::compact::sort_by(&mut matched_interests, |a, b| {
+        crate::lean::sort_by(&mut matched_interests, |a, b| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.key.cmp(&b.key))

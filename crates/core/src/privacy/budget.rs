@@ -8,7 +8,7 @@
 //!
 //! A window's budget is stated as `(ε, δ)` per shopper per window (default ε = 4, δ = 10⁻⁶,
 //! see [`Budget::default`]) and turned into `ρ` once ([`Budget::rho`]). The server adds discrete
-//! Gaussian noise to every released count ([`crate::noise::DiscreteGaussian`]); a family `f`
+//! Gaussian noise to every released count ([`crate::privacy::noise::DiscreteGaussian`]); a family `f`
 //! gets the share `share_f` of `ρ` ([`Family::budget_share`]) and noise of standard deviation
 //! `σ_f = √(Δ_f² / (2·share_f·ρ))` ([`sigma`]), where `Δ_f²` is the squared L2 sensitivity of
 //! the family over one window ([`sensitivity_squared`]): a shopper contributes each key at
@@ -30,7 +30,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Caps, Family};
+use crate::privacy::report::{Caps, Family};
 
 /// Default ε per shopper per window: the largest value for which kindred's default mode beats
 /// the reference recommenders on the Online Retail validation split was measured, and smaller

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{normalize_category, Item};
+use crate::catalog::items::{normalize_category, Item};
 
 /// Largest `k` a request may ask for.
 pub const MAX_K: usize = 500;
@@ -252,7 +252,7 @@ impl RecommendRequest {
                 "diversity",
                 format!(
                     "must be between 0 and 1, got {}",
-                    crate::compact::number(f64::from(self.diversity))
+                    crate::lean::number(f64::from(self.diversity))
                 ),
             );
         }
@@ -261,7 +261,7 @@ impl RecommendRequest {
                 "minScore",
                 format!(
                     "must be a finite number, got {}",
-                    crate::compact::number(f64::from(self.min_score))
+                    crate::lean::number(f64::from(self.min_score))
                 ),
             );
         }
@@ -271,7 +271,7 @@ impl RecommendRequest {
                     "boost",
                     format!(
                         "factor must be a positive number, got {}",
-                        crate::compact::number(f64::from(b.factor))
+                        crate::lean::number(f64::from(b.factor))
                     ),
                 );
             }
@@ -299,8 +299,8 @@ impl RecommendRequest {
                     "filter",
                     format!(
                         "minPrice {} is above maxPrice {}",
-                        crate::compact::number(lo),
-                        crate::compact::number(hi)
+                        crate::lean::number(lo),
+                        crate::lean::number(hi)
                     ),
                 );
             }
@@ -406,7 +406,7 @@ impl TopK {
     pub fn into_sorted(self) -> Vec<Scored> {
         let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
         // Unstable is deterministic here: `Scored` orders totally (ties broken by index).
-        crate::compact::sort_by(&mut v, |a, b| a > b);
+        crate::lean::sort_by(&mut v, |a, b| a > b);
         v
     }
 }

@@ -29,7 +29,7 @@
 //! finalizer: explicit, so the browser, the server and the simulator agree bit for bit (std's
 //! `HashMap` hasher is randomly keyed and not usable here).
 
-use crate::noise::{RandomError, RandomSource};
+use crate::privacy::noise::{RandomError, RandomSource};
 
 /// Number of hash seeds (`s` is a `u16`).
 pub const SEEDS: u32 = 65_536;

@@ -24,16 +24,16 @@
 
 use std::collections::VecDeque;
 
-use crate::compact::HashMap;
+use crate::lean::HashMap;
 
-use crate::budget::MICRO;
-use crate::compact::SortedSet;
-use crate::history::{Event, EventKind, History, ItemStats};
-use crate::ledger::{Ledger, Spend, WindowSpend};
-use crate::privacy::{DayCounters, PreparedReport, PrivacyState};
-use crate::profile::Profile;
-use crate::report::{StrategyCounts, DEFAULT_WINDOW_DAYS};
-use crate::window::{window_of, Contribution, WindowState};
+use crate::lean::SortedSet;
+use crate::privacy::budget::MICRO;
+use crate::privacy::device::{DayCounters, PreparedReport, PrivacyState};
+use crate::privacy::ledger::{Ledger, Spend, WindowSpend};
+use crate::privacy::report::{StrategyCounts, DEFAULT_WINDOW_DAYS};
+use crate::privacy::window::{window_of, Contribution, WindowState};
+use crate::shopper::history::{Event, EventKind, History, ItemStats};
+use crate::shopper::profile::Profile;
 
 const MAGIC: &[u8; 4] = b"KNDS";
 /// Current snapshot format.
@@ -79,7 +79,7 @@ pub fn encode(state: &UserState) -> Vec<u8> {
     write_history(&mut w, &state.history);
     write_profile(&mut w, &state.profile);
     write_privacy(&mut w, &state.privacy);
-    let checksum = crate::compact::crc32(&w.0[HEADER..]);
+    let checksum = crate::lean::crc32(&w.0[HEADER..]);
     w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
     w.0
 }
@@ -101,7 +101,7 @@ pub fn decode(bytes: &[u8]) -> Result<UserState, SnapshotError> {
     }
     let checksum = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     let payload = &bytes[HEADER..];
-    if crate::compact::crc32(payload) != checksum {
+    if crate::lean::crc32(payload) != checksum {
         return Err(SnapshotError::Checksum);
     }
     let mut r = Reader {
@@ -164,7 +164,7 @@ impl Writer {
     /// A string-keyed map of floats, in key order so equal states give equal bytes.
     fn float_map(&mut self, map: &HashMap<String, f64>) {
         let mut entries: Vec<(&String, &f64)> = map.iter().collect();
-        crate::compact::sort_by(&mut entries, |a, b| a.0 < b.0);
+        crate::lean::sort_by(&mut entries, |a, b| a.0 < b.0);
         self.uint(entries.len() as u64);
         for (k, v) in entries {
             self.str(k);
@@ -281,7 +281,7 @@ fn write_history(w: &mut Writer, h: &History) {
     w.uint(h.stats.len() as u64);
     // In id order, so equal states give equal bytes.
     let mut stats: Vec<(&String, &ItemStats)> = h.stats.iter().collect();
-    crate::compact::sort_by(&mut stats, |a, b| a.0 < b.0);
+    crate::lean::sort_by(&mut stats, |a, b| a.0 < b.0);
     for (id, s) in stats {
         w.str(id);
         for n in [s.views, s.clicks, s.carts, s.purchases] {
@@ -749,7 +749,7 @@ mod tests {
         w.f64(1.0);
         w.str(r#"{"v":1,"epoch":20432,"mode":"threshold","items":["mug"]}"#);
         write_day_counters(&mut w, &state.privacy.strategies);
-        let checksum = crate::compact::crc32(&w.0[HEADER..]);
+        let checksum = crate::lean::crc32(&w.0[HEADER..]);
         w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
         let migrated = decode(&w.0).expect("format 3 is read");
         assert_eq!(migrated.history.events, state.history.events);
@@ -783,7 +783,7 @@ mod tests {
         let good = encode(&state());
         for cut in HEADER..good.len() {
             let mut bytes = good[..cut].to_vec();
-            let checksum = crate::compact::crc32(&bytes[HEADER..]);
+            let checksum = crate::lean::crc32(&bytes[HEADER..]);
             bytes[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
             assert!(matches!(decode(&bytes), Err(SnapshotError::Decode(_))));
         }

@@ -4,20 +4,25 @@
 //! The engine has no clock: callers pass `now` in milliseconds since the Unix epoch, so the
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
-use crate::compact::{dot, HashSet};
+pub mod export;
+pub mod snapshot;
+
+use crate::lean::{dot, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError, Item, JsonLike, LoadReport};
-use crate::history::{clamp_time, Event, EventError, EventInput, EventKind, History, Session};
-use crate::index::{ContentIndex, FieldWeights};
-use crate::model::{ModelError, SharedModel};
-use crate::privacy::{PrivacyConfig, PrivacyConfigError, PrivacyState};
-use crate::profile::{Interest, Profile};
-use crate::rules::{RecommendRequest, Recommendation, RequestError};
-use crate::snapshot::{self, SnapshotError, UserState};
-use crate::text;
+use crate::catalog::index::{ContentIndex, FieldWeights};
+use crate::catalog::items::{Catalog, CatalogError, Item, JsonLike, LoadReport};
+use crate::model::shared::{ModelError, SharedModel};
+use crate::privacy::device::{PrivacyConfig, PrivacyConfigError, PrivacyState};
+use crate::recommend::rules::{RecommendRequest, Recommendation, RequestError};
+use crate::shopper::history::{
+    clamp_time, Event, EventError, EventInput, EventKind, History, Session,
+};
+use crate::shopper::profile::{Interest, Profile};
+use crate::text::tokenizer;
+use snapshot::{SnapshotError, UserState};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -138,13 +143,13 @@ pub(crate) struct ResolvedModel {
     pub trending: Vec<f32>,
     pub neighbours: Vec<Vec<(u32, f32)>>,
     /// Rows are segment centroids over `model.segment_axis`.
-    pub centroids: crate::compact::Matrix,
+    pub centroids: crate::lean::Matrix,
 }
 
 impl ResolvedModel {
     fn resolve(model: Arc<SharedModel>, catalog: &Catalog) -> Self {
         let slots = catalog.slots();
-        let dense = |map: &crate::compact::SortedMap<String, f32>| {
+        let dense = |map: &crate::lean::SortedMap<String, f32>| {
             let mut v = vec![0.0f32; slots];
             for (id, &s) in map {
                 if let Some(i) = catalog.index_of(id) {
@@ -163,7 +168,7 @@ impl ResolvedModel {
             }
         }
         let dim = model.segment_axis.len();
-        let mut centroids = crate::compact::Matrix::zeros(model.segments.len(), dim);
+        let mut centroids = crate::lean::Matrix::zeros(model.segments.len(), dim);
         for (r, s) in model.segments.iter().enumerate() {
             if s.centroid.len() == dim {
                 centroids.row_mut(r).copy_from_slice(&s.centroid);
@@ -375,9 +380,9 @@ impl Engine {
                 .unwrap_or("")
                 .trim()
                 .chars()
-                .take(crate::history::MAX_QUERY_CHARS)
+                .take(crate::shopper::history::MAX_QUERY_CHARS)
                 .collect();
-            let tokens = text::tokenize(&query);
+            let tokens = tokenizer::tokenize(&query);
             self.profile.add_query(&tokens, w.search, ts);
             self.history.record(Event {
                 kind: input.kind,
@@ -497,7 +502,7 @@ impl Engine {
                 });
             }
         }
-        crate::compact::sort_by(&mut interests, |a, b| {
+        crate::lean::sort_by(&mut interests, |a, b| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.key.cmp(&b.key))
@@ -527,7 +532,7 @@ impl Engine {
         if m.centroids.rows() == 0 {
             return None;
         }
-        let interests: crate::compact::HashMap<String, f64> = self
+        let interests: crate::lean::HashMap<String, f64> = self
             .profile
             .interests(now, usize::MAX)
             .into_iter()

@@ -10,15 +10,15 @@
 //! Daily reports still carry the previous day's new keys, so what a shopper did is counted even
 //! if they never come back after the window ends; a report only ever holds keys the window has
 //! not received from this shopper yet. Everything here is plain data in, plain data out: the
-//! engine ([`crate::privacy`]) gathers a window's activity from the history and persists the
+//! engine ([`crate::privacy::device`]) gathers a window's activity from the history and persists the
 //! [`WindowState`].
 
 use serde::Serialize;
 
-use crate::compact::SortedSet;
-use crate::noise::{sample_indices, RandomError, RandomSource};
-use crate::report::{key_problem, Caps, StrategyCounts};
-use crate::rules::Strategy;
+use crate::lean::SortedSet;
+use crate::privacy::noise::{sample_indices, RandomError, RandomSource};
+use crate::privacy::report::{key_problem, Caps, StrategyCounts};
+use crate::recommend::rules::Strategy;
 
 /// Items of a window used to form pairs across its sessions; larger windows are sub-sampled
 /// first (bought and carted items before viewed ones), bounding that work at 8,128 pairs.
@@ -250,7 +250,7 @@ pub fn next_contribution(
         .map(|(k, c)| (k, *c))
         .collect();
     // The wire format wants each name once, in order.
-    crate::compact::sort_by(&mut strategies, |a, b| a.0 < b.0);
+    crate::lean::sort_by(&mut strategies, |a, b| a.0 < b.0);
     strategies.dedup_by(|later, first| {
         let same = later.0 == first.0;
         if same {
@@ -338,7 +338,7 @@ fn pair_candidates(
         .collect();
     add(&subsample(all, MAX_PAIR_ITEMS, rng)?, true);
     // Each pair once, with its lowest (best) tier.
-    crate::compact::sort_by(&mut out, |a, b| a < b);
+    crate::lean::sort_by(&mut out, |a, b| a < b);
     out.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
     Ok(out)
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compact::SortedMap;
+use crate::lean::SortedMap;
 
 /// Version of the model format. A client refuses models from a newer format.
 pub const MODEL_FORMAT: u32 = 1;

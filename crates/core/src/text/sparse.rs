@@ -12,7 +12,7 @@ pub struct SparseVec {
 impl SparseVec {
     /// Builds a vector from unsorted `(index, value)` pairs, summing duplicates and dropping zeros.
     pub fn from_pairs(mut pairs: Vec<(u32, f32)>) -> Self {
-        crate::compact::sort_by(&mut pairs, |a, b| a.0 < b.0);
+        crate::lean::sort_by(&mut pairs, |a, b| a.0 < b.0);
         let mut out = SparseVec::default();
         for (i, v) in pairs {
             if out.indices.last() == Some(&i) {

@@ -1,0 +1,3 @@
+//! The shared model clients download.
+
+pub mod shared;

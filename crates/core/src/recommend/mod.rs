@@ -1,0 +1,5 @@
+//! Recommendations: requests and rules, the recommenders and explanations.
+
+pub mod explain;
+pub mod rules;
+pub mod strategies;
