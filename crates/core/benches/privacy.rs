@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::config::PrivacyConfig;
 use kindred_core::privacy::report::Mode;
 use kindred_core::shopper::history::EventKind;
 use kindred_core::synthetic::{self, SplitMix64};

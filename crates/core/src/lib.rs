@@ -21,6 +21,7 @@ pub mod model;
 pub mod privacy;
 pub mod recommend;
 pub mod shopper;
+pub mod strategy;
 pub mod synthetic;
 pub mod text;
 
@@ -28,16 +29,16 @@ pub use catalog::items::{Catalog, CatalogError, Item, LoadReport, RejectedRow};
 pub use engine::{Engine, EngineConfig, EngineError, EventWeights};
 pub use model::shared::{ModelBuilder, SharedModel};
 pub use privacy::budget::Budget;
-pub use privacy::device::{
-    epoch_of, PreparedReport, PrivacyConfig, PrivacyConfigError, PrivacyError, PrivacyOverview,
-};
+pub use privacy::config::{PrivacyConfig, PrivacyConfigError};
+pub use privacy::device::{PreparedReport, PrivacyError, PrivacyOverview};
 pub use privacy::ledger::{Ledger, LedgerSummary};
 pub use privacy::noise::{OsRandom, RandomSource};
 pub use privacy::report::{Mode, Report, ReportError, ReportLimits};
-pub use privacy::window::{window_of, WindowState};
-pub use recommend::rules::{RecommendRequest, Recommendation, Strategy};
+pub use privacy::window::{epoch_of, window_of, WindowState};
+pub use recommend::rules::{RecommendRequest, Recommendation};
 pub use shopper::history::{EventInput, EventKind};
 pub use shopper::profile::Interest;
+pub use strategy::Strategy;
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::config::PrivacyConfig;
 use kindred_core::privacy::report::{Caps, Mode, ReportLimits};
 use kindred_core::shopper::history::EventKind::{Click, Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
 use kindred_core::privacy::budget::Budget;
-use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::config::PrivacyConfig;
 use kindred_core::privacy::ledger::{Ledger, Spend};
 use kindred_core::privacy::report::{Caps, Counter, Mode, Report, ReportLimits, StrategyCounts};
 use kindred_core::privacy::window::{next_contribution, WindowActivity, WindowState};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
 use kindred_core::privacy::budget::{self, Budget};
-use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::config::PrivacyConfig;
 use kindred_core::privacy::noise::DiscreteGaussian;
 use kindred_core::privacy::report::{pair_key, Counter, Family};
 use kindred_core::shopper::history::EventKind::{Purchase, View};

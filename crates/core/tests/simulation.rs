@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use kindred_core::aggregate::{
     build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
-use kindred_core::privacy::device::PrivacyConfig;
+use kindred_core::privacy::config::PrivacyConfig;
 use kindred_core::privacy::report::{LdpParams, Mode};
 use kindred_core::shopper::history::EventKind::{Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};

@@ -37,7 +37,7 @@ use crate::privacy::report::{
     pair_key, parse_ldp_counter_key, split_pair_key, strategy_key, Caps, Counter, Family,
     Increment, LdpParams, Report, ReportLimits,
 };
-use crate::recommend::rules::Strategy;
+use crate::strategy::Strategy;
 
 /// Why counts could not be aggregated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -225,8 +225,8 @@ impl AggregationConfig {
 
     /// The device settings that match this aggregator (threshold mode, its budget, window,
     /// caps and LDP parameters): what the browsers reporting to it must use.
-    pub fn client_privacy(&self) -> crate::privacy::device::PrivacyConfig {
-        crate::privacy::device::PrivacyConfig {
+    pub fn client_privacy(&self) -> crate::privacy::config::PrivacyConfig {
+        crate::privacy::config::PrivacyConfig {
             mode: crate::privacy::report::Mode::Threshold,
             epsilon_per_window: self.epsilon,
             delta: self.delta,
@@ -234,7 +234,7 @@ impl AggregationConfig {
             caps: self.caps,
             ldp_epsilon: self.ldp.epsilon,
             ldp_set_size: self.ldp.set_size,
-            ..crate::privacy::device::PrivacyConfig::default()
+            ..crate::privacy::config::PrivacyConfig::default()
         }
     }
 

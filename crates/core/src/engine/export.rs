@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use crate::engine::Engine;
-use crate::shopper::history::{clamp_time, ItemStats};
-use crate::shopper::profile::Interest;
+use crate::shopper::history::{History, ItemStats};
+use crate::shopper::profile::{Interest, Profile};
 
 /// One raw event as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,13 +39,11 @@ pub struct ShopperData {
     pub removed_interests: Vec<String>,
 }
 
-impl Engine {
-    /// The shopper's stored state as of `now` (interest weights are decayed to `now`).
-    pub fn export_data(&self, now: i64) -> ShopperData {
-        let now = clamp_time(now);
+impl ShopperData {
+    /// What `history` and `profile` hold as of `now` (interest weights are decayed to it).
+    pub(crate) fn new(history: &History, profile: &Profile, now: i64) -> ShopperData {
         ShopperData {
-            events: self
-                .history
+            events: history
                 .events()
                 .map(|e| ExportedEvent {
                     kind: e.kind.name(),
@@ -57,17 +54,16 @@ impl Engine {
                 })
                 .collect(),
             items: {
-                let mut items: Vec<(String, ItemStats)> = self
-                    .history
+                let mut items: Vec<(String, ItemStats)> = history
                     .all_stats()
                     .map(|(id, s)| (id.clone(), s.clone()))
                     .collect();
                 crate::lean::sort_by(&mut items, |a, b| a.0 < b.0);
                 items
             },
-            folded_events: self.history.folded(),
-            interests: self.profile.interests(now, usize::MAX),
-            removed_interests: self.profile.removed_interests().iter().cloned().collect(),
+            folded_events: history.folded(),
+            interests: profile.interests(now, usize::MAX),
+            removed_interests: profile.removed_interests().iter().cloned().collect(),
         }
     }
 }

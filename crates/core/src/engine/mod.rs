@@ -1,110 +1,43 @@
 //! The engine: one shopper's view of the shop. It owns the catalog and its content index,
-//! the shopper's history and profile, and the shared model, and answers recommendations.
+//! the shopper's history and profile, the shared model and the privacy state, and composes
+//! the layers below it: each call hands plain data (borrowed parts) to the layer that owns
+//! the logic, so no other module depends on the engine.
 //!
 //! The engine has no clock: callers pass `now` in milliseconds since the Unix epoch, so the
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
+mod config;
 pub mod export;
 pub mod snapshot;
 
-use crate::lean::{dot, HashSet};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+pub use config::{EngineConfig, EventWeights};
 
 use crate::catalog::index::{ContentIndex, FieldWeights};
 use crate::catalog::items::{Catalog, CatalogError, Item, JsonLike, LoadReport};
+use crate::model::resolved::ResolvedModel;
 use crate::model::shared::{ModelError, SharedModel};
-use crate::privacy::device::{PrivacyConfig, PrivacyConfigError, PrivacyState};
+use crate::privacy::config::{PrivacyConfig, PrivacyConfigError};
+use crate::privacy::device::{
+    Behaviour, PreparedReport, PrivacyError, PrivacyOverview, PrivacyState,
+};
+use crate::privacy::ledger::{Ledger, LedgerSummary};
+use crate::privacy::noise::RandomSource;
+use crate::privacy::window::WindowActivity;
+use crate::recommend::explain::Explanation;
 use crate::recommend::rules::{RecommendRequest, Recommendation, RequestError};
+use crate::recommend::strategies::Recommender;
 use crate::shopper::history::{
     clamp_time, Event, EventError, EventInput, EventKind, History, Session,
 };
 use crate::shopper::profile::{Interest, Profile};
+use crate::strategy::Strategy;
 use crate::text::tokenizer;
-use snapshot::{SnapshotError, UserState};
+use export::ShopperData;
+use snapshot::SnapshotError;
 
 const DAY_MS: f64 = 86_400_000.0;
-
-/// How much each kind of event says about interest. Purchases say most; removing from the
-/// cart says the shopper changed their mind.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct EventWeights {
-    pub view: f32,
-    pub click: f32,
-    pub cart: f32,
-    pub remove_cart: f32,
-    pub purchase: f32,
-    pub search: f32,
-    /// Weight per minute of dwell, capped at [`EventWeights::dwell_cap`].
-    pub dwell_per_minute: f32,
-    pub dwell_cap: f32,
-    /// Weight per star away from a neutral 3 (so 5 stars = +2x, 1 star = −2x).
-    pub rate_per_star: f32,
-}
-
-impl Default for EventWeights {
-    fn default() -> Self {
-        EventWeights {
-            view: 1.0,
-            click: 2.0,
-            cart: 4.0,
-            remove_cart: -2.0,
-            purchase: 8.0,
-            search: 1.0,
-            dwell_per_minute: 1.0,
-            dwell_cap: 3.0,
-            rate_per_star: 2.0,
-        }
-    }
-}
-
-/// Engine settings. Every field has a documented default.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct EngineConfig {
-    /// Half-life of interest decay in days (default 14).
-    pub half_life_days: f64,
-    /// Raw events kept before the oldest are folded into aggregates (default 5000).
-    pub max_events: usize,
-    /// Inactivity that ends a session, in minutes (default 30).
-    pub session_gap_minutes: f64,
-    /// Timestamps further than this in the future are clamped to now (default 5 minutes).
-    pub future_tolerance_ms: i64,
-    /// Raw events, and the per-item view, click and cart totals, older than this are deleted
-    /// (default 90 days, the data-minimizing default the product brief asks for;
-    /// `retentionDays` in the browser).
-    pub retention_days: f64,
-    /// Per-item purchase aggregates (how often, and the day of the last purchase) are kept
-    /// this long (default 395 days, about 13 months; `purchaseMemoryDays` in the browser):
-    /// long enough for buy-again and "already bought" exclusions across a year of restocking.
-    /// On the Online Retail validation split, forgetting purchases after 90 days let about 2
-    /// of every 10 "new items" recommendations be items bought months before
-    /// (docs/QUALITY.md). They never leave the device, and `forget()` deletes them at once.
-    pub purchase_memory_days: f64,
-    /// Strongest profile terms used to score content (default 64).
-    pub profile_terms: usize,
-    pub event_weights: EventWeights,
-    /// What leaves the device and the privacy budget (see [`PrivacyConfig`]).
-    pub privacy: PrivacyConfig,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            half_life_days: 14.0,
-            max_events: 5000,
-            session_gap_minutes: 30.0,
-            future_tolerance_ms: 5 * 60_000,
-            retention_days: 90.0,
-            purchase_memory_days: 395.0,
-            profile_terms: 64,
-            event_weights: EventWeights::default(),
-            privacy: PrivacyConfig::default(),
-        }
-    }
-}
 
 /// Everything that can go wrong in an engine call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -134,56 +67,6 @@ pub enum EngineError {
     SharedCatalog,
 }
 
-/// The shared model with item ids resolved to catalog indices.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ResolvedModel {
-    /// Shared, like the resolved model, so re-resolving never copies it.
-    pub model: Arc<SharedModel>,
-    pub popularity: Vec<f32>,
-    pub trending: Vec<f32>,
-    pub neighbours: Vec<Vec<(u32, f32)>>,
-    /// Rows are segment centroids over `model.segment_axis`.
-    pub centroids: crate::lean::Matrix,
-}
-
-impl ResolvedModel {
-    fn resolve(model: Arc<SharedModel>, catalog: &Catalog) -> Self {
-        let slots = catalog.slots();
-        let dense = |map: &crate::lean::SortedMap<String, f32>| {
-            let mut v = vec![0.0f32; slots];
-            for (id, &s) in map {
-                if let Some(i) = catalog.index_of(id) {
-                    v[i as usize] = s;
-                }
-            }
-            v
-        };
-        let mut neighbours = vec![Vec::new(); slots];
-        for (id, list) in &model.neighbours {
-            if let Some(i) = catalog.index_of(id) {
-                neighbours[i as usize] = list
-                    .iter()
-                    .filter_map(|n| catalog.index_of(&n.item).map(|j| (j, n.score)))
-                    .collect();
-            }
-        }
-        let dim = model.segment_axis.len();
-        let mut centroids = crate::lean::Matrix::zeros(model.segments.len(), dim);
-        for (r, s) in model.segments.iter().enumerate() {
-            if s.centroid.len() == dim {
-                centroids.row_mut(r).copy_from_slice(&s.centroid);
-            }
-        }
-        ResolvedModel {
-            popularity: dense(&model.popularity),
-            trending: dense(&model.trending),
-            neighbours,
-            centroids,
-            model,
-        }
-    }
-}
-
 /// One shopper's engine.
 ///
 /// The catalog, its content index and the resolved shared model are the same for every
@@ -195,13 +78,13 @@ impl ResolvedModel {
 /// the browser module (which never clones an engine) would pay for in size.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    pub(crate) config: EngineConfig,
-    pub(crate) catalog: Arc<Catalog>,
-    pub(crate) index: Arc<ContentIndex>,
-    pub(crate) history: History,
-    pub(crate) profile: Profile,
-    pub(crate) model: Option<Arc<ResolvedModel>>,
-    pub(crate) privacy: PrivacyState,
+    config: EngineConfig,
+    catalog: Arc<Catalog>,
+    index: Arc<ContentIndex>,
+    history: History,
+    profile: Profile,
+    model: Option<Arc<ResolvedModel>>,
+    privacy: PrivacyState,
 }
 
 impl Default for Engine {
@@ -217,7 +100,7 @@ impl Engine {
             catalog: Arc::default(),
             index: Arc::default(),
             history: History::new(config.max_events),
-            profile: Profile::new(config.half_life_days * DAY_MS),
+            profile: Profile::new(config.half_life_ms()),
             model: None,
             privacy: PrivacyState::default(),
         }
@@ -225,33 +108,7 @@ impl Engine {
 
     /// Checks configuration ranges.
     pub fn with_config(config: EngineConfig) -> Result<Self, EngineError> {
-        let bad = |field, problem: &str| {
-            Err(EngineError::Config {
-                field,
-                problem: problem.to_owned(),
-            })
-        };
-        if !(config.half_life_days.is_finite() && config.half_life_days > 0.0) {
-            return bad("halfLifeDays", "must be a positive number of days");
-        }
-        if config.max_events == 0 {
-            return bad("maxEvents", "must be at least 1");
-        }
-        if !(config.retention_days.is_finite() && config.retention_days > 0.0) {
-            return bad("retentionDays", "must be a positive number of days");
-        }
-        if !(config.purchase_memory_days.is_finite()
-            && config.purchase_memory_days >= config.retention_days)
-        {
-            return bad(
-                "purchaseMemoryDays",
-                "must be a number of days at least retentionDays",
-            );
-        }
-        if !(config.session_gap_minutes.is_finite() && config.session_gap_minutes > 0.0) {
-            return bad("sessionGapMinutes", "must be a positive number of minutes");
-        }
-        config.privacy.validate()?;
+        config.validate()?;
         Ok(Engine::new(config))
     }
 
@@ -285,9 +142,7 @@ impl Engine {
 
     /// Inserts or replaces one item without rebuilding the index.
     pub fn upsert_item(&mut self, item: Item) -> Result<(), EngineError> {
-        let known_to_model = self.model.as_ref().is_some_and(|m| {
-            m.model.popularity.contains_key(&item.id) || m.model.neighbours.contains_key(&item.id)
-        });
+        let known_to_model = self.model.as_ref().is_some_and(|m| m.knows(&item.id));
         let (catalog, index) = self.own_catalog()?;
         let (slot, _) = catalog.upsert(item)?;
         if let Some(item) = catalog.get(slot) {
@@ -295,11 +150,7 @@ impl Engine {
         }
         let slots = self.catalog.slots();
         match self.model.as_mut().and_then(Arc::get_mut) {
-            Some(m) if !known_to_model => {
-                m.popularity.resize(slots, 0.0);
-                m.trending.resize(slots, 0.0);
-                m.neighbours.resize(slots, Vec::new());
-            }
+            Some(m) if !known_to_model => m.grow_to(slots),
             _ => self.resolve_model(),
         }
         Ok(())
@@ -396,29 +247,10 @@ impl Engine {
         let id = input.item.as_deref().unwrap_or("");
         let slot = self.catalog.require(id)?;
         if let Some(strategy) = input.strategy {
-            self.note_click(strategy, ts, now);
+            self.privacy
+                .note_click(&self.config.privacy, strategy, ts, now);
         }
-        let (weight, amount) = match input.kind {
-            EventKind::View => (w.view, 0.0),
-            EventKind::Click => (w.click, 0.0),
-            EventKind::Cart => (w.cart, 0.0),
-            EventKind::RemoveCart => (w.remove_cart, 0.0),
-            EventKind::Purchase => (w.purchase, 0.0),
-            EventKind::Dwell => {
-                let ms = input.ms.unwrap_or(0.0);
-                (
-                    ((ms / 60_000.0) as f32 * w.dwell_per_minute)
-                        .min(w.dwell_cap)
-                        .max(0.0),
-                    ms as f32,
-                )
-            }
-            EventKind::Rate => {
-                let v = input.value.unwrap_or(3.0) as f32;
-                ((v - 3.0) * w.rate_per_star, v)
-            }
-            EventKind::Search => (0.0, 0.0),
-        };
+        let (weight, amount) = w.weigh(input);
         if let Some(item) = self.catalog.get(slot) {
             let vocab = self.index.vocabulary();
             let terms = self
@@ -476,44 +308,16 @@ impl Engine {
 
     /// Sessions of the raw history (30 minutes of inactivity by default ends one).
     pub fn sessions(&self) -> Vec<Session> {
-        self.history
-            .sessions((self.config.session_gap_minutes * 60_000.0) as i64)
+        self.history.sessions(self.config.session_gap_ms())
     }
 
     // ----- profile -----
 
-    /// The shopper's top `n` interests, weights summing to 1.
+    /// The shopper's top `n` interests, weights summing to 1: the profile's, with its
+    /// strongest title terms as readable interests.
     pub fn interests(&self, now: i64, n: usize) -> Vec<Interest> {
-        let now = clamp_time(now);
-        let mut interests = self.profile.interests(now, n.saturating_add(8));
-        // Title terms as readable interests: the strongest profile terms.
-        let vec = self.profile.text_vector(self.index.vocabulary(), 8);
-        let term_scale = interests.first().map_or(1.0, |i| i.weight) * 0.5;
-        let removed = self.profile.removed_interests();
-        for (t, v) in vec.iter() {
-            let term = self.index.vocabulary().term(t);
-            let key = format!("term:{term}");
-            if !removed.contains(&key) {
-                interests.push(Interest {
-                    key,
-                    kind: "term".into(),
-                    label: term.to_owned(),
-                    weight: f64::from(v) * term_scale,
-                });
-            }
-        }
-        crate::lean::sort_by(&mut interests, |a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.key.cmp(&b.key))
-                .is_lt()
-        });
-        interests.truncate(n);
-        let total: f64 = interests.iter().map(|i| i.weight).sum();
-        if total > 0.0 {
-            interests.iter_mut().for_each(|i| i.weight /= total);
-        }
-        interests
+        self.profile
+            .interests_with_terms(self.index.vocabulary(), clamp_time(now), n)
     }
 
     /// Removes an interest (e.g. `"category:Toys"`, `"term:mug"`); it stays removed.
@@ -527,31 +331,11 @@ impl Engine {
 
     /// The shared-model segment closest to the shopper's interests (cosine), if any.
     pub fn segment(&self, now: i64) -> Option<(String, f32)> {
-        let now = clamp_time(now);
         let m = self.model.as_ref()?;
-        if m.centroids.rows() == 0 {
+        if !m.has_segments() {
             return None;
         }
-        let interests: crate::lean::HashMap<String, f64> = self
-            .profile
-            .interests(now, usize::MAX)
-            .into_iter()
-            .map(|i| (i.key, i.weight))
-            .collect();
-        let axis = &m.model.segment_axis;
-        let user: Vec<f32> = axis
-            .iter()
-            .map(|k| interests.get(k).map_or(0.0, |&w| w as f32))
-            .collect();
-        let un = dot(&user, &user).sqrt();
-        if un == 0.0 {
-            return None;
-        }
-        let sims = m.centroids.mul_vec(&user);
-        let (best, sim) = sims.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-        let row = m.centroids.row(best);
-        let cn = dot(row, row).sqrt().max(f32::MIN_POSITIVE);
-        Some((m.model.segments[best].label.clone(), sim / (un * cn)))
+        m.closest_segment(self.profile.interests(clamp_time(now), usize::MAX))
     }
 
     // ----- recommendations -----
@@ -567,8 +351,29 @@ impl Engine {
             return Err(EngineError::NoCatalog);
         }
         let request = request.clone().normalized();
-        let now = clamp_time(now);
-        self.run_strategy(&request, now)
+        Ok(self.recommender().run(&request, clamp_time(now))?)
+    }
+
+    /// Why an item is (or is not) recommended to this shopper; errors name unknown items and
+    /// an empty catalog.
+    pub fn explain(&self, id: &str, now: i64) -> Result<Explanation, EngineError> {
+        if self.catalog.is_empty() {
+            return Err(EngineError::NoCatalog);
+        }
+        Ok(self.recommender().explain(id, clamp_time(now))?)
+    }
+
+    /// The recommenders over this engine's parts.
+    fn recommender(&self) -> Recommender<'_> {
+        Recommender {
+            catalog: &self.catalog,
+            index: &self.index,
+            history: &self.history,
+            profile: &self.profile,
+            model: self.model.as_deref(),
+            profile_terms: self.config.profile_terms,
+            half_life_days: self.config.half_life_days,
+        }
     }
 
     // ----- persistence -----
@@ -576,11 +381,7 @@ impl Engine {
     /// The shopper's state (history, profile, privacy ledger and report state) as versioned,
     /// checksummed bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        snapshot::encode(&UserState {
-            history: self.history.clone(),
-            profile: self.profile.clone(),
-            privacy: self.privacy.clone(),
-        })
+        snapshot::encode(&self.history, &self.profile, &self.privacy)
     }
 
     /// Restores state from [`Engine::snapshot`] bytes. On error nothing changes.
@@ -589,7 +390,7 @@ impl Engine {
         self.history = state.history;
         self.history.set_max_events(self.config.max_events);
         self.profile = state.profile;
-        self.restore_report_state(state.privacy);
+        self.privacy.restore(state.privacy);
         Ok(())
     }
 
@@ -599,24 +400,107 @@ impl Engine {
     /// the budget.
     pub fn forget(&mut self) {
         self.history = History::new(self.config.max_events);
-        self.profile = Profile::new(self.config.half_life_days * DAY_MS);
-        self.forget_report_state();
+        self.profile = Profile::new(self.config.half_life_ms());
+        self.privacy.forget();
     }
 
-    /// Item ids the shopper viewed (or clicked, carted) and bought, resolved to indices.
-    pub(crate) fn seen_and_bought(&self) -> (HashSet<u32>, HashSet<u32>) {
-        let mut seen = HashSet::default();
-        let mut bought = HashSet::default();
-        for (id, s) in self.history.all_stats() {
-            if let Some(i) = self.catalog.index_of(id) {
-                if s.last_seen.is_some() {
-                    seen.insert(i);
-                }
-                if s.purchases > 0 {
-                    bought.insert(i);
-                }
-            }
+    /// Everything stored about the shopper as of `now` (interest weights are decayed to it).
+    pub fn export_data(&self, now: i64) -> ShopperData {
+        ShopperData::new(&self.history, &self.profile, clamp_time(now))
+    }
+
+    // ----- privacy (the logic is in crate::privacy::device) -----
+
+    /// Replaces the privacy settings (validated). A pending report drawn under other settings
+    /// is dropped.
+    pub fn set_privacy_config(&mut self, config: PrivacyConfig) -> Result<(), EngineError> {
+        config.validate()?;
+        if config != self.config.privacy {
+            self.privacy.pending = None;
         }
-        (seen, bought)
+        self.config.privacy = config;
+        Ok(())
+    }
+
+    pub fn privacy_config(&self) -> &PrivacyConfig {
+        &self.config.privacy
+    }
+
+    pub fn privacy_state(&self) -> &PrivacyState {
+        &self.privacy
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.privacy.ledger
+    }
+
+    /// The ledger as the privacy centre shows it at `now`.
+    pub fn ledger_summary(&self, now: i64) -> LedgerSummary {
+        self.privacy.ledger_summary(&self.config.privacy, now)
+    }
+
+    /// Counts `lists` recommendation lists of `strategy` shown at `now` (call once per list
+    /// rendered). Only whether it was shown is reported, once per window.
+    pub fn note_impressions(&mut self, strategy: Strategy, lists: u32, now: i64) {
+        self.privacy
+            .note_impressions(&self.config.privacy, strategy, lists, now);
+    }
+
+    /// What the shopper did from `first_day` up to and including `day`: items touched (never
+    /// search queries), whether each was bought or carted, the sessions they were touched in
+    /// (30 minutes of inactivity, or midnight UTC at the first day, ends one), their interest
+    /// keys (except interests the shopper removed) and `day`'s recommendation counters.
+    pub fn window_activity(&self, first_day: u32, day: u32) -> WindowActivity {
+        let shopper = behaviour(&self.config, &self.catalog, &self.history, &self.profile);
+        self.privacy.window_activity(&shopper, first_day, day)
+    }
+
+    /// The next report (see [`PrivacyState::prepare_report`]): drawn once per day and kept, so
+    /// repeated calls return the same bytes. `None` in mode `off`, when every reportable day is
+    /// reported or adds nothing new to its window, or when the window's budget has no room.
+    /// Spends nothing.
+    pub fn prepare_report(
+        &mut self,
+        now: i64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Option<PreparedReport>, PrivacyError> {
+        let shopper = behaviour(&self.config, &self.catalog, &self.history, &self.profile);
+        self.privacy
+            .prepare_report(&self.config.privacy, &shopper, now, rng)
+    }
+
+    /// Charges the pending report of `day` to the ledger, records its keys as contributed to
+    /// its window, marks the day reported and returns the bytes to send. Fails, changing
+    /// nothing, when no report for `day` is pending or the budget would be exceeded.
+    pub fn commit_report(&mut self, day: u32) -> Result<String, PrivacyError> {
+        self.privacy.commit_report(&self.config.privacy, day)
+    }
+
+    /// The privacy centre's view: mode, ledger, the window's contributions and the exact next
+    /// report (drawn if needed).
+    pub fn privacy(
+        &mut self,
+        now: i64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<PrivacyOverview, PrivacyError> {
+        let shopper = behaviour(&self.config, &self.catalog, &self.history, &self.profile);
+        self.privacy
+            .overview(&self.config.privacy, &shopper, now, rng)
+    }
+}
+
+/// What the device's privacy logic reads of the shopper, from the engine's fields (a function
+/// of the fields rather than a method, so the privacy state can be borrowed mutably beside it).
+fn behaviour<'a>(
+    config: &EngineConfig,
+    catalog: &'a Catalog,
+    history: &'a History,
+    profile: &'a Profile,
+) -> Behaviour<'a> {
+    Behaviour {
+        history,
+        catalog,
+        removed_interests: profile.removed_interests(),
+        session_gap_ms: config.session_gap_ms(),
     }
 }

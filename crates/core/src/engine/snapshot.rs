@@ -21,6 +21,10 @@
 //! strategies reported shown and clicked (as sets of names: each is reported once per window;
 //! format 4 was never released with the earlier per-window counts, so it was changed in
 //! place).
+//!
+//! The payload is the leaf types themselves (history, profile, ledger, window state, pending
+//! report), read field by field: the whole format lives in this one file, so its field order
+//! can be checked in one place.
 
 use std::collections::VecDeque;
 
@@ -70,15 +74,15 @@ pub struct UserState {
     pub privacy: PrivacyState,
 }
 
-/// Serializes the state with header and checksum.
-pub fn encode(state: &UserState) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(HEADER + 64 * state.history.events.len()));
+/// Serializes the shopper's state with header and checksum.
+pub fn encode(history: &History, profile: &Profile, privacy: &PrivacyState) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(HEADER + 64 * history.events.len()));
     w.0.extend_from_slice(MAGIC);
     w.0.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
     w.0.extend_from_slice(&[0; 4]);
-    write_history(&mut w, &state.history);
-    write_profile(&mut w, &state.profile);
-    write_privacy(&mut w, &state.privacy);
+    write_history(&mut w, history);
+    write_profile(&mut w, profile);
+    write_privacy(&mut w, privacy);
     let checksum = crate::lean::crc32(&w.0[HEADER..]);
     w.0[6..HEADER].copy_from_slice(&checksum.to_le_bytes());
     w.0
@@ -681,18 +685,22 @@ mod tests {
         }
     }
 
+    fn encode_state(s: &UserState) -> Vec<u8> {
+        encode(&s.history, &s.profile, &s.privacy)
+    }
+
     #[test]
     fn round_trip_is_byte_identical() {
-        let bytes = encode(&state());
+        let bytes = encode_state(&state());
         let decoded = decode(&bytes).expect("decodes");
         assert_eq!(decoded.history.events, state().history.events);
         assert_eq!(decoded.privacy, state().privacy);
-        assert_eq!(encode(&decoded), bytes);
+        assert_eq!(encode_state(&decoded), bytes);
     }
 
     #[test]
     fn every_kind_of_damage_is_named() {
-        let good = encode(&state());
+        let good = encode_state(&state());
         assert_eq!(decode(&good[..3]).err(), Some(SnapshotError::TooShort(3)));
         let mut bad = good.clone();
         bad[0] = b'X';
@@ -773,14 +781,14 @@ mod tests {
         );
         // Written again, it is format 4.
         assert_eq!(
-            decode(&encode(&migrated)).expect("v4").privacy,
+            decode(&encode_state(&migrated)).expect("v4").privacy,
             migrated.privacy
         );
     }
 
     #[test]
     fn truncated_payloads_with_a_valid_checksum_are_decode_errors() {
-        let good = encode(&state());
+        let good = encode_state(&state());
         for cut in HEADER..good.len() {
             let mut bytes = good[..cut].to_vec();
             let checksum = crate::lean::crc32(&bytes[HEADER..]);

@@ -2,6 +2,7 @@
 //! accounting, the ledger, local DP and noise.
 
 pub mod budget;
+pub mod config;
 pub mod device;
 pub mod ldp;
 pub mod ledger;

@@ -40,7 +40,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::privacy::ldp::Olh;
-use crate::recommend::rules::Strategy;
+use crate::strategy::Strategy;
 
 /// Wire format version.
 pub const REPORT_VERSION: u32 = 2;
@@ -435,7 +435,7 @@ impl Report {
     /// The wire bytes: deterministic for a given report, and the same bytes serde_json writes
     /// for it (tested). Written by hand because the browser builds every report: serde_json's
     /// serializer and its float formatting were about 4 KB of gzipped wasm. `eps` is a
-    /// multiple of 10^-6 ([`crate::privacy::device::PrivacyConfig::ldp`]), which
+    /// multiple of 10^-6 ([`crate::privacy::config::PrivacyConfig::ldp`]), which
     /// [`crate::lean::number`] writes exactly.
     pub fn to_json(&self) -> String {
         use crate::lean::push_json_string as string;

@@ -10,7 +10,7 @@
 //! Daily reports still carry the previous day's new keys, so what a shopper did is counted even
 //! if they never come back after the window ends; a report only ever holds keys the window has
 //! not received from this shopper yet. Everything here is plain data in, plain data out: the
-//! engine ([`crate::privacy::device`]) gathers a window's activity from the history and persists the
+//! device ([`crate::privacy::device`]) gathers a window's activity from the history and persists the
 //! [`WindowState`].
 
 use serde::Serialize;
@@ -18,13 +18,21 @@ use serde::Serialize;
 use crate::lean::SortedSet;
 use crate::privacy::noise::{sample_indices, RandomError, RandomSource};
 use crate::privacy::report::{key_problem, Caps, StrategyCounts};
-use crate::recommend::rules::Strategy;
+use crate::shopper::history::clamp_time;
+use crate::strategy::Strategy;
 
 /// Items of a window used to form pairs across its sessions; larger windows are sub-sampled
 /// first (bought and carted items before viewed ones), bounding that work at 8,128 pairs.
 pub const MAX_PAIR_ITEMS: usize = 128;
 /// Items of one session used to form its pairs (sub-sampled the same way beyond it).
 pub const MAX_SESSION_ITEMS: usize = 64;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The day (UTC day number, days since 1970-01-01) of a time in ms since 1970.
+pub fn epoch_of(ms: i64) -> u32 {
+    (clamp_time(ms) / DAY_MS) as u32
+}
 
 /// The first day of the window holding `day`.
 pub fn window_of(day: u32, days: u32) -> u32 {

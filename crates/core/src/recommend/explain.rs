@@ -6,10 +6,12 @@
 
 use serde::Serialize;
 
-use crate::engine::{Engine, EngineError};
-use crate::recommend::rules::{RecommendRequest, Strategy, MAX_K};
-use crate::shopper::history::{clamp_time, ItemStats};
+use crate::catalog::items::CatalogError;
+use crate::recommend::rules::{RecommendRequest, MAX_K};
+use crate::recommend::strategies::Recommender;
+use crate::shopper::history::ItemStats;
 use crate::shopper::profile::interest_keys;
+use crate::strategy::Strategy;
 
 /// An interest of the shopper's that an item carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,15 +49,14 @@ pub struct Explanation {
     pub for_you: ForYouPlacement,
 }
 
-impl Engine {
-    /// Explains one item; errors name unknown items and an empty catalog.
-    pub fn explain(&self, id: &str, now: i64) -> Result<Explanation, EngineError> {
-        if self.catalog.is_empty() {
-            return Err(EngineError::NoCatalog);
-        }
-        let now = clamp_time(now);
+impl Recommender<'_> {
+    /// Explains one item at `now` (clamped); errors name unknown items.
+    pub fn explain(&self, id: &str, now: i64) -> Result<Explanation, CatalogError> {
         let slot = self.catalog.require(id)?;
-        let item = self.catalog.get(slot).ok_or(EngineError::NoCatalog)?;
+        // `require` only returns live slots.
+        let Some(item) = self.catalog.get(slot) else {
+            return Err(CatalogError::UnknownItem(id.to_owned()));
+        };
         let profile = self.profile.interests(now, usize::MAX);
         let removed = self.profile.removed_interests();
         let mut matched_interests = Vec::new();
@@ -76,9 +77,11 @@ impl Engine {
                 .then_with(|| a.key.cmp(&b.key))
                 .is_lt()
         });
-        let model = self.model();
-        let request = RecommendRequest::new(Strategy::ForYou).with_k(MAX_K);
-        let ranked = self.recommend(&request, now)?;
+        let model = self.model.map(|m| &*m.model);
+        let request = RecommendRequest::new(Strategy::ForYou)
+            .with_k(MAX_K)
+            .normalized();
+        let ranked = self.run(&request, now)?;
         let for_you = match ranked.into_iter().enumerate().find(|(_, r)| r.item == id) {
             Some((i, r)) => ForYouPlacement {
                 rank: Some(i + 1),

@@ -1,77 +1,13 @@
 //! Recommendation requests and the business rules every strategy honours: exclusions, filters,
-//! boosts, pins, minimum score, MMR diversity and top-k selection.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//! boosts, pins, minimum score and diversity (top-k and MMR are in [`super::rank`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::items::{normalize_category, Item};
+use crate::strategy::Strategy;
 
 /// Largest `k` a request may ask for.
 pub const MAX_K: usize = 500;
-
-/// Which recommender to run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Personal: the shopper's profile, shared co-occurrence and a popularity prior.
-    #[default]
-    ForYou,
-    /// Items like `item`: TF-IDF cosine, blended with embedding cosine when present.
-    Similar,
-    /// Items bought with `item` (shared co-occurrence), content similarity as fallback.
-    BoughtTogether,
-    /// Items growing fastest across all shoppers (shared model).
-    Trending,
-    /// The shopper's own recently viewed items, newest first.
-    RecentlyViewed,
-    /// The shopper's own past purchases, by frequency and recency.
-    BuyAgain,
-}
-
-impl Strategy {
-    /// Every strategy, in a fixed order.
-    pub const ALL: [Strategy; 6] = [
-        Strategy::ForYou,
-        Strategy::Similar,
-        Strategy::BoughtTogether,
-        Strategy::Trending,
-        Strategy::RecentlyViewed,
-        Strategy::BuyAgain,
-    ];
-
-    /// The strategy called `name` (`"for-you"`, ...).
-    pub fn from_name(name: &str) -> Option<Strategy> {
-        Strategy::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::ForYou => "for-you",
-            Strategy::Similar => "similar",
-            Strategy::BoughtTogether => "bought-together",
-            Strategy::Trending => "trending",
-            Strategy::RecentlyViewed => "recently-viewed",
-            Strategy::BuyAgain => "buy-again",
-        }
-    }
-
-    /// Strategies that start from one item.
-    pub fn needs_item(self) -> bool {
-        matches!(self, Strategy::Similar | Strategy::BoughtTogether)
-    }
-
-    /// By default discovery strategies hide what the shopper already saw or bought; the
-    /// strategies that are about the shopper's own history do not.
-    fn default_exclusions(self) -> (bool, bool) {
-        match self {
-            Strategy::ForYou | Strategy::Similar | Strategy::BoughtTogether => (true, true),
-            Strategy::Trending => (false, true),
-            Strategy::RecentlyViewed | Strategy::BuyAgain => (false, false),
-        }
-    }
-}
 
 /// Restricts which items may be recommended. Empty lists mean "no restriction".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -315,7 +251,7 @@ impl RecommendRequest {
 
     /// Whether viewed and purchased items are hidden, after defaults.
     pub fn exclusions(&self) -> (bool, bool) {
-        let (viewed, purchased) = self.strategy.default_exclusions();
+        let (viewed, purchased) = default_exclusions(self.strategy);
         (
             self.exclude_viewed.unwrap_or(viewed),
             self.exclude_purchased.unwrap_or(purchased),
@@ -346,165 +282,19 @@ pub struct Recommendation {
     pub reasons: Vec<String>,
 }
 
-/// A candidate during ranking: item index and score.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scored {
-    pub item: u32,
-    pub score: f32,
-}
-
-impl Eq for Scored {}
-
-impl Ord for Scored {
-    /// Higher score first; ties broken by lower index so results are deterministic.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .total_cmp(&other.score)
-            .then_with(|| other.item.cmp(&self.item))
+/// By default discovery strategies hide what the shopper already saw or bought; the
+/// strategies that are about the shopper's own history do not.
+fn default_exclusions(strategy: Strategy) -> (bool, bool) {
+    match strategy {
+        Strategy::ForYou | Strategy::Similar | Strategy::BoughtTogether => (true, true),
+        Strategy::Trending => (false, true),
+        Strategy::RecentlyViewed | Strategy::BuyAgain => (false, false),
     }
-}
-
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Keeps the `capacity` best candidates seen, cheaply rejecting those below the current worst.
-#[derive(Debug)]
-pub struct TopK {
-    capacity: usize,
-    heap: BinaryHeap<std::cmp::Reverse<Scored>>,
-}
-
-impl TopK {
-    pub fn new(capacity: usize) -> Self {
-        TopK {
-            capacity,
-            heap: BinaryHeap::with_capacity(capacity + 1),
-        }
-    }
-
-    /// Whether a candidate with this score could enter (check before expensive rules).
-    pub fn would_accept(&self, candidate: Scored) -> bool {
-        self.heap.len() < self.capacity || self.heap.peek().is_some_and(|w| candidate > w.0)
-    }
-
-    pub fn push(&mut self, candidate: Scored) {
-        if self.capacity == 0 || !candidate.score.is_finite() {
-            return;
-        }
-        if self.heap.len() < self.capacity {
-            self.heap.push(std::cmp::Reverse(candidate));
-        } else if self.would_accept(candidate) {
-            self.heap.pop();
-            self.heap.push(std::cmp::Reverse(candidate));
-        }
-    }
-
-    /// Best first.
-    pub fn into_sorted(self) -> Vec<Scored> {
-        let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
-        // Unstable is deterministic here: `Scored` orders totally (ties broken by index).
-        crate::lean::sort_by(&mut v, |a, b| a > b);
-        v
-    }
-}
-
-/// Maximal marginal relevance: greedily picks the candidate maximizing
-/// `(1 - lambda) * relevance - lambda * max_similarity_to_picked`, relevance scaled to [0, 1].
-/// The returned scores are that objective, which never increases along the list.
-pub fn mmr(
-    pool: &[Scored],
-    k: usize,
-    lambda: f32,
-    similarity: impl Fn(u32, u32) -> f32,
-) -> Vec<Scored> {
-    let max = pool.iter().map(|c| c.score).fold(f32::MIN, f32::max);
-    let min = pool.iter().map(|c| c.score).fold(f32::MAX, f32::min);
-    let span = if max > min { max - min } else { 1.0 };
-    let rel: Vec<f32> = pool
-        .iter()
-        .map(|c| {
-            if max > min {
-                (c.score - min) / span
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let mut max_sim = vec![0.0f32; pool.len()];
-    let mut taken = vec![false; pool.len()];
-    let mut picked = Vec::with_capacity(k.min(pool.len()));
-    while picked.len() < k {
-        let best = (0..pool.len())
-            .filter(|&i| !taken[i])
-            .map(|i| (i, (1.0 - lambda) * rel[i] - lambda * max_sim[i]))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
-        let Some((i, objective)) = best else { break };
-        taken[i] = true;
-        picked.push(Scored {
-            item: pool[i].item,
-            score: objective,
-        });
-        for j in 0..pool.len() {
-            if !taken[j] {
-                let s = similarity(pool[i].item, pool[j].item);
-                if s.is_finite() && s > max_sim[j] {
-                    max_sim[j] = s;
-                }
-            }
-        }
-    }
-    picked
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn top_k_keeps_the_best_sorted() {
-        let mut top = TopK::new(3);
-        for (i, s) in [0.5, 0.9, 0.1, 0.7, 0.9, f32::NAN].iter().enumerate() {
-            top.push(Scored {
-                item: i as u32,
-                score: *s,
-            });
-        }
-        let items: Vec<u32> = top.into_sorted().iter().map(|c| c.item).collect();
-        assert_eq!(items, vec![1, 4, 3]);
-    }
-
-    #[test]
-    fn mmr_spreads_similar_items_apart() {
-        let pool = [
-            Scored {
-                item: 0,
-                score: 1.0,
-            },
-            Scored {
-                item: 1,
-                score: 0.99,
-            },
-            Scored {
-                item: 2,
-                score: 0.5,
-            },
-        ];
-        // 0 and 1 are near duplicates.
-        let sim = |a: u32, b: u32| {
-            if a.min(b) == 0 && a.max(b) == 1 {
-                0.95
-            } else {
-                0.0
-            }
-        };
-        let picked: Vec<u32> = mmr(&pool, 3, 0.7, sim).iter().map(|c| c.item).collect();
-        assert_eq!(picked, vec![0, 2, 1]);
-        let plain: Vec<u32> = mmr(&pool, 3, 0.0, sim).iter().map(|c| c.item).collect();
-        assert_eq!(plain, vec![0, 1, 2]);
-    }
 
     #[test]
     fn validation_messages_name_the_field() {

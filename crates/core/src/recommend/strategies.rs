@@ -1,11 +1,15 @@
 //! The recommender menu: candidate scoring for each [`Strategy`], the shared rule pipeline
 //! (exclusions, filters, boosts, minimum score, top-k, MMR, pins) and human-readable reasons.
 
-use crate::lean::HashSet;
-
-use crate::engine::{Engine, EngineError};
-use crate::lean;
-use crate::recommend::rules::{mmr, RecommendRequest, Recommendation, Scored, Strategy, TopK};
+use crate::catalog::index::ContentIndex;
+use crate::catalog::items::{Catalog, CatalogError};
+use crate::lean::{self, HashSet};
+use crate::model::resolved::ResolvedModel;
+use crate::recommend::rank::{mmr, Scored, TopK};
+use crate::recommend::rules::{Pin, RecommendRequest, Recommendation};
+use crate::shopper::history::History;
+use crate::shopper::profile::Profile;
+use crate::strategy::Strategy;
 
 /// Weights of the for-you blend. Relevance is the shopper's own content profile plus the
 /// shared item model (learned weights, or co-occurrence) scored against the shopper's whole
@@ -83,12 +87,30 @@ impl Candidates {
     }
 }
 
-impl Engine {
-    pub(crate) fn run_strategy(
+/// What the recommenders read, borrowed from the engine that owns it: the catalog and its
+/// index, the shopper's history and profile, the resolved shared model and two settings.
+/// Plain data, so that this layer never depends on the engine.
+#[derive(Clone, Copy)]
+pub(crate) struct Recommender<'a> {
+    pub catalog: &'a Catalog,
+    pub index: &'a ContentIndex,
+    pub history: &'a History,
+    pub profile: &'a Profile,
+    pub model: Option<&'a ResolvedModel>,
+    /// Strongest profile terms used to score content.
+    pub profile_terms: usize,
+    /// Half-life of interest decay in days: recently-viewed ranks by it.
+    pub half_life_days: f64,
+}
+
+impl Recommender<'_> {
+    /// Runs a validated, [normalized](RecommendRequest::normalized) request at `now`
+    /// (clamped); fails only on an unknown anchor item.
+    pub fn run(
         &self,
         req: &RecommendRequest,
         now: i64,
-    ) -> Result<Vec<Recommendation>, EngineError> {
+    ) -> Result<Vec<Recommendation>, CatalogError> {
         let anchor = match req.item.as_deref() {
             Some(id) if req.strategy.needs_item() => Some(self.catalog.require(id)?),
             _ => None,
@@ -215,8 +237,7 @@ impl Engine {
             return;
         }
         // Stable by position: of two pins for one position, the first given wins.
-        let mut pins: Vec<(usize, &crate::recommend::rules::Pin)> =
-            req.pin.iter().enumerate().collect();
+        let mut pins: Vec<(usize, &Pin)> = req.pin.iter().enumerate().collect();
         lean::sort_by(&mut pins, |a, b| (a.1.position, a.0) < (b.1.position, b.0));
         for (_, pin) in pins {
             let Some(i) = self.catalog.index_of(&pin.item) else {
@@ -301,7 +322,7 @@ impl Engine {
         let slots = self.catalog.slots();
         let user_text = self
             .profile
-            .text_vector(self.index.vocabulary(), self.config.profile_terms);
+            .text_vector(self.index.vocabulary(), self.profile_terms);
         if anchors.is_empty() && user_text.is_empty() && history.is_empty() {
             return self.popular_or_catalog();
         }
@@ -317,7 +338,7 @@ impl Engine {
             }
         }
         let mut out = Candidates::new(slots, Why::Content);
-        let model = self.model.as_ref();
+        let model = self.model;
         // The shared item model (learned weights, or co-occurrence for items it does not
         // cover) scored against the whole history, scaled to [0, 1].
         let mut covisit = vec![0.0f32; slots];
@@ -389,7 +410,6 @@ impl Engine {
     fn bought_together(&self, anchor: u32) -> Candidates {
         let neighbours = self
             .model
-            .as_ref()
             .map_or(&[][..], |m| &m.neighbours[anchor as usize][..]);
         // Content fallback ranks strictly below every co-occurrence neighbour.
         let floor = neighbours.iter().map(|n| n.1).fold(1.0f32, f32::min) * 0.5;
@@ -406,7 +426,7 @@ impl Engine {
     }
 
     fn trending(&self) -> Candidates {
-        if let Some(m) = &self.model {
+        if let Some(m) = self.model {
             if m.trending.iter().any(|&t| t > 0.0) {
                 let mut out = Candidates::new(m.trending.len(), Why::Trending);
                 out.scores.clone_from(&m.trending);
@@ -420,7 +440,7 @@ impl Engine {
     /// catalog in its own order with tiny decreasing scores.
     fn popular_or_catalog(&self) -> Candidates {
         let slots = self.catalog.slots();
-        if let Some(m) = &self.model {
+        if let Some(m) = self.model {
             if m.popularity.iter().any(|&p| p > 0.0) {
                 let mut out = Candidates::new(slots, Why::Popular);
                 for i in 0..slots {
@@ -439,7 +459,7 @@ impl Engine {
     fn recently_viewed(&self, now: i64) -> Candidates {
         let slots = self.catalog.slots();
         let mut out = Candidates::new(slots, Why::RecentlyViewed);
-        let half_life = self.config.half_life_days * 86_400_000.0;
+        let half_life = self.half_life_days * 86_400_000.0;
         for (id, s) in self.history.all_stats() {
             if let (Some(i), Some(last)) = (self.catalog.index_of(id), s.last_seen) {
                 let age = (now - last).max(0) as f64;
@@ -467,6 +487,23 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// Item ids the shopper viewed (or clicked, carted) and bought, resolved to indices.
+    fn seen_and_bought(&self) -> (HashSet<u32>, HashSet<u32>) {
+        let mut seen = HashSet::default();
+        let mut bought = HashSet::default();
+        for (id, s) in self.history.all_stats() {
+            if let Some(i) = self.catalog.index_of(id) {
+                if s.last_seen.is_some() {
+                    seen.insert(i);
+                }
+                if s.purchases > 0 {
+                    bought.insert(i);
+                }
+            }
+        }
+        (seen, bought)
     }
 
     fn title(&self, i: u32) -> &str {
@@ -527,7 +564,7 @@ impl Engine {
             Why::CoOccurrence => match anchor {
                 Some(a) => format!("often bought together with {}", self.title(a)),
                 None => {
-                    let best = self.model.as_ref().and_then(|m| {
+                    let best = self.model.and_then(|m| {
                         history
                             .iter()
                             .filter_map(|&(a, aff)| {

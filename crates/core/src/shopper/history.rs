@@ -12,7 +12,7 @@ use crate::lean::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recommend::rules::Strategy;
+use crate::strategy::Strategy;
 
 /// What the shopper did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

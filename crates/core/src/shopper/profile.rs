@@ -194,6 +194,38 @@ impl Profile {
             .collect()
     }
 
+    /// The top `n` interests with the strongest title terms (over `vocab`) among them as
+    /// readable `term:` interests, weights normalized to sum to 1: what the shopper is shown.
+    pub fn interests_with_terms(&self, vocab: &Vocabulary, now: i64, n: usize) -> Vec<Interest> {
+        let mut interests = self.interests(now, n.saturating_add(8));
+        let vec = self.text_vector(vocab, 8);
+        let term_scale = interests.first().map_or(1.0, |i| i.weight) * 0.5;
+        for (t, v) in vec.iter() {
+            let term = vocab.term(t);
+            let key = format!("term:{term}");
+            if !self.removed.contains(&key) {
+                interests.push(Interest {
+                    key,
+                    kind: "term".into(),
+                    label: term.to_owned(),
+                    weight: f64::from(v) * term_scale,
+                });
+            }
+        }
+        lean::sort_by(&mut interests, |a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.key.cmp(&b.key))
+                .is_lt()
+        });
+        interests.truncate(n);
+        let total: f64 = interests.iter().map(|i| i.weight).sum();
+        if total > 0.0 {
+            interests.iter_mut().for_each(|i| i.weight /= total);
+        }
+        interests
+    }
+
     /// The shopper's text vector over `vocab`, keeping the `max_terms` strongest positive terms,
     /// l2-normalized. Terms unknown to the vocabulary are skipped.
     pub fn text_vector(&self, vocab: &Vocabulary, max_terms: usize) -> SparseVec {

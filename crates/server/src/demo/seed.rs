@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kindred_core::model::shared::ModelError;
-use kindred_core::privacy::device::epoch_of;
+use kindred_core::privacy::window::epoch_of;
 use kindred_core::{Catalog, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, SharedModel};
 use rayon::prelude::*;
 
