@@ -23,9 +23,8 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use kindred_core::engine::EventWeights;
 use kindred_core::{
-    Engine, EngineConfig, EventInput, Mode, OsRandom, PrivacyConfig, RandomSource,
+    Engine, EngineConfig, EventInput, EventWeights, Mode, OsRandom, PrivacyConfig, RandomSource,
     RecommendRequest, Strategy,
 };
 use wasm_bindgen::prelude::*;

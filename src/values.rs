@@ -7,18 +7,12 @@
 //! each. Messages name the bad field as JS spells it: `invalid event: "item" must be a string`.
 
 use js_sys::{Array, Object, Reflect};
-use kindred_core::catalog::items::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
-use kindred_core::engine::export::ShopperData;
 use kindred_core::lean::{SortedMap, SortedSet};
-use kindred_core::model::shared::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::privacy::ledger::LedgerSummary;
-use kindred_core::privacy::report::Caps;
-use kindred_core::recommend::explain::Explanation;
-use kindred_core::recommend::rules::{Boost, Filter, Pin};
-use kindred_core::shopper::history::ItemStats;
 use kindred_core::{
-    EventInput, EventKind, Interest, PrivacyOverview, RecommendRequest, Recommendation,
-    SharedModel, Strategy, WindowState,
+    Boost, Caps, EventInput, EventKind, Explanation, Filter, Interest, ItemModelInfo, ItemStats,
+    JsonKind, JsonLike, LedgerSummary, LoadReport, Neighbour, Pin, PrivacyOverview,
+    RecommendRequest, Recommendation, Segment, SharedModel, ShopperData, Strategy, WindowState,
+    MAX_EXACT_INTEGER,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

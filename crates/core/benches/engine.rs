@@ -8,10 +8,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use kindred_core::catalog::index::{ContentIndex, FieldWeights};
-use kindred_core::model::shared::ModelBuilder;
-use kindred_core::shopper::history::EventKind;
-use kindred_core::{synthetic, Catalog, Engine, EventInput, RecommendRequest, Strategy};
+use kindred_core::{
+    synthetic, Catalog, ContentIndex, Engine, EventInput, EventKind, FieldWeights, ModelBuilder,
+    RecommendRequest, Strategy,
+};
 
 const NOW: i64 = 1_780_000_000_000;
 const SIZES: [usize; 2] = [10_000, 100_000];

@@ -7,11 +7,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::privacy::config::PrivacyConfig;
-use kindred_core::privacy::report::Mode;
-use kindred_core::shopper::history::EventKind;
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report};
+use kindred_core::{Engine, EngineConfig, EventInput, EventKind, Mode, PrivacyConfig, Report};
 
 const DAY: i64 = 86_400_000;
 const START: i64 = 20_600 * DAY + 9 * 3_600_000;

@@ -1,9 +1,10 @@
 //! Engine behaviour end to end: catalog, tracking, every strategy, rules, profile, snapshot.
 
-use kindred_core::model::shared::{ModelBuilder, Segment};
-use kindred_core::recommend::rules::{Boost, Pin};
-use kindred_core::shopper::history::EventKind::{self, *};
-use kindred_core::{Engine, EngineError, EventInput, Item, RecommendRequest, Strategy};
+use kindred_core::EventKind::{self, *};
+use kindred_core::{
+    Boost, Engine, EngineError, EventInput, Item, ModelBuilder, Pin, RecommendRequest, Segment,
+    Strategy,
+};
 
 const NOW: i64 = 1_780_000_000_000;
 const HOUR: i64 = 3_600_000;

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use kindred_core::privacy::config::PrivacyConfig;
-use kindred_core::privacy::report::{Caps, Mode, ReportLimits};
-use kindred_core::shopper::history::EventKind::{Click, Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
+use kindred_core::EventKind::{Click, Purchase, View};
+use kindred_core::{
+    window_of, Caps, Engine, EngineConfig, EventInput, Mode, PrivacyConfig, PrivacyError, Report,
+    ReportLimits, Strategy,
+};
 
 const DAY: i64 = 86_400_000;
 /// Noon UTC of day 20,600, the 21st day of the window starting on day 20,580.
@@ -412,7 +413,7 @@ fn a_strategy_counts_a_shopper_once_per_window() {
         .iter()
         .map(|r| serde_json::to_string(&r.to_json()).expect("json"))
         .collect();
-    let counted = |f: fn(&kindred_core::privacy::report::StrategyCounts) -> u32| -> Vec<u32> {
+    let counted = |f: fn(&kindred_core::StrategyCounts) -> u32| -> Vec<u32> {
         reports
             .iter()
             .map(|r| r.strategies.iter().map(|(_, c)| f(c)).sum())

@@ -6,14 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::privacy::budget::Budget;
-use kindred_core::privacy::config::PrivacyConfig;
-use kindred_core::privacy::ledger::{Ledger, Spend};
-use kindred_core::privacy::report::{Caps, Counter, Mode, Report, ReportLimits, StrategyCounts};
-use kindred_core::privacy::window::{next_contribution, WindowActivity, WindowState};
-use kindred_core::shopper::history::EventKind;
+use kindred_core::aggregate::{Counter, Increment};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput};
+use kindred_core::{
+    next_contribution, Budget, Caps, Engine, EngineConfig, EventInput, EventKind, Ledger, Mode,
+    PrivacyConfig, Report, ReportLimits, Spend, StrategyCounts, WindowActivity, WindowState,
+};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {
@@ -182,7 +180,7 @@ proptest! {
         let valid: BTreeSet<&String> = days
             .iter()
             .flat_map(|a| a.items.iter().map(|(k, _)| k))
-            .filter(|k| kindred_core::privacy::report::key_problem(k).is_none())
+            .filter(|k| kindred_core::key_problem(k).is_none())
             .collect();
         prop_assert_eq!(all.len(), valid.len().min(caps.items as usize));
     }
@@ -213,7 +211,7 @@ proptest! {
     ) {
         let mut counts = WindowCounts::new(30, 30);
         for (key, &n) in &per_key {
-            counts.apply(&kindred_core::privacy::report::Increment { counter: Counter::Items, key: key.clone(), delta: n });
+            counts.apply(&Increment { counter: Counter::Items, key: key.clone(), delta: n });
         }
         let config = AggregationConfig { k, noise, ..AggregationConfig::default() };
         let r = release(&counts, &config, &Candidates::default(), &mut SplitMix64::new(seed)).expect("valid");

@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use kindred_core::model::shared::ModelBuilder;
-use kindred_core::recommend::rules::{Boost, Filter, Pin};
-use kindred_core::shopper::history::EventKind;
-use kindred_core::{synthetic, Catalog, Engine, EventInput, RecommendRequest};
+use kindred_core::{
+    synthetic, Boost, Catalog, Engine, EventInput, EventKind, Filter, ModelBuilder, Pin,
+    RecommendRequest,
+};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_780_000_000_000;

@@ -3,18 +3,15 @@
 //! with fresh noise many times. Keys held by fewer than k shoppers are never released; the
 //! counts are exactly the numbers of distinct shoppers; released values are unbiased within
 //! their noise bounds, and the noise has the scale of the one formula that computes it
-//! (`budget::sigma`).
+//! (`aggregate::sigma`).
 
 use std::collections::BTreeMap;
 
+use kindred_core::aggregate::{self, pair_key, Counter, DiscreteGaussian};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::privacy::budget::{self, Budget};
-use kindred_core::privacy::config::PrivacyConfig;
-use kindred_core::privacy::noise::DiscreteGaussian;
-use kindred_core::privacy::report::{pair_key, Counter, Family};
-use kindred_core::shopper::history::EventKind::{Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report};
+use kindred_core::EventKind::{Purchase, View};
+use kindred_core::{Budget, Engine, EngineConfig, EventInput, Family, PrivacyConfig, Report};
 
 const DAY: i64 = 86_400_000;
 const WINDOW: u32 = 20_580;
@@ -97,7 +94,7 @@ fn releases_are_k_thresholded_unbiased_and_noised_by_the_one_formula() {
         }
     }
     let config = AggregationConfig::default();
-    let sigma = budget::sigma(Family::Items, &config.caps, &Budget::default());
+    let sigma = aggregate::sigma(Family::Items, &config.caps, &Budget::default());
     assert_eq!(config.sigma(Family::Items), sigma);
     let runs = 400;
     let mut rng = SplitMix64::new(5);

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashSet};
 use kindred_core::aggregate::{
     build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
-use kindred_core::privacy::config::PrivacyConfig;
-use kindred_core::privacy::report::{LdpParams, Mode};
-use kindred_core::shopper::history::EventKind::{Purchase, View};
 use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
+use kindred_core::EventKind::{Purchase, View};
+use kindred_core::{
+    Engine, EngineConfig, EventInput, LdpParams, Mode, PrivacyConfig, Report, SharedModel,
+};
 
 const DAY: i64 = 86_400_000;
 /// The first day of a 30-day window; the simulation covers that window and reports on the
@@ -158,10 +158,7 @@ fn overlap(a: &[String], b: &[String]) -> usize {
 #[test]
 fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
     // The default budget: ε = 4 per shopper per window.
-    let out = simulate(
-        Mode::Threshold,
-        kindred_core::privacy::budget::DEFAULT_EPSILON,
-    );
+    let out = simulate(Mode::Threshold, kindred_core::DEFAULT_EPSILON);
     let true_top = top(&out.truth, 10);
     let model_top = top(&out.model.popularity, 10);
     let hits = overlap(&true_top, &model_top);

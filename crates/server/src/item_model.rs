@@ -40,9 +40,9 @@ use faer::linalg::cholesky::llt::factor::{
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::{Accum, Mat, Par};
+use kindred_core::aggregate::split_pair_key;
 use kindred_core::aggregate::ModelInputs;
-use kindred_core::model::shared::{ItemModelInfo, Neighbour, SharedModel};
-use kindred_core::privacy::report::split_pair_key;
+use kindred_core::{ItemModelInfo, Neighbour, SharedModel};
 use rayon::prelude::*;
 
 /// How many times λ is raised geometrically after the configured one fails, before the

@@ -10,9 +10,9 @@
 //! averaging releases removes the noise). Models are built from stored releases.
 //!
 //! Threshold mode. Over a window a shopper contributes each key at most once and at most the
-//! window's caps ([`crate::privacy::window`]), so a key's count is the number of **distinct shoppers**
+//! window's caps ([`WindowState`](crate::WindowState)), so a key's count is the number of **distinct shoppers**
 //! who contributed it. Each count `c` of family `f` gets discrete Gaussian noise `Z` of
-//! standard deviation `σ_f` ([`crate::privacy::budget::sigma`], calibrated to the window's caps and the
+//! standard deviation `σ_f` ([`sigma`], calibrated to the window's caps and the
 //! `(ε, δ)` budget per shopper per window) and the key is released when `c >= k` **and**
 //! `c + Z >= τ_f`; the released value is `c + Z`. The first condition is the product's promise
 //! (no key held by fewer than `k` shoppers in the window ever appears); the second makes the
@@ -23,6 +23,11 @@
 //!
 //! Releases made before windows existed (wire format v1: one day, per-day Laplace noise) are
 //! read as one-day periods (`days` = 1) and still count in models.
+//!
+//! A public module of its own: this is the server's API (and the simulator's), which the
+//! browser module never uses. Besides the aggregator it re-exports what only the server needs
+//! of the layers below: the counter rows it stores ([`Counter`], [`Increment`]), the pair key
+//! encoding, the noise formula ([`sigma`]) and the noise itself ([`DiscreteGaussian`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,14 +35,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::lean;
 use crate::model::shared::{BuilderConfig, ModelBuilder, SharedModel};
-use crate::privacy::budget::{self, Budget};
+use crate::privacy::budget::Budget;
 use crate::privacy::ldp::{support, Olh};
-use crate::privacy::noise::{DiscreteGaussian, RandomError, RandomSource};
+use crate::privacy::noise::{RandomError, RandomSource};
 use crate::privacy::report::{
-    pair_key, parse_ldp_counter_key, split_pair_key, strategy_key, Caps, Counter, Family,
-    Increment, LdpParams, Report, ReportLimits,
+    parse_ldp_counter_key, strategy_key, Caps, Family, LdpParams, Report, ReportLimits,
 };
 use crate::strategy::Strategy;
+
+pub use crate::privacy::budget::sigma;
+pub use crate::privacy::noise::DiscreteGaussian;
+pub use crate::privacy::report::{pair_key, split_pair_key, Counter, Increment};
 
 /// Why counts could not be aggregated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -282,9 +290,9 @@ impl AggregationConfig {
         Ok(())
     }
 
-    /// The standard deviation of the noise on a family's counts ([`budget::sigma`]).
+    /// The standard deviation of the noise on a family's counts ([`sigma`]).
     pub fn sigma(&self, family: Family) -> f64 {
-        budget::sigma(family, &self.caps, &self.budget())
+        sigma(family, &self.caps, &self.budget())
     }
 
     /// The noise of a family in threshold mode.
@@ -720,7 +728,7 @@ impl Default for ModelConfig {
 }
 
 /// The merged, noise-filtered counts a model is built from: what the shared model and a
-/// learned item model ([`crate::model::shared`]'s item weights, fitted by the server) both read.
+/// learned item model ([`SharedModel`]'s item weights, fitted by the server) both read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelInputs {
     /// Decayed item counts (distinct shoppers per window, summed with decay).

@@ -1,4 +1,4 @@
 //! The shop's catalog: validated items and their content index.
 
-pub mod index;
-pub mod items;
+pub(crate) mod index;
+pub(crate) mod items;

@@ -7,12 +7,14 @@
 //! browser, the server and the simulator drive time the same way (and tests control it).
 
 mod config;
-pub mod export;
-pub mod snapshot;
+mod export;
+mod snapshot;
 
 use std::sync::Arc;
 
 pub use config::{EngineConfig, EventWeights};
+pub use export::{ExportedEvent, ShopperData};
+pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 
 use crate::catalog::index::{ContentIndex, FieldWeights};
 use crate::catalog::items::{Catalog, CatalogError, Item, JsonLike, LoadReport};
@@ -34,8 +36,6 @@ use crate::shopper::history::{
 use crate::shopper::profile::{Interest, Profile};
 use crate::strategy::Strategy;
 use crate::text::tokenizer;
-use export::ShopperData;
-use snapshot::SnapshotError;
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -455,7 +455,7 @@ impl Engine {
         self.privacy.window_activity(&shopper, first_day, day)
     }
 
-    /// The next report (see [`PrivacyState::prepare_report`]): drawn once per day and kept, so
+    /// The next report (the lifecycle is in `privacy/device.rs`): drawn once per day and kept, so
     /// repeated calls return the same bytes. `None` in mode `off`, when every reportable day is
     /// reported or adds nothing new to its window, or when the window's budget has no room.
     /// Spends nothing.

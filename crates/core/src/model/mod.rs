@@ -2,4 +2,4 @@
 //! catalog ([`resolved`]).
 
 pub(crate) mod resolved;
-pub mod shared;
+pub(crate) mod shared;

@@ -1,11 +1,11 @@
 //! Privacy: the report wire format, contribution windows, the device's report lifecycle, zCDP
 //! accounting, the ledger, local DP and noise.
 
-pub mod budget;
-pub mod config;
-pub mod device;
-pub mod ldp;
-pub mod ledger;
-pub mod noise;
-pub mod report;
-pub mod window;
+pub(crate) mod budget;
+pub(crate) mod config;
+pub(crate) mod device;
+pub(crate) mod ldp;
+pub(crate) mod ledger;
+pub(crate) mod noise;
+pub(crate) mod report;
+pub(crate) mod window;

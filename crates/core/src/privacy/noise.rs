@@ -131,17 +131,14 @@ impl DiscreteLaplace {
         }
     }
 
-    /// The ratio `q` between the probabilities of neighbouring values.
-    pub fn q(&self) -> f64 {
-        self.q
-    }
-
-    /// Variance `2q / (1 - q)^2`.
+    /// Variance `2q / (1 - q)^2` (the tests check the sampler against it and the tail).
+    #[cfg(test)]
     pub fn variance(&self) -> f64 {
         2.0 * self.q / ((1.0 - self.q) * (1.0 - self.q))
     }
 
     /// `P(Z >= m)`: `q^m / (1 + q)` for `m >= 0`, `1 - q^(1-m) / (1 + q)` for `m < 0`.
+    #[cfg(test)]
     pub fn tail(&self, m: i64) -> f64 {
         if m >= 0 {
             (self.ln_q * m as f64).exp() / (1.0 + self.q)
@@ -167,7 +164,7 @@ impl DiscreteLaplace {
 /// The discrete Gaussian distribution `N_Z(0, σ²)`: `P(z) ∝ exp(−z² / (2σ²))` on the integers.
 /// Added to integer counts whose vector one shopper's window can change by at most `Δ` in L2
 /// norm, it gives `Δ² / (2σ²)`-zCDP (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian
-/// for Differential Privacy"), the accounting [`crate::privacy::budget`] uses. Why Gaussian and not
+/// for Differential Privacy"), the accounting [`sigma`](crate::aggregate::sigma) uses. Why Gaussian and not
 /// Laplace: a window bounds each shopper to many keys (dozens of items and pairs) changed by
 /// one each, so the L2 sensitivity `√L` is far below the L1 sensitivity `L` that Laplace must
 /// be calibrated to.
@@ -176,7 +173,7 @@ impl DiscreteLaplace {
 /// count. Sampler: CKS20's Algorithm 3, rejection from the discrete Laplace of scale
 /// `t = ⌊σ⌋ + 1`, accepting `Y` with probability `exp(−(|Y| − σ²/t)² / (2σ²))`; expected fewer
 /// than 2 rounds. The acceptance test uses floating-point `exp`, like the discrete Laplace's
-/// inversion (see [`DiscreteLaplace`]).
+/// inversion (see `DiscreteLaplace`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DiscreteGaussian {
     sigma: f64,

@@ -248,7 +248,7 @@ pub struct LdpValue {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdpReport {
-    /// The report's epsilon (split over the families by [`Family::epsilon_share`]).
+    /// The report's epsilon (split over the families by [`Family::budget_share`]).
     pub eps: f64,
     /// Padding-and-Sampling length.
     pub l: u32,
@@ -744,7 +744,7 @@ pub enum Counter {
     Clicks,
     /// LDP reports received (key `""`).
     LdpReports,
-    /// Key: [`ldp_counter_key`] for each LDP family.
+    /// Key: `ldp_counter_key(seed, y)` for each LDP family.
     LdpItems,
     LdpPairs,
     LdpInterests,

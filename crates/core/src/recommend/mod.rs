@@ -1,6 +1,6 @@
 //! Recommendations: requests and rules, the recommenders and explanations.
 
-pub mod explain;
-pub mod rank;
-pub mod rules;
-pub mod strategies;
+pub(crate) mod explain;
+pub(crate) mod rank;
+pub(crate) mod rules;
+pub(crate) mod strategies;

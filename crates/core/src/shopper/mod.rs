@@ -1,4 +1,4 @@
 //! The shopper: behaviour history and the decayed interest profile.
 
-pub mod history;
-pub mod profile;
+pub(crate) mod history;
+pub(crate) mod profile;

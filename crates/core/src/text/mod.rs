@@ -1,5 +1,5 @@
 //! Text: the tokenizer, TF-IDF weighting and sparse vectors.
 
-pub mod sparse;
-pub mod tfidf;
-pub mod tokenizer;
+pub(crate) mod sparse;
+pub(crate) mod tfidf;
+pub(crate) mod tokenizer;

@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kindred_core::catalog::items::{Catalog, CatalogError};
 use kindred_core::synthetic::{demo_catalog, demo_products_json, has_cjk};
+use kindred_core::{Catalog, CatalogError};
 
 /// Most products `--items` accepts: far more than a demo needs, still a file of a few MB.
 pub const MAX_ITEMS: usize = 100_000;

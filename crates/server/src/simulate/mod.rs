@@ -35,13 +35,10 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use kindred_core::aggregate::{AggregateError, AggregationConfig, Candidates};
-use kindred_core::privacy::budget::{DEFAULT_DELTA, DEFAULT_EPSILON};
-use kindred_core::privacy::config::MAX_KEY_CAP;
-use kindred_core::privacy::report::{Caps, DEFAULT_WINDOW_DAYS};
-use kindred_core::privacy::window::epoch_of;
 use kindred_core::{
-    Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest, Recommendation,
-    SharedModel, Strategy,
+    epoch_of, Caps, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest,
+    Recommendation, SharedModel, Strategy, DEFAULT_DELTA, DEFAULT_EPSILON, DEFAULT_WINDOW_DAYS,
+    MAX_KEY_CAP,
 };
 use rayon::prelude::*;
 

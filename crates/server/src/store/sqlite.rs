@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kindred_core::aggregate::{AggregateError, ReleasedCounts, WindowCounts};
-use kindred_core::privacy::report::{Counter, Increment};
+use kindred_core::aggregate::{Counter, Increment};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Backend, CounterRow, PendingPeriod, Period, Removed, Store, StoreError, StoredModel};
