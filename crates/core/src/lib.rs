@@ -18,7 +18,6 @@ mod privacy;
 mod recommend;
 mod shopper;
 mod strategy;
-pub mod synthetic;
 mod text;
 
 // One shopper's engine, its settings, persisted state and export.
@@ -63,7 +62,7 @@ pub use privacy::device::{
 };
 pub use privacy::ldp::Olh;
 pub use privacy::ledger::{Ledger, LedgerError, LedgerSummary, Spend, WindowSpend};
-pub use privacy::noise::{OsRandom, RandomError, RandomSource};
+pub use privacy::noise::{OsRandom, RandomError, RandomSource, SplitMix64};
 pub use privacy::report::{
     key_problem, Caps, Family, LdpParams, LdpReport, LdpValue, Mode, Report, ReportError,
     ReportLimits, StrategyCounts, DEFAULT_WINDOW_DAYS, MAX_REPORT_BYTES, REPORT_VERSION,

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::EventKind::{Click, Purchase, View};
+use kindred_core::SplitMix64;
 use kindred_core::{
     window_of, Caps, Engine, EngineConfig, EventInput, Mode, PrivacyConfig, PrivacyError, Report,
     ReportLimits, Strategy,
@@ -23,7 +23,7 @@ fn engine_with(privacy: PrivacyConfig) -> Engine {
         ..EngineConfig::default()
     })
     .expect("valid config");
-    e.load_catalog_json(&synthetic::catalog_json(200, 5, 0))
+    e.load_catalog_json(&kindred_synthetic::catalog_json(200, 5, 0))
         .expect("valid catalog");
     e
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
 use kindred_core::aggregate::{Counter, Increment};
-use kindred_core::synthetic::{self, SplitMix64};
+use kindred_core::SplitMix64;
 use kindred_core::{
     next_contribution, Budget, Caps, Engine, EngineConfig, EventInput, EventKind, Ledger, Mode,
     PrivacyConfig, Report, ReportLimits, Spend, StrategyCounts, WindowActivity, WindowState,
@@ -238,7 +238,7 @@ proptest! {
         let caps = Caps { items: 12, pairs: 20, interests: 6, impressions: 3, clicks: 2 };
         let privacy = PrivacyConfig { caps, ..PrivacyConfig::default() };
         let config = EngineConfig { privacy, ..EngineConfig::default() };
-        let catalog = synthetic::catalog_json(40, 1, 0);
+        let catalog = kindred_synthetic::catalog_json(40, 1, 0);
         let fresh = || {
             let mut e = Engine::with_config(config).expect("valid");
             e.load_catalog_json(&catalog).expect("catalog");

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use kindred_core::aggregate::{self, pair_key, Counter, DiscreteGaussian};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::EventKind::{Purchase, View};
+use kindred_core::SplitMix64;
 use kindred_core::{Budget, Engine, EngineConfig, EventInput, Family, PrivacyConfig, Report};
 
 const DAY: i64 = 86_400_000;
@@ -32,7 +32,7 @@ fn shop_a_window() -> Window {
     })
     .expect("valid");
     template
-        .load_catalog_json(&synthetic::catalog_json(ITEMS, 3, 0))
+        .load_catalog_json(&kindred_synthetic::catalog_json(ITEMS, 3, 0))
         .expect("catalog");
     let config = AggregationConfig::default();
     let mut counts = WindowCounts::new(WINDOW, 30);

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashSet};
 use kindred_core::aggregate::{
     build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
-use kindred_core::synthetic::{self, SplitMix64};
 use kindred_core::EventKind::{Purchase, View};
+use kindred_core::SplitMix64;
 use kindred_core::{
     Engine, EngineConfig, EventInput, LdpParams, Mode, PrivacyConfig, Report, SharedModel,
 };
@@ -50,7 +50,7 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
     })
     .expect("valid");
     template
-        .load_catalog_json(&synthetic::catalog_json(ITEMS, 11, 0))
+        .load_catalog_json(&kindred_synthetic::catalog_json(ITEMS, 11, 0))
         .expect("catalog");
     let candidates = Candidates::from_catalog(template.catalog());
     let mut clients: Vec<Engine> = (0..CLIENTS).map(|_| template.clone()).collect();

@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
 use kindred_core::DEFAULT_WINDOW_DAYS as WINDOW_DAYS;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

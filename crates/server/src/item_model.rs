@@ -588,7 +588,7 @@ fn top_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kindred_core::synthetic::SplitMix64 as Rng;
+    use kindred_core::SplitMix64 as Rng;
 
     type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);
 

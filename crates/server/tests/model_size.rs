@@ -8,7 +8,7 @@
 
 use kindred_core::aggregate::pair_key;
 use kindred_core::aggregate::ReleasedCounts;
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
 use kindred_server::build_model::{build_shared_model, quantize, Published};
 use kindred_server::store::StoredModel;
 

@@ -826,8 +826,8 @@ pub fn build_model(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::privacy::noise::SplitMix64;
     use crate::privacy::report::{Mode, REPORT_VERSION};
-    use crate::synthetic::SplitMix64;
 
     fn threshold_report(window: u32, items: &[&str]) -> Report {
         Report {

@@ -148,7 +148,7 @@ pub fn support(candidates: &[String], counters: &[(u16, u32, u64)], g: u32) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::SplitMix64;
+    use crate::privacy::noise::SplitMix64;
 
     #[test]
     fn parameters_follow_the_paper() {

@@ -13,8 +13,6 @@
 //! (`crypto.getRandomValues`) for `target_arch = "wasm32"`. Since getrandom 0.3.4 the feature
 //! alone selects the backend: no `--cfg getrandom_backend` rustflag is needed.
 
-use crate::synthetic::SplitMix64;
-
 /// The randomness source failed; nothing was produced, so nothing leaves the device.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the system random number generator failed ({0}); no report was built")]
@@ -67,6 +65,41 @@ pub struct OsRandom;
 impl RandomSource for OsRandom {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
         getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast, seeded generator for tests, the
+/// simulator and synthetic data. Reproducible, so *not* cryptographic: never for real reports
+/// ([`OsRandom`]). One copy for every user (core's tests, kindred-synthetic, the server's
+/// simulator and demo), which is why it lives here and not with the data generators.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
     }
 }
 

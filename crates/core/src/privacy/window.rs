@@ -379,7 +379,7 @@ fn pick<T>(mut all: Vec<T>, k: usize, rng: &mut dyn RandomSource) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::SplitMix64;
+    use crate::privacy::noise::SplitMix64;
 
     /// One session holding every item.
     fn activity(items: &[(&str, bool)]) -> WindowActivity {

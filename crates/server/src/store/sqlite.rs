@@ -444,7 +444,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use kindred_core::aggregate::{release, AggregationConfig, Candidates};
-    use kindred_core::synthetic::SplitMix64;
+    use kindred_core::SplitMix64;
 
     /// Under the workspace's `target/` (tests write nothing outside the repository).
     fn temp_db(name: &str) -> PathBuf {

@@ -1,40 +1,15 @@
-//! Deterministic synthetic catalogs and shoppers for tests, benchmarks and the demo shop.
-//! Uses a small SplitMix64 generator: reproducible data, never privacy noise.
+//! Deterministic synthetic catalogs for tests, benchmarks and the demo shop, drawn from
+//! kindred-core's seeded [`SplitMix64`]: reproducible data, never privacy noise.
+//!
+//! A crate of its own rather than a module or a feature of kindred-core: demo and test data
+//! are not part of the engine. As a feature the generators would stay in the engine's source
+//! and be compiled into every build that unifies features with the server (which needs them
+//! for the demo shop); as a crate the dependency points one way. kindred-core uses it only as
+//! a dev-dependency (its integration tests and benches); the server depends on it for the
+//! demo shop's catalog.
 
-use crate::catalog::items::Item;
+use kindred_core::{Item, SplitMix64};
 use serde::Serialize;
-
-/// SplitMix64: tiny, fast, good enough for generating test data.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const DEPARTMENTS: [(&str, &[&str], &[&str]); 6] = [
     (
@@ -591,7 +566,7 @@ pub fn demo_products_json(products: &[DemoProduct]) -> String {
 
 /// True when the text holds a CJK character (a Chinese demo title).
 pub fn has_cjk(text: &str) -> bool {
-    text.chars().any(crate::text::tokenizer::is_cjk)
+    text.chars().any(kindred_core::is_cjk)
 }
 
 #[cfg(test)]
@@ -603,7 +578,7 @@ mod tests {
         let a = catalog(50, 7, 8);
         assert_eq!(a, catalog(50, 7, 8));
         let (cat, report) =
-            crate::catalog::items::Catalog::from_json(&catalog_json(50, 7, 8)).expect("valid");
+            kindred_core::Catalog::from_json(&catalog_json(50, 7, 8)).expect("valid");
         assert_eq!(report.loaded, 50);
         assert_eq!(cat.embedding_dim(), Some(8));
     }
@@ -612,7 +587,7 @@ mod tests {
         let json = demo_catalog_json(2000, 7);
         assert_eq!(json, demo_catalog_json(2000, 7));
         assert_ne!(json, demo_catalog_json(2000, 8));
-        let (cat, report) = crate::catalog::items::Catalog::from_json(&json).expect("valid");
+        let (cat, report) = kindred_core::Catalog::from_json(&json).expect("valid");
         assert_eq!(report.loaded, 2000);
         assert!(report.rejected.is_empty(), "{:?}", report.rejected);
         assert_eq!(cat.len(), 2000, "ids are unique");
