@@ -1,7 +1,7 @@
 //! Getting reports to the server: consent and browser opt-out signals, the outbox of committed
 //! reports (persisted under the `outbox` key so a report survives reloads and offline days),
 //! the POST itself and the retry schedule. What a report contains, and when one is due, is
-//! decided in `crates/core` (`privacy.rs`); this file only moves bytes.
+//! decided in `crates/core` (`privacy/device.rs`); this file only moves bytes.
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
