@@ -22,8 +22,8 @@ mod text;
 
 // One shopper's engine, its settings, persisted state and export.
 pub use engine::{
-    Engine, EngineConfig, EngineError, EventWeights, ExportedEvent, ShopperData, SnapshotError,
-    SNAPSHOT_VERSION,
+    Affinities, DayCounts, Engine, EngineConfig, EngineError, EventWeights, ExportedEvent,
+    ShopperData, SnapshotError, SNAPSHOT_VERSION,
 };
 
 // The catalog and its content index.

@@ -13,7 +13,7 @@ mod snapshot;
 use std::sync::Arc;
 
 pub use config::{EngineConfig, EventWeights};
-pub use export::{ExportedEvent, ShopperData};
+pub use export::{Affinities, DayCounts, ExportedEvent, ShopperData};
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 
 use crate::catalog::index::{ContentIndex, FieldWeights};
@@ -404,9 +404,12 @@ impl Engine {
         self.privacy.forget();
     }
 
-    /// Everything stored about the shopper as of `now` (interest weights are decayed to it).
+    /// The shopper's stored state as of `now` (interest weights and affinities are decayed to
+    /// `now`).
     pub fn export_data(&self, now: i64) -> ShopperData {
-        ShopperData::new(&self.history, &self.profile, clamp_time(now))
+        let now = clamp_time(now);
+        let ledger = self.ledger_summary(now);
+        ShopperData::new(&self.history, &self.profile, &self.privacy, ledger, now)
     }
 
     // ----- privacy (the logic is in crate::privacy::device) -----
