@@ -25,7 +25,7 @@ printed with sorted keys so that regenerating gives a stable diff:
 
 Values are Python floats (float64) written with `repr`, i.e. full round-trip precision.
 The documents are Latin script only: kindred deliberately differs from scikit-learn for CJK text
-(character bigrams, see crates/core/src/text.rs), so CJK is not part of this fixture.
+(character bigrams, see crates/core/src/text/tokenizer.rs), so CJK is not part of this fixture.
 """
 
 import json

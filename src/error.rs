@@ -8,8 +8,7 @@
 //! codes (a native test compares them with [`ErrorCode::ALL`]).
 
 use js_sys::Reflect;
-use kindred_core::catalog::CatalogError;
-use kindred_core::EngineError;
+use kindred_core::{CatalogError, EngineError};
 use wasm_bindgen::JsValue;
 
 /// The `name` of every error kindred throws.

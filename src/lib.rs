@@ -73,5 +73,5 @@ pub fn version() -> String {
 /// ```
 #[wasm_bindgen(js_name = tokenize)]
 pub fn tokenize(text: &str) -> Vec<String> {
-    kindred_core::text::tokenize(text)
+    kindred_core::tokenize(text)
 }

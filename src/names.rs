@@ -5,18 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kindred_core::catalog::RejectedRow;
-use kindred_core::engine::EventWeights;
-use kindred_core::explain::{Explanation, ForYouPlacement, MatchedInterest};
-use kindred_core::export::{Affinities, DayCounts, ExportedEvent};
-use kindred_core::history::ItemStats;
-use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::{Caps, StrategyCounts};
-use kindred_core::rules::{Boost, Filter, Pin};
-use kindred_core::window::Contribution;
 use kindred_core::{
-    Engine, EngineConfig, EventInput, EventKind, Interest, LedgerSummary, LoadReport,
-    PrivacyConfig, RecommendRequest, Recommendation, SharedModel, Strategy,
+    Affinities, Boost, Caps, Contribution, DayCounts, Engine, EngineConfig, EventInput, EventKind,
+    EventWeights, Explanation, ExportedEvent, Filter, ForYouPlacement, Interest, ItemModelInfo,
+    ItemStats, LedgerSummary, LoadReport, MatchedInterest, Neighbour, Pin, PrivacyConfig,
+    RecommendRequest, Recommendation, RejectedRow, Segment, SharedModel, Strategy, StrategyCounts,
 };
 use serde::Serialize;
 

@@ -1,8 +1,7 @@
 //! Reading the options of `Kindred.create(options)`: field by field, JS spellings, unknown
 //! fields refused (see `KindredOptions` in `kindred.d.ts`). Ranges are checked by the engine.
 
-use kindred_core::engine::EventWeights;
-use kindred_core::{EngineConfig, PrivacyConfig};
+use kindred_core::{EngineConfig, EventWeights, PrivacyConfig};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{ErrorCode, KindredError};
@@ -108,8 +107,8 @@ impl CreateOptions {
                     format!(
                     "invalid option \"purchaseMemoryDays\": {} is less than retentionDays ({}): \
                          purchases are kept at least as long as the events they come from",
-                    kindred_core::compact::number(days),
-                    kindred_core::compact::number(c.retention_days)
+                    kindred_core::lean::number(days),
+                    kindred_core::lean::number(c.retention_days)
                 ),
                 ))
             }

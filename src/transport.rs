@@ -2,8 +2,8 @@
 //! opt-out signals, the outbox of committed reports (persisted under the `outbox` key so a
 //! report survives reloads and offline days), when the next attempt runs, the POST itself and
 //! the retry schedule, and the fetches of the catalog and the shared model. What a report
-//! contains, and when one is due, is decided in `crates/core` (`privacy.rs`); this file only
-//! moves bytes.
+//! contains, and when one is due, is decided in `crates/core` (`privacy/device.rs`); this
+//! file only moves bytes.
 
 use std::rc::Rc;
 

@@ -23,20 +23,13 @@
 //! path each), while a macro expands to one function per type, as the hand-written code was.
 
 use js_sys::{Array, Object, Reflect};
-use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, RejectedRow, MAX_EXACT_INTEGER};
-use kindred_core::compact::{SortedMap, SortedSet};
-use kindred_core::engine::EventWeights;
-use kindred_core::explain::{Explanation, ForYouPlacement, MatchedInterest};
-use kindred_core::export::{Affinities, DayCounts, ExportedEvent, ShopperData};
-use kindred_core::history::ItemStats;
-use kindred_core::ledger::LedgerSummary;
-use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::{Caps, StrategyCounts};
-use kindred_core::rules::{Boost, Filter, Pin};
-use kindred_core::window::Contribution;
+use kindred_core::lean::{SortedMap, SortedSet};
 use kindred_core::{
-    EventInput, EventKind, Interest, Mode, PreparedReport, PrivacyConfig, PrivacyOverview,
-    RecommendRequest, Recommendation, SharedModel, Strategy, WindowState,
+    Affinities, Boost, Caps, Contribution, DayCounts, EventInput, EventKind, EventWeights,
+    Explanation, ExportedEvent, Filter, ForYouPlacement, Interest, ItemModelInfo, ItemStats,
+    JsonKind, JsonLike, LedgerSummary, LoadReport, MatchedInterest, Mode, Neighbour, Pin,
+    PreparedReport, PrivacyConfig, PrivacyOverview, RecommendRequest, Recommendation, RejectedRow,
+    Segment, SharedModel, ShopperData, Strategy, StrategyCounts, WindowState, MAX_EXACT_INTEGER,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -202,7 +195,7 @@ impl<'a> Obj<'a> {
                 key,
                 &format!(
                     "a whole number from 0 to {}",
-                    kindred_core::compact::number(max)
+                    kindred_core::lean::number(max)
                 ),
             )),
             n => Ok(n),

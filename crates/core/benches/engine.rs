@@ -8,17 +8,17 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use kindred_core::history::EventKind;
-use kindred_core::index::{ContentIndex, FieldWeights};
-use kindred_core::model::ModelBuilder;
-use kindred_core::{synthetic, Catalog, Engine, EventInput, RecommendRequest, Strategy};
+use kindred_core::{
+    Catalog, ContentIndex, Engine, EventInput, EventKind, FieldWeights, ModelBuilder,
+    RecommendRequest, SplitMix64, Strategy,
+};
 
 const NOW: i64 = 1_780_000_000_000;
 const SIZES: [usize; 2] = [10_000, 100_000];
 
 fn catalog(n: usize) -> Catalog {
     let mut catalog = Catalog::default();
-    for item in synthetic::catalog(n, 42, 0) {
+    for item in kindred_synthetic::catalog(n, 42, 0) {
         catalog.upsert(item).expect("synthetic items are valid");
     }
     catalog
@@ -30,7 +30,7 @@ fn shopper_engine(n: usize) -> Engine {
     let mut engine = Engine::default();
     engine.set_catalog(catalog(n));
     let mut builder = ModelBuilder::new(Default::default());
-    let mut rng = synthetic::SplitMix64::new(7);
+    let mut rng = SplitMix64::new(7);
     for i in 0..n {
         builder.item(&format!("sku-{i}"), (rng.below(100) + 1) as f64);
     }
@@ -71,7 +71,7 @@ fn index_build(c: &mut Criterion) {
             b.iter(|| ContentIndex::build(black_box(cat), FieldWeights::default()));
         });
     }
-    let json = synthetic::catalog_json(10_000, 42, 0);
+    let json = kindred_synthetic::catalog_json(10_000, 42, 0);
     group.bench_function("load_catalog_json/10000", |b| {
         b.iter(|| {
             let mut engine = Engine::default();

@@ -7,11 +7,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::history::EventKind;
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::Mode;
-use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report};
+use kindred_core::SplitMix64;
+use kindred_core::{Engine, EngineConfig, EventInput, EventKind, Mode, PrivacyConfig, Report};
 
 const DAY: i64 = kindred_core::DAY_MS;
 const START: i64 = 20_600 * DAY + 9 * 3_600_000;
@@ -26,7 +23,7 @@ fn shopper(mode: Mode) -> Engine {
         ..EngineConfig::default()
     })
     .expect("valid");
-    e.load_catalog_json(&synthetic::catalog_json(10_000, 42, 0))
+    e.load_catalog_json(&kindred_synthetic::catalog_json(10_000, 42, 0))
         .expect("catalog");
     let mut rng = SplitMix64::new(1);
     for i in 0..40 {

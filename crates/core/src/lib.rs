@@ -1,18 +1,12 @@
 //! kindred-core: the personalization engine shared by the browser module, the server and the
 //! simulator. Pure Rust: no wasm-bindgen, js-sys or web-sys, not even behind a feature.
 //!
-//! - [`catalog`]: validated items with dense indices; [`index`]: TF-IDF + embeddings.
-//! - [`text`], [`tfidf`], [`sparse`]: tokenizer and scikit-learn-compatible weighting.
-//! - [`history`], [`profile`]: local behaviour and the decayed interest profile.
-//! - [`model`]: the shared model clients download; [`rules`], [`strategies`]: recommenders.
-//! - [`engine`]: one shopper's engine; [`snapshot`]: its persisted state.
-//! - [`explain`]: why an item is recommended; [`export`]: everything stored about the shopper.
-//! - [`report`]: the wire format of what leaves the device; [`window`]: what one shopper may
-//!   contribute per window; [`privacy`]: building reports on the device; [`budget`]: zCDP
-//!   accounting and the one noise formula; [`ledger`]: the budget spent per window; [`ldp`]:
-//!   local DP; [`noise`]: randomness and noise; [`aggregate`]: counting, thresholds, noise
-//!   and estimators on the server side.
-//! - [`synthetic`]: deterministic synthetic catalogs for tests, benchmarks and demos.
+//! The code is in layers, each a folder that only uses the layers below it (the map, with the
+//! dependency direction and where tests live, is `docs/ARCHITECTURE.md`):
+//! `lean` and `strategy` (shared by all), `text`, `catalog`, `shopper`, `model`, `recommend`,
+//! `privacy`, `aggregate` (the server side) and `engine` (one shopper's [`Engine`], composing
+//! them). The modules are private except [`aggregate`], the server's own API, and [`lean`],
+//! which the browser module shares; everything else a caller needs is re-exported here.
 #![forbid(unsafe_code)]
 
 /// One UTC day in milliseconds: the one day length of kindred (UTC day numbers, retention,
@@ -21,44 +15,66 @@
 pub const DAY_MS: i64 = 86_400_000;
 
 pub mod aggregate;
-pub mod budget;
-pub mod catalog;
-pub mod compact;
-pub mod engine;
-pub mod explain;
-pub mod export;
-pub mod history;
-pub mod index;
-pub mod ldp;
-pub mod ledger;
-pub mod model;
-pub mod noise;
-pub mod privacy;
-pub mod profile;
-pub mod report;
-pub mod rules;
-pub mod snapshot;
-pub mod sparse;
-pub mod strategies;
-pub mod synthetic;
-pub mod text;
-pub mod tfidf;
-pub mod window;
+mod catalog;
+mod engine;
+pub mod lean;
+mod model;
+mod privacy;
+mod recommend;
+mod shopper;
+mod strategy;
+mod text;
 
-pub use budget::Budget;
-pub use catalog::{Catalog, CatalogError, Item, LoadReport, RejectedRow};
-pub use engine::{Engine, EngineConfig, EngineError, EventWeights};
-pub use history::{EventInput, EventKind};
-pub use ledger::{Ledger, LedgerSummary};
-pub use model::{ModelBuilder, SharedModel};
-pub use noise::{OsRandom, RandomSource};
-pub use privacy::{
-    epoch_of, PreparedReport, PrivacyConfig, PrivacyConfigError, PrivacyError, PrivacyOverview,
+// One shopper's engine, its settings, persisted state and export.
+pub use engine::{
+    Affinities, DayCounts, Engine, EngineConfig, EngineError, EventWeights, ExportedEvent,
+    ShopperData, SnapshotError, SNAPSHOT_VERSION,
 };
-pub use profile::Interest;
-pub use report::{Mode, Report, ReportError, ReportLimits};
-pub use rules::{RecommendRequest, Recommendation, Strategy};
-pub use window::{window_of, WindowState};
+
+// The catalog and its content index.
+pub use catalog::index::{ContentIndex, FieldWeights};
+pub use catalog::items::{
+    normalize_category, Catalog, CatalogError, Item, JsonKind, JsonLike, LoadReport, RejectedRow,
+    MAX_EXACT_INTEGER, MAX_ID_BYTES,
+};
+pub use text::sparse::SparseVec;
+pub use text::tfidf::{fit_transform_texts, Tfidf, Vocabulary};
+pub use text::tokenizer::{is_cjk, tokenize};
+
+// The shopper: behaviour and interest profile.
+pub use shopper::history::{
+    clamp_time, Event, EventError, EventInput, EventKind, History, ItemStats, Session,
+    MAX_QUERY_CHARS, MAX_TIMESTAMP_MS,
+};
+pub use shopper::profile::{interest_keys, Interest, Profile};
+
+// The shared model and the recommenders.
+pub use model::shared::{
+    BuilderConfig, ItemModelInfo, ModelBuilder, ModelError, Neighbour, Segment, SharedModel,
+    MODEL_FORMAT,
+};
+pub use recommend::explain::{Explanation, ForYouPlacement, MatchedInterest};
+pub use recommend::rules::{
+    Boost, Filter, Pin, RecommendRequest, Recommendation, RequestError, MAX_K,
+};
+pub use strategy::Strategy;
+
+// What leaves the device and what it may cost: settings, reports, windows, the ledger.
+pub use privacy::budget::{Budget, DEFAULT_DELTA, DEFAULT_EPSILON};
+pub use privacy::config::{PrivacyConfig, PrivacyConfigError, MAX_KEY_CAP};
+pub use privacy::device::{
+    DayCounters, PreparedReport, PrivacyError, PrivacyOverview, PrivacyState,
+};
+pub use privacy::ldp::Olh;
+pub use privacy::ledger::{Ledger, LedgerError, LedgerSummary, Spend, WindowSpend};
+pub use privacy::noise::{OsRandom, RandomError, RandomSource, SplitMix64};
+pub use privacy::report::{
+    key_problem, Caps, Family, LdpParams, LdpReport, LdpValue, Mode, Report, ReportError,
+    ReportLimits, StrategyCounts, DEFAULT_WINDOW_DAYS, MAX_REPORT_BYTES, REPORT_VERSION,
+};
+pub use privacy::window::{
+    epoch_of, next_contribution, window_of, Contribution, WindowActivity, WindowState,
+};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

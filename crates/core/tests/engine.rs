@@ -1,9 +1,10 @@
 //! Engine behaviour end to end: catalog, tracking, every strategy, rules, profile, snapshot.
 
-use kindred_core::history::EventKind::{self, *};
-use kindred_core::model::{ModelBuilder, Segment};
-use kindred_core::rules::{Boost, Pin};
-use kindred_core::{Engine, EngineError, EventInput, Item, RecommendRequest, Strategy};
+use kindred_core::EventKind::{self, *};
+use kindred_core::{
+    Boost, Engine, EngineError, EventInput, Item, ModelBuilder, Pin, RecommendRequest, Segment,
+    Strategy,
+};
 
 const NOW: i64 = 1_780_000_000_000;
 const HOUR: i64 = 3_600_000;
@@ -255,9 +256,7 @@ fn bought_together_prefers_shared_pairs_and_falls_back_to_content() {
 /// (regression: "often bought together with Ceramic Teapot" for two items only ever viewed).
 #[test]
 fn items_only_viewed_together_are_not_called_bought_together() {
-    use kindred_core::report::Caps;
-    use kindred_core::synthetic::SplitMix64;
-    use kindred_core::window::{next_contribution, window_of, WindowState};
+    use kindred_core::{next_contribution, window_of, Caps, SplitMix64, WindowState};
 
     let mut shopper = engine();
     track(&mut shopper, View, "teapot", NOW - HOUR);

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use kindred_core::history::EventKind::{Click, Purchase, View};
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{Caps, Mode, ReportLimits};
-use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{window_of, Engine, EngineConfig, EventInput, PrivacyError, Report, Strategy};
+use kindred_core::EventKind::{Click, Purchase, View};
+use kindred_core::SplitMix64;
+use kindred_core::{
+    window_of, Caps, Engine, EngineConfig, EventInput, Mode, PrivacyConfig, PrivacyError, Report,
+    ReportLimits, Strategy,
+};
 
 const DAY: i64 = kindred_core::DAY_MS;
 /// Noon UTC of day 20,600, the 21st day of the window starting on day 20,580.
@@ -22,7 +23,7 @@ fn engine_with(privacy: PrivacyConfig) -> Engine {
         ..EngineConfig::default()
     })
     .expect("valid config");
-    e.load_catalog_json(&synthetic::catalog_json(200, 5, 0))
+    e.load_catalog_json(&kindred_synthetic::catalog_json(200, 5, 0))
         .expect("valid catalog");
     e
 }
@@ -412,7 +413,7 @@ fn a_strategy_counts_a_shopper_once_per_window() {
         .iter()
         .map(|r| serde_json::to_string(&r.to_json()).expect("json"))
         .collect();
-    let counted = |f: fn(&kindred_core::report::StrategyCounts) -> u32| -> Vec<u32> {
+    let counted = |f: fn(&kindred_core::StrategyCounts) -> u32| -> Vec<u32> {
         reports
             .iter()
             .map(|r| r.strategies.iter().map(|(_, c)| f(c)).sum())

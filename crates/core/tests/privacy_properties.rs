@@ -6,14 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::budget::Budget;
-use kindred_core::history::EventKind;
-use kindred_core::ledger::{Ledger, Spend};
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{Caps, Counter, Mode, Report, ReportLimits, StrategyCounts};
-use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::window::{next_contribution, WindowActivity, WindowState};
-use kindred_core::{Engine, EngineConfig, EventInput};
+use kindred_core::aggregate::{Counter, Increment};
+use kindred_core::SplitMix64;
+use kindred_core::{
+    next_contribution, Budget, Caps, Engine, EngineConfig, EventInput, EventKind, Ledger, Mode,
+    PrivacyConfig, Report, ReportLimits, Spend, StrategyCounts, WindowActivity, WindowState,
+};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {
@@ -182,7 +180,7 @@ proptest! {
         let valid: BTreeSet<&String> = days
             .iter()
             .flat_map(|a| a.items.iter().map(|(k, _)| k))
-            .filter(|k| kindred_core::report::key_problem(k).is_none())
+            .filter(|k| kindred_core::key_problem(k).is_none())
             .collect();
         prop_assert_eq!(all.len(), valid.len().min(caps.items as usize));
     }
@@ -213,7 +211,7 @@ proptest! {
     ) {
         let mut counts = WindowCounts::new(30, 30);
         for (key, &n) in &per_key {
-            counts.apply(&kindred_core::report::Increment { counter: Counter::Items, key: key.clone(), delta: n });
+            counts.apply(&Increment { counter: Counter::Items, key: key.clone(), delta: n });
         }
         let config = AggregationConfig { k, noise, ..AggregationConfig::default() };
         let r = release(&counts, &config, &Candidates::default(), &mut SplitMix64::new(seed)).expect("valid");
@@ -240,7 +238,7 @@ proptest! {
         let caps = Caps { items: 12, pairs: 20, interests: 6, impressions: 3, clicks: 2 };
         let privacy = PrivacyConfig { caps, ..PrivacyConfig::default() };
         let config = EngineConfig { privacy, ..EngineConfig::default() };
-        let catalog = synthetic::catalog_json(40, 1, 0);
+        let catalog = kindred_synthetic::catalog_json(40, 1, 0);
         let fresh = || {
             let mut e = Engine::with_config(config).expect("valid");
             e.load_catalog_json(&catalog).expect("catalog");

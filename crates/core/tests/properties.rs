@@ -2,10 +2,9 @@
 
 use std::collections::HashSet;
 
-use kindred_core::history::EventKind;
-use kindred_core::model::ModelBuilder;
-use kindred_core::rules::{Boost, Filter, Pin};
-use kindred_core::{synthetic, Catalog, Engine, EventInput, RecommendRequest};
+use kindred_core::{
+    Boost, Catalog, Engine, EventInput, EventKind, Filter, ModelBuilder, Pin, RecommendRequest,
+};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_780_000_000_000;
@@ -129,7 +128,7 @@ fn scenarios() -> impl Strategy<Value = Scenario> {
 fn build(s: &Scenario) -> Engine {
     let mut e = Engine::default();
     let mut catalog = Catalog::default();
-    for item in synthetic::catalog(s.n, s.seed, if s.embeddings { 6 } else { 0 }) {
+    for item in kindred_synthetic::catalog(s.n, s.seed, if s.embeddings { 6 } else { 0 }) {
         catalog.upsert(item).expect("synthetic items are valid");
     }
     e.set_catalog(catalog);
@@ -235,7 +234,7 @@ proptest! {
     #[test]
     fn any_query_tokenizes_and_tracks(q in "\\PC{0,80}") {
         let mut e = Engine::default();
-        e.load_catalog_json(&synthetic::catalog_json(10, 1, 0)).expect("valid");
+        e.load_catalog_json(&kindred_synthetic::catalog_json(10, 1, 0)).expect("valid");
         let before = e.snapshot();
         match e.track(&EventInput::search(q.clone()), NOW) {
             Ok(()) => prop_assert!(!q.trim().is_empty()),
@@ -254,7 +253,7 @@ proptest! {
     #[test]
     fn any_clock_is_safe(now in any::<i64>(), ts in prop::option::of(0i64..1_000_000_000_000_000), kind in kinds()) {
         let mut e = Engine::default();
-        e.load_catalog_json(&synthetic::catalog_json(20, 3, 0)).expect("valid");
+        e.load_catalog_json(&kindred_synthetic::catalog_json(20, 3, 0)).expect("valid");
         let mut ev = EventInput::new(kind, "sku-1");
         ev.ts = ts.map(|t| t as f64);
         ev.ms = Some(1_000.0);

@@ -3,18 +3,15 @@
 //! with fresh noise many times. Keys held by fewer than k shoppers are never released; the
 //! counts are exactly the numbers of distinct shoppers; released values are unbiased within
 //! their noise bounds, and the noise has the scale of the one formula that computes it
-//! (`budget::sigma`).
+//! (`aggregate::sigma`).
 
 use std::collections::BTreeMap;
 
+use kindred_core::aggregate::{self, pair_key, Counter, DiscreteGaussian};
 use kindred_core::aggregate::{release, AggregationConfig, Candidates, WindowCounts};
-use kindred_core::budget::{self, Budget};
-use kindred_core::history::EventKind::{Purchase, View};
-use kindred_core::noise::DiscreteGaussian;
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{pair_key, Counter, Family};
-use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report};
+use kindred_core::EventKind::{Purchase, View};
+use kindred_core::SplitMix64;
+use kindred_core::{Budget, Engine, EngineConfig, EventInput, Family, PrivacyConfig, Report};
 
 const DAY: i64 = kindred_core::DAY_MS;
 const WINDOW: u32 = 20_580;
@@ -35,7 +32,7 @@ fn shop_a_window() -> Window {
     })
     .expect("valid");
     template
-        .load_catalog_json(&synthetic::catalog_json(ITEMS, 3, 0))
+        .load_catalog_json(&kindred_synthetic::catalog_json(ITEMS, 3, 0))
         .expect("catalog");
     let config = AggregationConfig::default();
     let mut counts = WindowCounts::new(WINDOW, 30);
@@ -97,7 +94,7 @@ fn releases_are_k_thresholded_unbiased_and_noised_by_the_one_formula() {
         }
     }
     let config = AggregationConfig::default();
-    let sigma = budget::sigma(Family::Items, &config.caps, &Budget::default());
+    let sigma = aggregate::sigma(Family::Items, &config.caps, &Budget::default());
     assert_eq!(config.sigma(Family::Items), sigma);
     let runs = 400;
     let mut rng = SplitMix64::new(5);

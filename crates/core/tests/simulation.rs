@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashSet};
 use kindred_core::aggregate::{
     build_model, release, AggregationConfig, Candidates, ModelConfig, ReleasedCounts, WindowCounts,
 };
-use kindred_core::history::EventKind::{Purchase, View};
-use kindred_core::privacy::PrivacyConfig;
-use kindred_core::report::{LdpParams, Mode};
-use kindred_core::synthetic::{self, SplitMix64};
-use kindred_core::{Engine, EngineConfig, EventInput, Report, SharedModel};
+use kindred_core::EventKind::{Purchase, View};
+use kindred_core::SplitMix64;
+use kindred_core::{
+    Engine, EngineConfig, EventInput, LdpParams, Mode, PrivacyConfig, Report, SharedModel,
+};
 
 const DAY: i64 = kindred_core::DAY_MS;
 /// The first day of a 30-day window; the simulation covers that window and reports on the
@@ -50,7 +50,7 @@ fn simulate(mode: Mode, epsilon: f64) -> Outcome {
     })
     .expect("valid");
     template
-        .load_catalog_json(&synthetic::catalog_json(ITEMS, 11, 0))
+        .load_catalog_json(&kindred_synthetic::catalog_json(ITEMS, 11, 0))
         .expect("catalog");
     let candidates = Candidates::from_catalog(template.catalog());
     let mut clients: Vec<Engine> = (0..CLIENTS).map(|_| template.clone()).collect();
@@ -158,7 +158,7 @@ fn overlap(a: &[String], b: &[String]) -> usize {
 #[test]
 fn threshold_mode_finds_the_popular_items_and_the_planted_pairs() {
     // The default budget: ε = 4 per shopper per window.
-    let out = simulate(Mode::Threshold, kindred_core::budget::DEFAULT_EPSILON);
+    let out = simulate(Mode::Threshold, kindred_core::DEFAULT_EPSILON);
     let true_top = top(&out.truth, 10);
     let model_top = top(&out.model.popularity, 10);
     let hits = overlap(&true_top, &model_top);

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kindred_core::{text, tfidf};
+use kindred_core::{fit_transform_texts, tokenize};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-6;
@@ -69,7 +69,7 @@ fn fixture_is_consistent() {
 fn tokens_match_sklearn_analyzer() {
     let fx = load();
     for (doc, expected) in fx.docs.iter().zip(&fx.tokens) {
-        let ours = text::tokenize(doc);
+        let ours = tokenize(doc);
         assert_eq!(&ours, expected, "tokens of {doc:?}");
         // The distinct tokens are exactly the terms of sklearn's vector for this document.
         let ours: BTreeSet<&str> = ours.iter().map(String::as_str).collect();
@@ -82,7 +82,7 @@ fn tokens_match_sklearn_analyzer() {
 fn tfidf_vectors_match_sklearn() {
     let fx = load();
     let docs: Vec<&str> = fx.docs.iter().map(String::as_str).collect();
-    let (vocab, vectors) = tfidf::fit_transform_texts(&docs);
+    let (vocab, vectors) = fit_transform_texts(&docs);
     assert_eq!(vectors.len(), docs.len());
 
     let mut max_err = 0.0f64;

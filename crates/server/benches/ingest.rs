@@ -2,8 +2,7 @@
 //! runs the core's strict `Report::from_json`). Run with `cargo bench -p kindred-server`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kindred_core::report::Caps;
-use kindred_core::Strategy;
+use kindred_core::{Caps, Strategy};
 use kindred_server::config::{CommonArgs, Settings};
 use kindred_server::ingest::{parse, IngestPolicy};
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
 use kindred_server::item_model::{fit_ease, EaseConfig, ItemWeights};
 
 type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);

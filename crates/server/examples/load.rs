@@ -24,8 +24,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kindred_core::report::DEFAULT_WINDOW_DAYS as WINDOW_DAYS;
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
+use kindred_core::DEFAULT_WINDOW_DAYS as WINDOW_DAYS;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
@@ -263,7 +263,7 @@ fn main() {
             .as_millis() as i64,
     );
     // The window open today (the server's default window length).
-    let window = kindred_core::window::window_of(today, WINDOW_DAYS);
+    let window = kindred_core::window_of(today, WINDOW_DAYS);
     let mut rng = SplitMix64::new(42);
     let requests: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..BODIES)

@@ -27,9 +27,7 @@ use axum::body::Bytes;
 use kindred_core::aggregate::{
     build_model, model_inputs, release, Candidates, ModelConfig, ReleasedCounts,
 };
-use kindred_core::catalog::Catalog;
-use kindred_core::model::{ModelError, SharedModel};
-use kindred_core::OsRandom;
+use kindred_core::{Catalog, ModelError, OsRandom, SharedModel};
 
 use crate::config::Settings;
 use crate::item_model::{self, EaseConfig};
@@ -330,7 +328,7 @@ pub fn rebuild(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kindred_core::model::{ModelBuilder, Neighbour};
+    use kindred_core::{ModelBuilder, Neighbour};
 
     #[test]
     fn quantized_models_stay_valid_and_round_trip() {

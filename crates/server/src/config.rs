@@ -20,9 +20,7 @@ use std::time::Duration;
 
 use clap::Args;
 use kindred_core::aggregate::AggregationConfig;
-use kindred_core::report::Caps;
-use kindred_core::window::window_of;
-use kindred_core::Mode;
+use kindred_core::{window_of, Caps, Mode};
 use serde::Deserialize;
 
 use crate::store::Period;

@@ -40,9 +40,9 @@ use faer::linalg::cholesky::llt::factor::{
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::{Accum, Mat, Par};
+use kindred_core::aggregate::split_pair_key;
 use kindred_core::aggregate::ModelInputs;
-use kindred_core::model::{ItemModelInfo, Neighbour, SharedModel};
-use kindred_core::report::split_pair_key;
+use kindred_core::{ItemModelInfo, Neighbour, SharedModel};
 use rayon::prelude::*;
 
 /// How many times λ is raised geometrically after the configured one fails, before the
@@ -588,7 +588,7 @@ fn top_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kindred_core::synthetic::SplitMix64 as Rng;
+    use kindred_core::SplitMix64 as Rng;
 
     type Counts = (BTreeMap<String, f64>, BTreeMap<(String, String), f64>);
 

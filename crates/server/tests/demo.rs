@@ -50,7 +50,7 @@ fn demo_catalog_writes_2000_loadable_products() {
     assert!(rows
         .iter()
         .all(|r| r["color"].as_str().is_some_and(|c| c.len() == 7)));
-    let (_, report) = kindred_core::catalog::Catalog::from_json(&json).expect("loads");
+    let (_, report) = kindred_core::Catalog::from_json(&json).expect("loads");
     assert_eq!((report.loaded, report.rejected.len()), (2000, 0));
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("parent"))
         .expect("lists")

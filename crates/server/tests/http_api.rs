@@ -19,7 +19,7 @@ use support::{
 /// releases has a learned item model).
 fn core_model_fields() -> Vec<String> {
     let full = SharedModel {
-        item_model: Some(kindred_core::model::ItemModelInfo {
+        item_model: Some(kindred_core::ItemModelInfo {
             kind: "ease".into(),
             items: 1,
             lambda: 1.0,
@@ -395,7 +395,7 @@ fn the_model_holds_keys_of_at_least_k_shoppers_only_once_their_window_is_release
     let sigma = settings
         .privacy
         .aggregation
-        .sigma(kindred_core::report::Family::Strategies);
+        .sigma(kindred_core::Family::Strategies);
     // (Equal up to the last bit: serde_json's default float parser may round it differently.)
     let close = |v: &serde_json::Value, expected: f64| {
         v.as_f64()
@@ -669,7 +669,7 @@ fn admin_routes_need_the_token() {
     );
     assert_eq!(p["caps"]["items"], 64);
     let defaults = kindred_core::aggregate::AggregationConfig::default();
-    for family in kindred_core::report::Family::ALL {
+    for family in kindred_core::Family::ALL {
         assert_eq!(
             p["noiseSigma"][family.name()].as_f64(),
             Some(defaults.sigma(family)),

@@ -6,9 +6,9 @@
 //! it is a test (the fit's time is `cargo bench -p kindred-server --bench item_model`). Run
 //! with `--nocapture` to see the numbers.
 
+use kindred_core::aggregate::pair_key;
 use kindred_core::aggregate::ReleasedCounts;
-use kindred_core::report::pair_key;
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
 use kindred_server::build_model::{build_shared_model, quantize, Published};
 use kindred_server::store::StoredModel;
 

@@ -149,7 +149,7 @@ fn output_lists_every_user_in_order_with_ranks_from_one() {
         );
         assert_eq!(
             model["format"].as_u64(),
-            Some(u64::from(kindred_core::model::MODEL_FORMAT)),
+            Some(u64::from(kindred_core::MODEL_FORMAT)),
             "{privacy}: {model}"
         );
         // The users file has a blank line and a repeated id: four distinct shoppers, one

@@ -91,7 +91,7 @@ fn reports_of_one_window_arriving_over_its_days_count_in_it_and_it_is_released_o
     assert!(matches!(again, Err(StoreError::Released(_))), "{again:?}");
     let late = other.add_counts(&[CounterRow {
         period: Period::new(W, 30),
-        counter: kindred_core::report::Counter::Items,
+        counter: kindred_core::aggregate::Counter::Items,
         key: "mug".into(),
         delta: 1,
     }]);

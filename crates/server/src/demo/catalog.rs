@@ -1,6 +1,6 @@
 //! `kindred demo-catalog`: the demo storefront's catalog, generated rather than committed.
 //!
-//! The products come from [`kindred_core::synthetic::demo_catalog`], so the same `--items` and
+//! The products come from [`kindred_synthetic::demo_catalog`], so the same `--items` and
 //! `--seed` always give the same file and `npm start` can regenerate it on every run. The file
 //! is loaded through the real catalog loader before it is written: a generator change that
 //! produced a row the browser would reject fails here, not in the demo.
@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kindred_core::catalog::{Catalog, CatalogError};
-use kindred_core::synthetic::{demo_catalog, demo_products_json, has_cjk};
+use kindred_core::{Catalog, CatalogError};
+use kindred_synthetic::{demo_catalog, demo_products_json, has_cjk};
 
 /// Most products `--items` accepts: far more than a demo needs, still a file of a few MB.
 pub const MAX_ITEMS: usize = 100_000;

@@ -30,9 +30,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kindred_core::model::ModelError;
-use kindred_core::privacy::epoch_of;
-use kindred_core::{Catalog, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, SharedModel};
+use kindred_core::{
+    epoch_of, Catalog, Engine, EngineConfig, EngineError, Mode, ModelError, PrivacyConfig,
+    SharedModel,
+};
 use rayon::prelude::*;
 
 use super::shoppers::{self, ShopperError};

@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use kindred_core::synthetic::SplitMix64;
+use kindred_core::SplitMix64;
 use kindred_core::{Catalog, EventKind, Strategy, DAY_MS};
 
 use crate::csv_input::Event;
@@ -417,7 +417,7 @@ fn shop_day(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kindred_core::synthetic::demo_catalog_json;
+    use kindred_synthetic::demo_catalog_json;
 
     fn catalog(n: usize) -> Catalog {
         Catalog::from_json(&demo_catalog_json(n, 7))

@@ -12,7 +12,7 @@ pub mod writer;
 
 use std::collections::BTreeSet;
 
-use kindred_core::report::{Report, ReportError, MAX_REPORT_BYTES};
+use kindred_core::{Report, ReportError, MAX_REPORT_BYTES};
 use serde_json::value::RawValue;
 
 use crate::config::PrivacySettings;
@@ -207,7 +207,7 @@ pub fn closed_window(period: Period) -> Rejection {
 mod tests {
     use super::*;
     use crate::config::{CommonArgs, Settings};
-    use kindred_core::report::Counter;
+    use kindred_core::aggregate::Counter;
 
     /// Day 20600 is in the 30-day window 20580 (20580 to 20609).
     const TODAY: u32 = 20_600;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use kindred_core::report::Counter;
+use kindred_core::aggregate::Counter;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Submission;

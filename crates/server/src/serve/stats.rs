@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use kindred_core::aggregate::split_pair_key;
 use kindred_core::aggregate::{merge_windows, ReleasedCounts, StrategyTotals, Suppressed};
-use kindred_core::report::{split_pair_key, Caps, Family};
+use kindred_core::{Caps, Family};
 use serde::Serialize;
 
 use super::AppState;
@@ -93,7 +94,7 @@ struct ModelInfo {
     neighbour_lists: usize,
     interests: usize,
     /// The learned item model behind the item lists (`None`: co-occurrence only).
-    item_model: Option<kindred_core::model::ItemModelInfo>,
+    item_model: Option<kindred_core::ItemModelInfo>,
 }
 
 #[derive(Debug, Serialize)]

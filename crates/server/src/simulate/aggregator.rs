@@ -12,9 +12,8 @@ use std::sync::mpsc::Receiver;
 use kindred_core::aggregate::{
     release, AggregateError, AggregationConfig, Candidates, ReleasedCounts, WindowCounts,
 };
-use kindred_core::synthetic::SplitMix64;
-use kindred_core::window::window_of;
-use kindred_core::{Report, SharedModel};
+use kindred_core::SplitMix64;
+use kindred_core::{window_of, Report, SharedModel};
 
 use crate::build_model::{build_shared_model, quantize};
 

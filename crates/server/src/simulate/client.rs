@@ -8,9 +8,10 @@
 //! A real shopper who never comes back never reports their last day, so the simulation is an
 //! optimistic view of how many reports arrive.
 
-use kindred_core::privacy::epoch_of;
-use kindred_core::synthetic::SplitMix64;
-use kindred_core::{Engine, EngineError, EventInput, EventKind, PrivacyError, Strategy, DAY_MS};
+use kindred_core::SplitMix64;
+use kindred_core::{
+    epoch_of, Engine, EngineError, EventInput, EventKind, PrivacyError, Strategy, DAY_MS,
+};
 
 use crate::csv_input::Event;
 

@@ -35,12 +35,10 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use kindred_core::aggregate::{AggregateError, AggregationConfig, Candidates};
-use kindred_core::budget::{DEFAULT_DELTA, DEFAULT_EPSILON};
-use kindred_core::privacy::{epoch_of, MAX_KEY_CAP};
-use kindred_core::report::{Caps, DEFAULT_WINDOW_DAYS};
 use kindred_core::{
-    Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest, Recommendation,
-    SharedModel, Strategy, DAY_MS,
+    epoch_of, Caps, Engine, EngineConfig, EngineError, Mode, PrivacyConfig, RecommendRequest,
+    Recommendation, SharedModel, Strategy, DAY_MS, DEFAULT_DELTA, DEFAULT_EPSILON,
+    DEFAULT_WINDOW_DAYS, MAX_KEY_CAP,
 };
 use rayon::prelude::*;
 

@@ -6,7 +6,7 @@
 //! [`Store`] and [`Backend`] and naming its scheme in [`open_backend`]; nothing else changes.
 //!
 //! What is stored, and what is not: counters `(period, counter, key) -> count` (the core's
-//! [`Increment`](kindred_core::report::Increment) rows, summed), each period's
+//! [`Increment`](kindred_core::aggregate::Increment) rows, summed), each period's
 //! [`ReleasedCounts`] once it is released (its raw counters are deleted in the same
 //! transaction), and the last few published models. Never a report, an address, a user agent
 //! or a time finer than the day.
@@ -21,8 +21,8 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use kindred_core::aggregate::Counter;
 use kindred_core::aggregate::{AggregateError, ReleasedCounts, WindowCounts};
-use kindred_core::report::Counter;
 
 pub use sqlite::SqliteBackend;
 

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kindred_core::aggregate::{AggregateError, ReleasedCounts, WindowCounts};
-use kindred_core::report::{Counter, Increment};
+use kindred_core::aggregate::{Counter, Increment};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Backend, CounterRow, PendingPeriod, Period, Removed, Store, StoreError, StoredModel};
@@ -444,7 +444,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use kindred_core::aggregate::{release, AggregationConfig, Candidates};
-    use kindred_core::synthetic::SplitMix64;
+    use kindred_core::SplitMix64;
 
     /// Under the workspace's `target/` (tests write nothing outside the repository).
     fn temp_db(name: &str) -> PathBuf {
