@@ -19,6 +19,8 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 mod convert;
 mod kindred;
+#[cfg(feature = "panic-messages")]
+mod panic_messages;
 mod storage;
 mod transport;
 mod values;
