@@ -322,6 +322,27 @@ export interface QuarantinedData {
   rawJson: string | null;
 }
 
+/** Shown and clicked recommendation lists of one strategy. */
+export interface StrategyCounts {
+  impressions: number;
+  clicks: number;
+}
+
+/** A drawn report not yet sent (`PrivacyView.nextReport`), with the keys it adds to its
+ * window (in ldp mode `json` holds them only randomized). */
+export interface PendingReport {
+  day: number;
+  window: number;
+  epsilonAfter: number;
+  json: string;
+  contribution: {
+    items: string[];
+    pairs: [string, string][];
+    interests: string[];
+    strategies: Partial<Record<Strategy, StrategyCounts>>;
+  };
+}
+
 /** Everything stored about the shopper. */
 export interface ExportedData {
   site: string;
@@ -330,13 +351,28 @@ export interface ExportedData {
   events: ExportedEvent[];
   items: Record<string, ItemActivity>;
   foldedEvents: number;
+  /** Events whose timestamp lay in the future and was clamped to when they arrived. */
+  clampedEvents: number;
   interests: Interest[];
   removedInterests: string[];
+  /** The profile `interests` is computed from, decayed to `exportedAt`: per item id, per
+   * interest key, and per term (from titles of items touched and from searches). Values may
+   * be negative (`remove_cart`). */
+  affinities: {
+    items: Record<string, number>;
+    interests: Record<string, number>;
+    terms: Record<string, number>;
+  };
   quarantined: QuarantinedData[];
   ledger: LedgerSummary;
   lastReportedDay: number | null;
   /** The keys contributed to the window of the last report (see `PrivacyView.window`). */
   window: WindowContribution | null;
+  /** The report drawn for the next completed day, kept until it is sent. */
+  pendingReport: PendingReport | null;
+  /** Recommendation lists shown and clicked per day (UTC day number), for the days that can
+   * still be reported; strategies neither shown nor clicked are left out. */
+  recommendationCounters: { day: number; strategies: Partial<Record<Strategy, StrategyCounts>> }[];
   outbox: OutboxEntry[];
 }
 

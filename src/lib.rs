@@ -1,10 +1,18 @@
-//! The kindred browser module: a thin wasm-bindgen layer over `kindred-core`.
+//! The kindred browser module: a thin wasm-bindgen layer over `kindred-core`, one file per job.
 //!
-//! - [`Kindred`] (`kindred.rs`): the class shop developers use; persistence and tab merging.
+//! - [`Kindred`] (`kindred.rs`): the exported class shop developers use; its methods delegate.
+//! - `options.rs`: reading `Kindred.create(options)`.
+//! - `instance.rs`: the state one instance shares with its storage tasks, timers and listeners.
+//! - `persist.rs`: persistence and the tab merge (IndexedDB tasks, `BroadcastChannel`,
+//!   quarantine, the model cache), around `rebase.rs`: pending operations and how they are
+//!   replayed onto another tab's state (plain Rust, native tests).
+//! - `transport.rs`: report scheduling and delivery and every request kindred makes, around
+//!   `outbox.rs`: consent, blockers and the outbox rules (plain Rust, native tests).
+//! - `events.rs`: `update` and `warning` listeners.
 //! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
-//! - `transport.rs`: consent, the outbox of reports and their delivery.
 //! - `values.rs`: JS values in and out, field by field; `convert.rs`: host functions (clock,
 //!   timers, `fetch`) and error text.
+//! - `panic_messages.rs`: the panic hook of the debug build (`scripts/build-wasm --dev`).
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
@@ -18,9 +26,15 @@ use wasm_bindgen::prelude::wasm_bindgen;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod convert;
+mod events;
+mod instance;
 mod kindred;
+mod options;
+mod outbox;
 #[cfg(feature = "panic-messages")]
 mod panic_messages;
+mod persist;
+mod rebase;
 mod storage;
 mod transport;
 mod values;

@@ -5,7 +5,7 @@
 //!   `{ gen, forgotten: true, bytes, savedAt }` after `forget()`: then `bytes` hold no behaviour,
 //!   only what must outlive it (the privacy ledger, the last reported day and the closed
 //!   contribution window), and older records (kindred 0.1) have no `bytes` at all. `gen` grows by one with every write, which is
-//!   how a tab notices that another tab wrote since it last looked (see `kindred.rs`, "merge").
+//!   how a tab notices that another tab wrote since it last looked (see `persist.rs`).
 //! - `quarantine`: stored bytes that could not be read (corrupt or from a newer version), kept
 //!   untouched so `exportData()` can still hand them to the shopper.
 //! - `outbox`: committed reports not yet delivered (see `transport.rs`).

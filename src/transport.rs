@@ -1,45 +1,26 @@
-//! Getting reports to the server: consent and browser opt-out signals, the outbox of committed
-//! reports (persisted under the `outbox` key so a report survives reloads and offline days),
-//! the POST itself and the retry schedule. What a report contains, and when one is due, is
-//! decided in `crates/core` (`privacy.rs`); this file only moves bytes.
+//! Report scheduling and delivery, and every request kindred makes: consent and browser
+//! opt-out signals, the outbox of committed reports (persisted under the `outbox` key so a
+//! report survives reloads and offline days), when the next attempt runs, the POST itself and
+//! the retry schedule, and the fetches of the catalog and the shared model. What a report
+//! contains, and when one is due, is decided in `crates/core` (`privacy.rs`); this file only
+//! moves bytes.
+
+use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
+use kindred_core::{OsRandom, RandomSource};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::convert::{describe, fetch_with_init};
-use crate::storage::record;
-
-/// Whether the shop may send reports for this shopper (`consent` option and `k.consent()`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Consent {
-    /// Reports are anonymous, bounded and noised (docs/PRIVACY.md), so the default lets them
-    /// go; shops whose policy requires opt-in pass `"pending"` and call `consent("granted")`.
-    #[default]
-    Granted,
-    Pending,
-    Denied,
-}
-
-impl Consent {
-    pub(crate) fn parse(value: &str) -> Option<Consent> {
-        match value {
-            "granted" => Some(Consent::Granted),
-            "pending" => Some(Consent::Pending),
-            "denied" => Some(Consent::Denied),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Consent::Granted => "granted",
-            Consent::Pending => "pending",
-            Consent::Denied => "denied",
-        }
-    }
-}
+use crate::convert::{describe, fetch_with_init, now_ms, set_timeout};
+use crate::events::warn;
+use crate::instance::{Inner, Shared};
+use crate::outbox::{
+    claim_due, next_attempt, report_blocker, settle, Claim, Delivery, OutboxEntry,
+};
+use crate::persist::{enqueue, fall_back_to_memory, write_state};
+use crate::storage::{record, Transaction, OUTBOX_KEY};
 
 /// `"global-privacy-control"` or `"do-not-track"` when the browser asks not to be tracked.
 pub(crate) fn browser_opt_out() -> Option<&'static str> {
@@ -59,22 +40,6 @@ pub(crate) fn browser_opt_out() -> Option<&'static str> {
         return Some("do-not-track");
     }
     None
-}
-
-/// A committed report waiting for delivery. Committing charged the ledger and marked the day
-/// reported, so the same bytes are retried and never re-drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OutboxEntry {
-    /// The day (UTC day number) whose report it is. Kept on the device only: reports carry
-    /// their window, never a day.
-    pub(crate) day: u32,
-    pub(crate) json: String,
-    pub(crate) committed_at: i64,
-    pub(crate) attempts: u32,
-    /// Not before this time (ms).
-    pub(crate) next_at: i64,
-    /// A tab is sending it until then (ms): other tabs leave it alone.
-    pub(crate) claimed_until: i64,
 }
 
 pub(crate) fn outbox_to_js(outbox: &[OutboxEntry]) -> JsValue {
@@ -118,26 +83,26 @@ pub(crate) fn outbox_from_js(raw: &JsValue) -> Vec<OutboxEntry> {
         .collect()
 }
 
-/// How a delivery attempt ended.
-pub(crate) enum Delivery {
-    Accepted,
-    /// The server refused the report itself (4xx other than 408/429): resending cannot help.
-    Rejected(String),
-    /// Network error, timeout, 408, 429 or 5xx: try again later.
-    Failed(String),
+/// The `fetch` options of every request kindred makes, with `fields` added: no cookies or
+/// other credentials, because nothing kindred fetches or sends belongs to a signed-in shopper
+/// (the catalog and the shared model are public, reports are anonymous), and no referrer,
+/// because which product page is open is not the server's business.
+fn request_init(fields: &[(&str, JsValue)]) -> JsValue {
+    let init = record(fields);
+    let _ = Reflect::set(&init, &"credentials".into(), &"omit".into());
+    let _ = Reflect::set(&init, &"referrerPolicy".into(), &"no-referrer".into());
+    init
 }
 
-/// POSTs one report: JSON body, no cookies or other credentials, no identifying headers,
-/// `keepalive` so a report under way survives the page closing.
+/// POSTs one report: JSON body, no identifying headers, `keepalive` so a report under way
+/// survives the page closing.
 pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
     let headers = record(&[("content-type", "application/json".into())]);
-    let init = record(&[
+    let init = request_init(&[
         ("method", "POST".into()),
         ("body", json.into()),
         ("headers", headers),
-        ("credentials", "omit".into()),
         ("cache", "no-store".into()),
-        ("referrerPolicy", "no-referrer".into()),
         ("keepalive", true.into()),
     ]);
     let promise: Promise = match fetch_with_init(url, &init) {
@@ -148,11 +113,9 @@ pub(crate) async fn post_report(url: &str, json: &str) -> Delivery {
         Ok(response) => {
             let response: web_sys::Response = response.unchecked_into();
             let status = response.status();
-            match status {
-                200..=299 => Delivery::Accepted,
-                408 | 429 => Delivery::Failed(format!("HTTP {status}")),
-                400..=499 => Delivery::Rejected(rejection(status, &response).await),
-                _ => Delivery::Failed(format!("HTTP {status}")),
+            match Delivery::of_status(status) {
+                Some(delivery) => delivery,
+                None => Delivery::Rejected(rejection(status, &response).await),
             }
         }
         Err(e) => Delivery::Failed(describe(&e)),
@@ -183,8 +146,188 @@ async fn rejection(status: u16, response: &web_sys::Response) -> String {
     }
 }
 
-/// Wait before attempt `attempts + 1`: `base` doubled per failure, at most six hours.
-pub(crate) fn backoff_ms(attempts: u32, base: u32) -> i64 {
-    let factor = 1i64 << attempts.min(20);
-    (i64::from(base) * factor).min(6 * 3_600_000)
+const DAY_MS: i64 = 86_400_000;
+
+impl Inner {
+    /// Why no report may be sent now, if something forbids it.
+    pub(crate) fn report_blocker(&self) -> Option<&'static str> {
+        report_blocker(
+            self.reports_url.is_some(),
+            self.engine.privacy_config().mode,
+            self.consent,
+            browser_opt_out,
+        )
+    }
+
+    /// Draws and commits the due report, if any, into the outbox (charging the ledger).
+    pub(crate) fn commit_due_report(&mut self, now: i64) {
+        let Ok(Some(prepared)) = self.engine.prepare_report(now, &mut OsRandom) else {
+            return;
+        };
+        if let Ok(json) = self.engine.commit_report(prepared.day) {
+            self.outbox
+                .push(OutboxEntry::committed(prepared.day, json, now));
+        }
+    }
+}
+
+/// Plans the next report attempt: after a random delay (so the arrival time says nothing about
+/// when the shopper is active), or at `at` for a retry. Does nothing while blocked.
+pub(crate) fn schedule_report(shared: &Shared, at: Option<i64>) {
+    let delay = {
+        let mut inner = shared.borrow_mut();
+        if inner.report_scheduled || inner.report_blocker().is_some() {
+            return;
+        }
+        inner.report_scheduled = true;
+        match at {
+            Some(at) => (at - now_ms()).max(0),
+            None => {
+                let max = u64::from(inner.report_delay_ms.max(1));
+                OsRandom.below(max).unwrap_or(max / 2) as i64
+            }
+        }
+    };
+    let weak = Rc::downgrade(shared);
+    let fire = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.borrow_mut().report_scheduled = false;
+            let _ = enqueue(&shared, Box::pin(report_task(shared.clone())));
+        }
+    });
+    set_timeout(fire.unchecked_ref(), delay.min(i64::from(i32::MAX)) as i32);
+}
+
+/// Reads, changes and writes the outbox (the stored copy with IndexedDB, else memory).
+async fn update_outbox(
+    shared: &Shared,
+    change: &mut dyn FnMut(&mut Vec<OutboxEntry>),
+) -> Result<(), JsValue> {
+    let db = shared.borrow().db.clone();
+    let Some(db) = db else {
+        change(&mut shared.borrow_mut().outbox);
+        return Ok(());
+    };
+    let tx = Transaction::new(&db, true)?;
+    let mut outbox = outbox_from_js(&tx.get(OUTBOX_KEY).await?);
+    change(&mut outbox);
+    tx.put(OUTBOX_KEY, &outbox_to_js(&outbox))?;
+    tx.commit().await?;
+    shared.borrow_mut().outbox = outbox;
+    Ok(())
+}
+
+/// Commits the due report (once per day, across tabs) and delivers what the outbox holds.
+async fn report_task(shared: Shared) {
+    {
+        let mut inner = shared.borrow_mut();
+        if inner.report_blocker().is_some() {
+            return;
+        }
+        // Nothing due and nothing waiting: no need to touch storage. (Drawing the report here
+        // keeps it in memory; the commit below uses the same draw.)
+        let due = matches!(
+            inner.engine.prepare_report(now_ms(), &mut OsRandom),
+            Ok(Some(_))
+        );
+        if !due && inner.outbox.is_empty() {
+            return;
+        }
+    }
+    let db = shared.borrow().db.clone();
+    match &db {
+        Some(db) => {
+            if let Err(e) = write_state(&shared, db, true).await {
+                return fall_back_to_memory(&shared, &e);
+            }
+        }
+        None => shared.borrow_mut().commit_due_report(now_ms()),
+    }
+    let (url, retry_base, keep_ms) = {
+        let inner = shared.borrow();
+        let Some(url) = inner.reports_url.clone() else {
+            return;
+        };
+        (
+            url,
+            inner.retry_delay_ms,
+            i64::from(inner.outbox_days) * DAY_MS,
+        )
+    };
+    let now = now_ms();
+    let mut claim = Claim::default();
+    let mut claim_now = |outbox: &mut Vec<OutboxEntry>| claim = claim_due(outbox, now, keep_ms);
+    if let Err(e) = update_outbox(&shared, &mut claim_now).await {
+        return fall_back_to_memory(&shared, &e);
+    }
+    if claim.unsettled > 0 {
+        warn(
+            &shared,
+            "report-dropped",
+            format!("{} report(s) were being sent when a page closed; they are not sent again (at most one per day)", claim.unsettled),
+        );
+    }
+    if claim.expired > 0 {
+        warn(
+            &shared,
+            "report-dropped",
+            format!(
+                "{} report(s) could not be delivered within outboxDays and were dropped",
+                claim.expired
+            ),
+        );
+    }
+    for (day, json) in claim.claimed {
+        let delivery = post_report(&url, &json).await;
+        let now = now_ms();
+        let mut problem = None;
+        let mut apply = |outbox: &mut Vec<OutboxEntry>| {
+            problem = settle(outbox, day, &delivery, now, retry_base);
+        };
+        if let Err(e) = update_outbox(&shared, &mut apply).await {
+            return fall_back_to_memory(&shared, &e);
+        }
+        if let Some((code, why)) = problem {
+            let message = format!("the report for day {day} was not delivered to {url} ({why})");
+            warn(&shared, code, message);
+        }
+    }
+    let next = next_attempt(&shared.borrow().outbox);
+    if let Some(next) = next {
+        schedule_report(&shared, Some(next));
+    }
+}
+
+/// Fetches `url` (the catalog or the shared model) and parses JSON, without credentials.
+/// `etag` makes the request conditional: `Ok(None)` means "304 Not Modified".
+pub(crate) async fn fetch_json(
+    url: &str,
+    etag: Option<&str>,
+) -> Result<Option<(JsValue, Option<String>)>, String> {
+    let headers = js_sys::Object::new();
+    if let Some(etag) = etag {
+        let _ = Reflect::set(&headers, &"If-None-Match".into(), &etag.into());
+    }
+    let init = request_init(&[("cache", "no-cache".into()), ("headers", headers.into())]);
+    let promise = fetch_with_init(url, &init).map_err(|e| describe(&e))?;
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe(&e))?
+        .unchecked_into();
+    if response.status() == 304 {
+        return Ok(None);
+    }
+    if !response.ok() {
+        return Err(format!(
+            "HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let etag = response.headers().get("ETag").ok().flatten();
+    let json = response.json().map_err(|e| describe(&e))?;
+    let value = JsFuture::from(json)
+        .await
+        .map_err(|e| format!("the response is not JSON ({})", describe(&e)))?;
+    Ok(Some((value, etag)))
 }

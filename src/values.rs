@@ -10,15 +10,16 @@ use js_sys::{Array, Object, Reflect};
 use kindred_core::catalog::{JsonKind, JsonLike, LoadReport, MAX_EXACT_INTEGER};
 use kindred_core::compact::{SortedMap, SortedSet};
 use kindred_core::explain::Explanation;
-use kindred_core::export::ShopperData;
+use kindred_core::export::{DayCounts, ShopperData};
 use kindred_core::history::ItemStats;
 use kindred_core::ledger::LedgerSummary;
 use kindred_core::model::{ItemModelInfo, Neighbour, Segment};
-use kindred_core::report::Caps;
+use kindred_core::report::{Caps, StrategyCounts};
 use kindred_core::rules::{Boost, Filter, Pin};
+use kindred_core::window::Contribution;
 use kindred_core::{
-    EventInput, EventKind, Interest, PrivacyOverview, RecommendRequest, Recommendation,
-    SharedModel, Strategy, WindowState,
+    EventInput, EventKind, Interest, PreparedReport, PrivacyOverview, RecommendRequest,
+    Recommendation, SharedModel, Strategy, WindowState,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -504,6 +505,7 @@ pub(crate) fn explanation_js(e: &Explanation) -> JsValue {
     ])
 }
 
+/// Everything stored about the shopper (the binding adds what it keeps itself).
 pub(crate) fn shopper_data_js(d: &ShopperData) -> JsValue {
     let events: Array = d
         .events
@@ -527,12 +529,109 @@ pub(crate) fn shopper_data_js(d: &ShopperData) -> JsValue {
     for (id, stats) in &d.items {
         let _ = Reflect::set(&items, &id.as_str().into(), &item_stats_js(stats));
     }
+    let a = &d.affinities;
+    let affinities = record(&[
+        ("items", numbers_js(&a.items)),
+        ("interests", numbers_js(&a.interests)),
+        ("terms", numbers_js(&a.terms)),
+    ]);
+    let pending = d.pending_report.as_ref().map_or(JsValue::NULL, |r| {
+        let report = report_js(r);
+        let _ = Reflect::set(
+            &report,
+            &"contribution".into(),
+            &contribution_js(&r.contribution),
+        );
+        report
+    });
+    let counters: Array = d
+        .recommendation_counters
+        .iter()
+        .map(day_counts_js)
+        .collect();
     record(&[
         ("events", events.into()),
         ("items", items.into()),
         ("foldedEvents", (d.folded_events as f64).into()),
+        ("clampedEvents", (d.clamped_events as f64).into()),
         ("interests", interests_js(&d.interests)),
         ("removedInterests", strings_js(&d.removed_interests)),
+        ("affinities", affinities),
+        ("ledger", ledger_js(&d.ledger)),
+        (
+            "lastReportedDay",
+            d.last_reported_day.map_or(JsValue::NULL, JsValue::from),
+        ),
+        ("window", window_js(d.window.as_ref())),
+        ("pendingReport", pending),
+        ("recommendationCounters", counters.into()),
+    ])
+}
+
+/// An object of numbers from `(key, value)` pairs.
+fn numbers_js(pairs: &[(String, f64)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &key.as_str().into(), &(*value).into());
+    }
+    object.into()
+}
+
+fn counts_js(c: &StrategyCounts) -> JsValue {
+    record(&[
+        ("impressions", c.impressions.into()),
+        ("clicks", c.clicks.into()),
+    ])
+}
+
+/// Per strategy name, its counts.
+fn strategy_counts_js(list: &[(String, StrategyCounts)]) -> JsValue {
+    let object = Object::new();
+    for (name, counts) in list {
+        let _ = Reflect::set(&object, &name.as_str().into(), &counts_js(counts));
+    }
+    object.into()
+}
+
+fn day_counts_js(d: &DayCounts) -> JsValue {
+    record(&[
+        ("day", d.day.into()),
+        ("strategies", strategy_counts_js(&d.strategies)),
+    ])
+}
+
+fn keys_js(set: &SortedSet<String>) -> JsValue {
+    set.iter()
+        .map(|k| JsValue::from(k.as_str()))
+        .collect::<Array>()
+        .into()
+}
+
+fn pairs_js(pairs: &SortedSet<(String, String)>) -> JsValue {
+    pairs
+        .iter()
+        .map(|(a, b)| Array::of2(&a.as_str().into(), &b.as_str().into()))
+        .collect::<Array>()
+        .into()
+}
+
+/// The keys a drawn report adds to its window.
+fn contribution_js(c: &Contribution) -> JsValue {
+    record(&[
+        ("items", keys_js(&c.items)),
+        ("pairs", pairs_js(&c.pairs)),
+        ("interests", keys_js(&c.interests)),
+        ("strategies", strategy_counts_js(&c.strategies)),
+    ])
+}
+
+/// A drawn report: the day it completes, its window, ε after it and its exact bytes.
+fn report_js(r: &PreparedReport) -> JsValue {
+    record(&[
+        ("day", r.day.into()),
+        ("window", r.window.into()),
+        ("epsilonAfter", r.epsilon_after().into()),
+        ("json", r.json.as_str().into()),
     ])
 }
 
@@ -569,38 +668,21 @@ pub(crate) fn window_js(w: Option<&WindowState>) -> JsValue {
     let Some(w) = w else {
         return JsValue::NULL;
     };
-    let strings = |set: &SortedSet<String>| {
-        set.iter()
-            .map(|k| JsValue::from(k.as_str()))
-            .collect::<Array>()
-    };
-    let pairs: Array = w
-        .pairs
-        .iter()
-        .map(|(a, b)| Array::of2(&a.as_str().into(), &b.as_str().into()))
-        .collect();
     record(&[
         ("firstDay", w.window.into()),
         ("days", w.days.into()),
         ("lastDay", (w.window + w.days.max(1) - 1).into()),
-        ("items", strings(&w.items).into()),
-        ("pairs", pairs.into()),
-        ("interests", strings(&w.interests).into()),
-        ("shown", strings(&w.shown).into()),
-        ("clicked", strings(&w.clicked).into()),
+        ("items", keys_js(&w.items)),
+        ("pairs", pairs_js(&w.pairs)),
+        ("interests", keys_js(&w.interests)),
+        ("shown", keys_js(&w.shown)),
+        ("clicked", keys_js(&w.clicked)),
         ("closed", w.closed.into()),
     ])
 }
 
 pub(crate) fn privacy_js(p: &PrivacyOverview) -> JsValue {
-    let next = p.next_report.as_ref().map_or(JsValue::NULL, |r| {
-        record(&[
-            ("day", r.day.into()),
-            ("window", r.window.into()),
-            ("epsilonAfter", r.epsilon_after().into()),
-            ("json", r.json.as_str().into()),
-        ])
-    });
+    let next = p.next_report.as_ref().map_or(JsValue::NULL, report_js);
     record(&[
         ("mode", p.mode.name().into()),
         ("ledger", ledger_js(&p.ledger)),

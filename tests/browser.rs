@@ -228,6 +228,49 @@ async fn state_survives_re_creation() {
     wait(after_forget.close()).await;
 }
 
+/// `exportData()` after a reload shows what IndexedDB holds beyond events: the profile's terms
+/// (search-derived ones included), the day's recommendation counters and the drawn report.
+#[wasm_bindgen_test]
+async fn the_export_after_a_reload_holds_everything_stored() {
+    let k = create("export-stored").await;
+    let yesterday = js_sys::Date::now() - 86_400_000.0;
+    for event in [
+        format!(r#"{{"type": "view", "item": "mug", "ts": {yesterday}}}"#),
+        format!(r#"{{"type": "purchase", "item": "lego", "ts": {yesterday}}}"#),
+        r#"{"type": "search", "query": "teapot"}"#.to_owned(),
+    ] {
+        k.track(js(&event)).unwrap();
+    }
+    k.recommend(js(r#"{"strategy": "for-you", "k": 2}"#))
+        .unwrap();
+    let drawn = get(&k.privacy().unwrap(), "nextReport");
+    assert!(drawn.is_object(), "yesterday's report is drawn");
+    wait(k.close()).await;
+
+    let again = create("export-stored").await;
+    let data = again.export_data().unwrap();
+    let terms = get(&get(&data, "affinities"), "terms");
+    for term in ["teapot", "mug", "castle"] {
+        assert!(
+            get(&terms, term).as_f64().is_some_and(|w| w > 0.0),
+            "{term}"
+        );
+    }
+    let counters = Array::from(&get(&data, "recommendationCounters"));
+    assert_eq!(counters.length(), 1);
+    let for_you = get(&get(&counters.get(0), "strategies"), "for-you");
+    assert_eq!(get(&for_you, "impressions").as_f64(), Some(1.0));
+    let pending = get(&data, "pendingReport");
+    assert_eq!(get(&pending, "json"), get(&drawn, "json"));
+    let items = get(&get(&pending, "contribution"), "items");
+    assert_eq!(
+        Array::from(&items).to_vec(),
+        [JsValue::from("lego"), "mug".into()]
+    );
+    wait(again.forget()).await;
+    wait(again.close()).await;
+}
+
 #[wasm_bindgen_test]
 async fn two_instances_of_one_site_lose_no_event() {
     let a = create("tabs").await;

@@ -88,6 +88,39 @@ test("Kindred runs in Node from the optimized package, in memory, and says why",
   assert.equal(explanation.forYou.rank, 1);
 });
 
+test("exportData holds everything stored: the term vector with search terms, the day's counters, the drawn report", async () => {
+  const { Kindred } = await loadModule();
+  const k = await Kindred.create({ storage: "memory" });
+  await k.loadCatalog([
+    { id: "mug", title: "Blue Mug", categories: ["Home > Kitchen"] },
+    { id: "cup", title: "Blue Cup", categories: ["Home > Kitchen"] },
+  ]);
+  const yesterday = Date.now() - 86_400_000;
+  k.track({ type: "view", item: "mug", ts: yesterday });
+  k.track({ type: "purchase", item: "cup", ts: yesterday });
+  k.track({ type: "search", query: "ceramic teapot" });
+  k.recommend({ strategy: "for-you", k: 2 });
+  const next = k.privacy().nextReport;
+  assert.ok(next, "yesterday's report is drawn");
+  const data = k.exportData();
+  // The profile's term vector, search-derived terms included (the query is in `events`).
+  for (const term of ["blue", "mug", "cup", "ceramic", "teapot"]) {
+    assert.ok(data.affinities.terms[term] > 0, `term ${term} in ${JSON.stringify(data.affinities.terms)}`);
+  }
+  assert.ok(data.affinities.items.cup > data.affinities.items.mug, "a purchase weighs more than a view");
+  assert.ok(data.affinities.interests["category:Home > Kitchen"] > 0);
+  const today = Math.floor(Date.now() / 86_400_000);
+  assert.deepEqual(data.recommendationCounters, [{ day: today, strategies: { "for-you": { impressions: 1, clicks: 0 } } }]);
+  assert.deepEqual(
+    { day: data.pendingReport.day, json: data.pendingReport.json, epsilonAfter: data.pendingReport.epsilonAfter },
+    { day: next.day, json: next.json, epsilonAfter: next.epsilonAfter },
+    "the drawn report, exactly as the privacy centre shows it",
+  );
+  assert.deepEqual(data.pendingReport.contribution.items, ["cup", "mug"]);
+  assert.equal(data.clampedEvents, 0);
+  assert.deepEqual(JSON.parse(JSON.stringify(data)), data, "JSON-ready");
+});
+
 test("bad input throws a real Error with a message and changes nothing", async () => {
   const { Kindred } = await loadModule();
   const k = await Kindred.create({ storage: "memory" });

@@ -7,11 +7,14 @@ import { serveRepository } from "./static-server.mjs";
 
 export { TAB_CATALOG } from "../pages/catalog.mjs";
 
-/** Starts the server and the browser for this test file; read them after `before` ran. */
-export function useShop() {
+/**
+ * Starts the server (with `serveRepository` options) and the browser for this test file; read
+ * them after `before` ran.
+ */
+export function useShop(options = {}) {
   const shop = { server: undefined, browser: undefined };
   before(async () => {
-    shop.server = await serveRepository();
+    shop.server = await serveRepository(options);
     shop.browser = await launchChromium();
   });
   after(async () => {

@@ -17,16 +17,26 @@ const types = {
 };
 
 /**
- * Starts the server; resolves with `{ url, close, reports }`. `POST /v1/reports` is a stand-in
- * for the kindred server: it records each request (`reports`: body, headers) and answers with
- * the next status from `options.reportStatuses` or `failNext` (then 202); a status may be
- * `{ status, body }` to answer with that JSON body.
+ * Starts the server; resolves with `{ url, close, reports, requests }`. `POST /v1/reports` is a
+ * stand-in for the kindred server: it records each request (`reports`: body, headers) and
+ * answers with the next status from `options.reportStatuses` or `failNext` (then 202); a status
+ * may be `{ status, body }` to answer with that JSON body. `options.json` maps paths to values
+ * served as JSON (a catalog, a model). `requests` records every request (`method`, `path`,
+ * `headers`). `options.root` serves that directory instead of the repository.
  */
 export async function serveRepository(options = {}) {
   const root = options.root ? join(options.root, "/") : repository;
   const reports = [];
+  const requests = [];
   const statuses = [...(options.reportStatuses ?? [])];
   const server = createServer((req, res) => {
+    const pathname = new URL(req.url, "http://x").pathname;
+    requests.push({ method: req.method, path: pathname, headers: req.headers });
+    if (req.method === "GET" && Object.hasOwn(options.json ?? {}, pathname)) {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(options.json[pathname]));
+      return;
+    }
     if (req.method === "POST" && req.url === "/v1/reports") {
       let body = "";
       req.on("data", (chunk) => (body += chunk));
@@ -38,7 +48,7 @@ export async function serveRepository(options = {}) {
       });
       return;
     }
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    const path = normalize(decodeURIComponent(pathname));
     const file = join(root, path.endsWith("/") ? `${path}index.html` : path);
     if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
@@ -58,6 +68,7 @@ export async function serveRepository(options = {}) {
   return {
     url,
     reports,
+    requests,
     /** Makes the next report requests answer with these statuses. */
     failNext: (...codes) => statuses.push(...codes),
     close: () => new Promise((resolve) => server.close(resolve)),

@@ -93,7 +93,7 @@ impl Profile {
     }
 
     /// Factor turning stored values into values as of `now`.
-    fn read_factor(&self, now: i64) -> f64 {
+    pub(crate) fn read_factor(&self, now: i64) -> f64 {
         match self.origin_ms {
             Some(origin) => compact::exp2(-((now - origin) as f64) / self.half_life_ms),
             None => 0.0,
