@@ -10,7 +10,7 @@
 // it to `init()`.
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { build as esbuild } from "esbuild";
 import { build as vite } from "vite";
@@ -48,6 +48,7 @@ const ctx = { tarball: undefined, browser: undefined, dirs: [] };
 
 before(async () => {
   ctx.tarball = packKindred().tarball;
+  ctx.dirs.push(dirname(ctx.tarball));
   ctx.browser = await launchChromium();
 });
 

@@ -2,9 +2,9 @@
 // tarball installed into a fresh app directory outside the repository, so nothing resolves
 // through the repository's own files or node_modules.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -27,11 +27,17 @@ export function packKindred() {
 
 /**
  * A new app directory (its own package.json, `"type": "module"`) with the packed tarball
- * installed as its dependency `kindred`; installs offline: the package needs nothing else.
+ * (`tarball`, or a fresh pack) installed as its dependency `kindred`; installs offline: the
+ * package needs nothing else. The caller removes the directory.
  */
-export function appWithKindred(name, tarball = packKindred().tarball) {
+export function appWithKindred(name, tarball) {
+  const packed = tarball ?? packKindred().tarball;
   const app = mkdtempSync(join(tmpdir(), `kindred-${name}-`));
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: `kindred-${name}`, private: true, type: "module" }));
-  npm(["install", "--offline", tarball], app);
+  try {
+    npm(["install", "--offline", packed], app);
+  } finally {
+    if (!tarball) rmSync(dirname(packed), { recursive: true, force: true });
+  }
   return app;
 }
