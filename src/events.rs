@@ -5,8 +5,9 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::console_error;
+use crate::error::{ErrorCode, KindredError, WarningCode};
 use crate::instance::Shared;
-use crate::storage::record;
+use crate::values::{update_js, warning_js};
 
 /// Calls the listeners of `event` with `detail`. Never called with `Inner` borrowed: listeners
 /// may call back into the instance.
@@ -26,23 +27,24 @@ fn emit(shared: &Shared, event: &str, detail: &JsValue) {
 }
 
 pub(crate) fn emit_update(shared: &Shared, reason: &str) {
-    emit(shared, "update", &record(&[("reason", reason.into())]));
+    emit(shared, "update", &update_js(&reason));
 }
 
 /// Records a warning (kept for listeners added later) and tells the listeners.
-pub(crate) fn warn(shared: &Shared, code: &str, message: String) {
-    let detail = record(&[("code", code.into()), ("message", message.into())]);
+pub(crate) fn warn(shared: &Shared, code: WarningCode, message: String) {
+    let detail = warning_js(&(code.name(), message));
     shared.borrow_mut().warnings.push(detail.clone());
     emit(shared, "warning", &detail);
 }
 
 /// `on(event, callback)`: adds a listener; a `warning` listener hears the earlier warnings at
 /// once.
-pub(crate) fn listen(shared: &Shared, event: &str, callback: Function) -> Result<(), JsError> {
+pub(crate) fn listen(shared: &Shared, event: &str, callback: Function) -> Result<(), KindredError> {
     if event != "update" && event != "warning" {
-        return Err(JsError::new(&format!(
-            "unknown event \"{event}\": use \"update\" or \"warning\""
-        )));
+        return Err(KindredError::new(
+            ErrorCode::InvalidArgument,
+            format!("unknown event \"{event}\": use \"update\" or \"warning\""),
+        ));
     }
     let earlier = {
         let mut inner = shared.borrow_mut();

@@ -119,6 +119,17 @@ export interface OutboxEntry {
   claimedUntil: number;
 }
 
+/** The next report: `json` is exactly the text that will be sent; `epsilonAfter` is its
+ * window's ε once it is sent. */
+export interface NextReport {
+  /** The day it reports (UTC day number). */
+  day: number;
+  /** First day of its contribution window. */
+  window: number;
+  epsilonAfter: number;
+  json: string;
+}
+
 /** `k.privacy()`: what leaves the device. */
 export interface PrivacyView {
   mode: "threshold" | "ldp" | "off";
@@ -133,9 +144,8 @@ export interface PrivacyView {
   window: WindowContribution | null;
   /** The caps of every window. */
   caps: Caps;
-  /** The next report: `json` is exactly the text that will be sent; `epsilonAfter` is its
-   * window's ε once it is sent. */
-  nextReport: { day: number; window: number; epsilonAfter: number; json: string } | null;
+  /** The next report, or null when nothing is due. */
+  nextReport: NextReport | null;
   /** Committed reports waiting for delivery. */
   outbox: OutboxEntry[];
 }
@@ -271,11 +281,18 @@ export interface Interest {
   weight: number;
 }
 
+/** A shared-model segment the shopper is close to. */
+export interface ProfileSegment {
+  label: string;
+  /** Cosine similarity of the shopper's interests to the segment's centroid. */
+  similarity: number;
+}
+
 export interface Profile {
   interests: Interest[];
   removedInterests: string[];
   /** The closest shared-model segment, when a model with segments is loaded. */
-  segment: { label: string; similarity: number } | null;
+  segment: ProfileSegment | null;
   /** Raw events stored. */
   events: number;
   /** Items the shopper has touched. */
@@ -297,12 +314,27 @@ export interface Explanation {
   item: string;
   title: string;
   activity: ItemActivity | null;
-  matchedInterests: { key: string; weight: number }[];
+  matchedInterests: MatchedInterest[];
   /** Removed interests this item carries (it is kept out of for-you and trending). */
   hiddenBy: string[];
   popularity: number | null;
   trending: number | null;
-  forYou: { rank: number | null; score: number | null; reasons: string[] };
+  forYou: ForYouPlacement;
+}
+
+/** An interest of the shopper's that the explained item carries. */
+export interface MatchedInterest {
+  key: string;
+  /** The interest's share of the profile (0 when too weak to be listed). */
+  weight: number;
+}
+
+/** Where the explained item lands in the shopper's for-you list. */
+export interface ForYouPlacement {
+  /** 1-based rank, or null when it is not listed. */
+  rank: number | null;
+  score: number | null;
+  reasons: string[];
 }
 
 export interface ExportedEvent {
@@ -330,17 +362,32 @@ export interface StrategyCounts {
 
 /** A drawn report not yet sent (`PrivacyView.nextReport`), with the keys it adds to its
  * window (in ldp mode `json` holds them only randomized). */
-export interface PendingReport {
+export interface PendingReport extends NextReport {
+  contribution: ReportContribution;
+}
+
+/** The keys a report adds to its window. */
+export interface ReportContribution {
+  items: string[];
+  pairs: [string, string][];
+  interests: string[];
+  strategies: Partial<Record<Strategy, StrategyCounts>>;
+}
+
+/** The profile `ExportedData.interests` is computed from, decayed to `exportedAt`: per item
+ * id, per interest key, and per term (from titles of items touched and from searches). Values
+ * may be negative (`remove_cart`). */
+export interface Affinities {
+  items: Record<string, number>;
+  interests: Record<string, number>;
+  terms: Record<string, number>;
+}
+
+/** Recommendation lists shown and clicked on one day (UTC day number); strategies neither
+ * shown nor clicked are left out. */
+export interface DayCounters {
   day: number;
-  window: number;
-  epsilonAfter: number;
-  json: string;
-  contribution: {
-    items: string[];
-    pairs: [string, string][];
-    interests: string[];
-    strategies: Partial<Record<Strategy, StrategyCounts>>;
-  };
+  strategies: Partial<Record<Strategy, StrategyCounts>>;
 }
 
 /** Everything stored about the shopper. */
@@ -355,14 +402,8 @@ export interface ExportedData {
   clampedEvents: number;
   interests: Interest[];
   removedInterests: string[];
-  /** The profile `interests` is computed from, decayed to `exportedAt`: per item id, per
-   * interest key, and per term (from titles of items touched and from searches). Values may
-   * be negative (`remove_cart`). */
-  affinities: {
-    items: Record<string, number>;
-    interests: Record<string, number>;
-    terms: Record<string, number>;
-  };
+  /** The profile `interests` is computed from. */
+  affinities: Affinities;
   quarantined: QuarantinedData[];
   ledger: LedgerSummary;
   lastReportedDay: number | null;
@@ -372,25 +413,48 @@ export interface ExportedData {
   pendingReport: PendingReport | null;
   /** Recommendation lists shown and clicked per day (UTC day number), for the days that can
    * still be reported; strategies neither shown nor clicked are left out. */
-  recommendationCounters: { day: number; strategies: Partial<Record<Strategy, StrategyCounts>> }[];
+  recommendationCounters: DayCounters[];
   outbox: OutboxEntry[];
 }
 
 /** The shared model published by the kindred server (`GET /v1/model`). */
 export interface SharedModel {
+  /** 2 (fields in camelCase); other formats are refused. */
   format: number;
   version: number;
-  built_epoch: number;
+  /** UTC day number the model was built on. */
+  builtEpoch: number;
   popularity: Record<string, number>;
   trending: Record<string, number>;
-  /** Per item, the items it leads to: learned weights where `item_model` was fitted,
+  /** Per item, the items it leads to: learned weights where `itemModel` was fitted,
    * co-occurrence for the rest. */
-  neighbours: Record<string, { item: string; score: number }[]>;
+  neighbours: Record<string, ModelNeighbour[]>;
   interests: Record<string, number>;
-  segment_axis: string[];
-  segments: { label: string; share: number; centroid: number[] }[];
+  /** The interest keys segment centroids are expressed over. */
+  segmentAxis: string[];
+  segments: ModelSegment[];
   /** The learned item model behind `neighbours`, when the server fitted one. */
-  item_model?: { kind: "ease"; items: number; lambda: number };
+  itemModel?: ItemModelInfo;
+}
+
+/** One entry of a `SharedModel.neighbours` list. */
+export interface ModelNeighbour {
+  item: string;
+  score: number;
+}
+
+/** A shopper segment of the shared model: a centroid over `segmentAxis`. */
+export interface ModelSegment {
+  label: string;
+  share: number;
+  centroid: number[];
+}
+
+/** What learned the item lists of a `SharedModel`. */
+export interface ItemModelInfo {
+  kind: "ease";
+  items: number;
+  lambda: number;
 }
 
 export interface ModelStatus {
@@ -423,5 +487,50 @@ export interface Status {
   pendingWrites: number;
   warnings: Warning[];
   catalogSize: number;
-  model: { version: number; url: string | null; etag: string | null } | null;
+  model: ModelSource | null;
+}
+
+/** The installed shared model: its version and where it came from (null: passed as an object). */
+export interface ModelSource {
+  version: number;
+  url: string | null;
+  etag: string | null;
+}
+
+/** The `code` of a `KindredError`; stable across versions, unlike `message`. */
+export type KindredErrorCode =
+  /** `Kindred.create` options: an unknown or replaced name, a wrong type, a value out of range. */
+  | "invalid-option"
+  /** `track`: a malformed event. */
+  | "invalid-event"
+  /** `recommend` or `similar`: malformed or contradictory options. */
+  | "invalid-request"
+  /** Another argument: an interest key, a consent state, an event name. */
+  | "invalid-argument"
+  /** `loadCatalog`: no valid row, or not an array. */
+  | "invalid-catalog"
+  /** `loadModel`: not a model this version reads (format, shape or values). */
+  | "invalid-model"
+  /** An item id that is not in the loaded catalog. */
+  | "unknown-item"
+  /** Recommendations were asked for before any catalog was loaded. */
+  | "no-catalog"
+  /** The catalog or model URL could not be fetched (network, HTTP status, not JSON). */
+  | "fetch-failed"
+  /** The browser's random number generator failed, so no report could be drawn. */
+  | "random-unavailable"
+  /** A failure that valid use of the API cannot cause (a bug in kindred). */
+  | "internal";
+
+/** What every method throws (or rejects with): an `Error` named "KindredError" whose `code`
+ * says what went wrong. Branch on `code`; `message` is for people and may be reworded.
+ *
+ * ```ts
+ * try { k.track({ type: "view", item: sku }); }
+ * catch (e) { if ((e as KindredError).code !== "unknown-item") throw e; }
+ * ```
+ */
+export interface KindredError extends Error {
+  name: "KindredError";
+  code: KindredErrorCode;
 }

@@ -6,12 +6,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use kindred_core::{Engine, OsRandom, RecommendRequest, Strategy};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::convert::now_ms;
+use crate::error::{ErrorCode, KindredError};
 use crate::events::{emit_update, listen, unlisten};
 use crate::instance::{Inner, Shared};
 use crate::options::CreateOptions;
@@ -21,18 +22,19 @@ use crate::persist::{
     schedule_flush,
 };
 use crate::rebase::Op;
-use crate::storage::record;
 use crate::transport::{fetch_json, outbox_to_js, schedule_report};
 use crate::values::{
-    explanation_js, interests_js, load_report_js, privacy_js, read_event, read_request,
-    recommendations_js, shopper_data_js, JsJson,
+    explanation_js, export_js, load_report_js, privacy_js, profile_js, read_event, read_request,
+    recommendations_js, status_js, ExportView, JsJson, ModelSourceView, PrivacyView, ProfileView,
+    StatusView,
 };
 
 /// The kindred engine for one shopper on one site, with durable local storage.
 ///
 /// Raw behaviour stays on this device: it lives in memory and in this site's IndexedDB.
 /// Create it with `await Kindred.create(options)`. Every method that receives bad input throws
-/// an `Error` whose message names the problem and leaves stored data untouched.
+/// a `KindredError` (an `Error` with a stable `code`, such as `"unknown-item"`) whose message
+/// names the problem, and leaves stored data untouched.
 ///
 /// ```ts
 /// import init, { Kindred } from "kindred";
@@ -67,7 +69,7 @@ impl Kindred {
     /// says which storage is in use). Rejects only for invalid options.
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "KindredOptions | undefined")] options: JsValue,
-    ) -> Result<Kindred, JsError> {
+    ) -> Result<Kindred, KindredError> {
         let options = CreateOptions::from_js(options)?;
         let engine = Engine::with_config(options.engine_config())?;
         let shared: Shared = Rc::new(RefCell::new(Inner::new(engine, &options)));
@@ -90,16 +92,20 @@ impl Kindred {
             let rows = match items.as_string() {
                 Some(url) => match fetch_json(&url, None).await {
                     Ok(Some((rows, _))) => rows,
-                    Ok(None) => return Err(JsError::new("unexpected 304 for the catalog").into()),
+                    Ok(None) => {
+                        let message =
+                            format!("could not load the catalog from {url}: unexpected 304");
+                        return Err(KindredError::new(ErrorCode::FetchFailed, message).into());
+                    }
                     Err(e) => {
                         let message = format!("could not load the catalog from {url}: {e}");
-                        return Err(JsError::new(&message).into());
+                        return Err(KindredError::new(ErrorCode::FetchFailed, message).into());
                     }
                 },
                 None => items,
             };
             let report = shared.borrow_mut().engine.load_catalog_value(JsJson(rows));
-            let report = load_report_js(&report.map_err(JsError::from)?);
+            let report = load_report_js(&report.map_err(KindredError::from)?);
             emit_update(&shared, "catalog");
             Ok(report)
         })
@@ -125,7 +131,7 @@ impl Kindred {
     pub fn track(
         &self,
         #[wasm_bindgen(unchecked_param_type = "TrackEvent")] event: JsValue,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         let mut event = read_event(event)?;
         let now = now_ms();
         {
@@ -144,7 +150,7 @@ impl Kindred {
     pub fn recommend(
         &self,
         #[wasm_bindgen(unchecked_param_type = "RecommendOptions")] options: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, KindredError> {
         let request = read_request(options)?;
         let now = now_ms();
         let mut inner = self.inner.borrow_mut();
@@ -161,7 +167,7 @@ impl Kindred {
 
     /// Items like `item` (content and embeddings): `recommend({ strategy: "similar", item, k })`.
     #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
-    pub fn similar(&self, item: &str, k: Option<u32>) -> Result<JsValue, JsError> {
+    pub fn similar(&self, item: &str, k: Option<u32>) -> Result<JsValue, KindredError> {
         let request = RecommendRequest::for_item(Strategy::Similar, item)
             .with_k(k.map_or(10, |k| k as usize));
         let recs = self.inner.borrow().engine.recommend(&request, now_ms())?;
@@ -171,48 +177,30 @@ impl Kindred {
     /// The shopper's interest profile: `{ interests, removedInterests, segment, events, items }`
     /// with the top `limit` interests (default 20), weights summing to 1.
     #[wasm_bindgen(unchecked_return_type = "Profile")]
-    pub fn profile(&self, limit: Option<u32>) -> Result<JsValue, JsError> {
+    pub fn profile(&self, limit: Option<u32>) -> Result<JsValue, KindredError> {
         let inner = self.inner.borrow();
         let now = now_ms();
         let engine = &inner.engine;
         let interests = engine.interests(now, limit.map_or(20, |n| n as usize));
-        let segment = engine
-            .segment(now)
-            .map_or(JsValue::NULL, |(label, similarity)| {
-                record(&[
-                    ("label", label.into()),
-                    ("similarity", f64::from(similarity).into()),
-                ])
-            });
-        let removed: Vec<&String> = engine.profile().removed_interests().iter().collect();
-        Ok(record(&[
-            ("interests", interests_js(&interests)),
-            (
-                "removedInterests",
-                removed
-                    .iter()
-                    .map(|k| JsValue::from(k.as_str()))
-                    .collect::<js_sys::Array>()
-                    .into(),
-            ),
-            ("segment", segment),
-            ("events", (engine.history().len() as f64).into()),
-            (
-                "items",
-                (engine.history().all_stats().count() as f64).into(),
-            ),
-        ]))
+        Ok(profile_js(&ProfileView {
+            interests: &interests,
+            removed_interests: engine.profile().removed_interests(),
+            segment: engine.segment(now),
+            events: engine.history().len(),
+            items: engine.history().all_stats().count(),
+        }))
     }
 
     /// Removes an interest (a `key` from `profile()`, e.g. `"category:Toys"`) for good: it is
     /// no longer shown, accumulated or used to pick items.
     #[wasm_bindgen(js_name = removeInterest)]
-    pub fn remove_interest(&self, key: &str) -> Result<(), JsError> {
+    pub fn remove_interest(&self, key: &str) -> Result<(), KindredError> {
         let key = key.trim();
         if key.is_empty() || !key.contains(':') {
-            return Err(JsError::new(&format!(
-                "invalid interest key \"{key}\": use a key from profile().interests, like \"category:Toys\""
-            )));
+            return Err(KindredError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid interest key \"{key}\": use a key from profile().interests, like \"category:Toys\""),
+            ));
         }
         {
             let mut inner = self.inner.borrow_mut();
@@ -227,7 +215,7 @@ impl Kindred {
     /// Why `item` is or is not recommended: the shopper's activity on it, the interests it
     /// matches or that hide it, its popularity and trend, and its for-you rank and reasons.
     #[wasm_bindgen(unchecked_return_type = "Explanation")]
-    pub fn explain(&self, item: &str) -> Result<JsValue, JsError> {
+    pub fn explain(&self, item: &str) -> Result<JsValue, KindredError> {
         let explanation = self.inner.borrow().engine.explain(item, now_ms())?;
         Ok(explanation_js(&explanation))
     }
@@ -239,20 +227,17 @@ impl Kindred {
     /// not yet sent (`pendingReport`), undelivered reports (`outbox`), and any stored data
     /// that could not be read (`quarantined`, bytes in base64).
     #[wasm_bindgen(js_name = exportData, unchecked_return_type = "ExportedData")]
-    pub fn export_data(&self) -> Result<JsValue, JsError> {
+    pub fn export_data(&self) -> Result<JsValue, KindredError> {
         let inner = self.inner.borrow();
         let now = now_ms();
-        let data = shopper_data_js(&inner.engine.export_data(now));
-        for (key, value) in [
-            ("site", JsValue::from(inner.site.as_str())),
-            ("exportedAt", (now as f64).into()),
-            ("storage", inner.storage_name().into()),
-            ("quarantined", quarantined_js(&inner.quarantined)),
-            ("outbox", outbox_to_js(&inner.outbox)),
-        ] {
-            let _ = Reflect::set(&data, &key.into(), &value);
-        }
-        Ok(data)
+        Ok(export_js(&ExportView {
+            site: &inner.site,
+            exported_at: now,
+            storage: inner.storage_name(),
+            data: &inner.engine.export_data(now),
+            quarantined: quarantined_js(&inner.quarantined),
+            outbox: outbox_to_js(&inner.outbox),
+        }))
     }
 
     /// Wipes everything stored about the shopper, in this tab, in storage and (through the
@@ -290,22 +275,19 @@ impl Kindred {
     /// `blockedBy` says why nothing is sent (`"consent-pending"`, `"global-privacy-control"`,
     /// `"do-not-track"`, `"mode-off"`, `"no-endpoint"`...) or is `null`.
     #[wasm_bindgen(unchecked_return_type = "PrivacyView")]
-    pub fn privacy(&self) -> Result<JsValue, JsError> {
+    pub fn privacy(&self) -> Result<JsValue, KindredError> {
         let mut inner = self.inner.borrow_mut();
         let overview = inner
             .engine
             .privacy(now_ms(), &mut OsRandom)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(|e| KindredError::new(ErrorCode::RandomUnavailable, e.to_string()))?;
         inner.dirty = true;
-        let view = privacy_js(&overview);
-        let blocker = inner.report_blocker();
-        let _ = Reflect::set(&view, &"consent".into(), &inner.consent.name().into());
-        let _ = Reflect::set(
-            &view,
-            &"blockedBy".into(),
-            &blocker.map_or(JsValue::NULL, JsValue::from),
-        );
-        let _ = Reflect::set(&view, &"outbox".into(), &outbox_to_js(&inner.outbox));
+        let view = privacy_js(&PrivacyView {
+            overview: &overview,
+            consent: inner.consent.name(),
+            blocked_by: inner.report_blocker(),
+            outbox: outbox_to_js(&inner.outbox),
+        });
         drop(inner);
         // Keep the drawn report, so what was shown is what is sent, even after a reload.
         schedule_flush(&self.inner);
@@ -318,11 +300,12 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"granted\" | \"pending\" | \"denied\"")]
         state: &str,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         let consent = Consent::parse(state).ok_or_else(|| {
-            JsError::new(&format!(
-                "invalid consent \"{state}\": use \"granted\", \"pending\" or \"denied\""
-            ))
+            KindredError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid consent \"{state}\": use \"granted\", \"pending\" or \"denied\""),
+            )
         })?;
         self.inner.borrow_mut().consent = consent;
         schedule_report(&self.inner, None);
@@ -336,7 +319,7 @@ impl Kindred {
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"update\" | \"warning\"")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(detail: any) => void")] callback: Function,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), KindredError> {
         listen(&self.inner, event, callback)
     }
 
@@ -350,32 +333,19 @@ impl Kindred {
     #[wasm_bindgen(unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
         let inner = self.inner.borrow();
-        let model = inner.model_source.as_ref().map_or(JsValue::NULL, |m| {
-            record(&[
-                ("version", (m.version as f64).into()),
-                ("url", m.url.as_deref().map_or(JsValue::NULL, JsValue::from)),
-                (
-                    "etag",
-                    m.etag.as_deref().map_or(JsValue::NULL, JsValue::from),
-                ),
-            ])
-        });
-        let warnings: js_sys::Array = inner.warnings.iter().collect();
-        record(&[
-            ("site", inner.site.as_str().into()),
-            ("storage", inner.storage_name().into()),
-            (
-                "memoryReason",
-                inner
-                    .memory_reason
-                    .as_deref()
-                    .map_or(JsValue::NULL, JsValue::from),
-            ),
-            ("pendingWrites", (inner.pending.len() as f64).into()),
-            ("warnings", warnings.into()),
-            ("catalogSize", (inner.engine.catalog().len() as f64).into()),
-            ("model", model),
-        ])
+        status_js(&StatusView {
+            site: &inner.site,
+            storage: inner.storage_name(),
+            memory_reason: inner.memory_reason.as_deref(),
+            pending_writes: inner.pending.len(),
+            warnings: &inner.warnings,
+            catalog_size: inner.engine.catalog().len(),
+            model: inner.model_source.as_ref().map(|m| ModelSourceView {
+                version: m.version,
+                url: m.url.as_deref(),
+                etag: m.etag.as_deref(),
+            }),
+        })
     }
 
     /// Saves pending changes, then stops using storage and other tabs' messages. The instance

@@ -10,8 +10,10 @@
 //!   `outbox.rs`: consent, blockers and the outbox rules (plain Rust, native tests).
 //! - `events.rs`: `update` and `warning` listeners.
 //! - `storage.rs`: IndexedDB through web-sys, with a memory fallback decided by the caller.
-//! - `values.rs`: JS values in and out, field by field; `convert.rs`: host functions (clock,
-//!   timers, `fetch`) and error text.
+//! - `values.rs`: JS values in and out, one table of field names per type; `error.rs`: what is
+//!   thrown (`KindredError` with a stable `code`) and the warning codes; `convert.rs`: host
+//!   functions (clock, timers, `fetch`) and error text. `names.rs` (a test) checks the names
+//!   against `kindred.d.ts`.
 //! - `panic_messages.rs`: the panic hook of the debug build (`scripts/build-wasm --dev`).
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
@@ -26,9 +28,12 @@ use wasm_bindgen::prelude::wasm_bindgen;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod convert;
+mod error;
 mod events;
 mod instance;
 mod kindred;
+#[cfg(test)]
+mod names;
 mod options;
 mod outbox;
 #[cfg(feature = "panic-messages")]
@@ -39,6 +44,7 @@ mod storage;
 mod transport;
 mod values;
 
+pub use error::KindredError;
 pub use kindred::Kindred;
 
 #[wasm_bindgen(typescript_custom_section)]

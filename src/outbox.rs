@@ -10,6 +10,8 @@
 
 use kindred_core::Mode;
 
+use crate::error::WarningCode;
+
 /// How long a tab owns an outbox entry it is sending before another tab may retry it.
 pub(crate) const CLAIM_MS: i64 = 60_000;
 
@@ -28,13 +30,10 @@ pub(crate) enum Consent {
 }
 
 impl Consent {
+    pub(crate) const ALL: [Consent; 3] = [Consent::Granted, Consent::Pending, Consent::Denied];
+
     pub(crate) fn parse(value: &str) -> Option<Consent> {
-        match value {
-            "granted" => Some(Consent::Granted),
-            "pending" => Some(Consent::Pending),
-            "denied" => Some(Consent::Denied),
-            _ => None,
-        }
+        Consent::ALL.into_iter().find(|c| c.name() == value)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -170,7 +169,7 @@ pub(crate) fn settle(
     delivery: &Delivery,
     now: i64,
     retry_base_ms: u32,
-) -> Option<(&'static str, String)> {
+) -> Option<(WarningCode, String)> {
     let at = outbox.iter().position(|e| e.day == day)?;
     match delivery {
         Delivery::Accepted => {
@@ -179,14 +178,14 @@ pub(crate) fn settle(
         }
         Delivery::Rejected(why) => {
             outbox.remove(at);
-            Some(("report-rejected", why.clone()))
+            Some((WarningCode::ReportRejected, why.clone()))
         }
         Delivery::Failed(why) => {
             let e = &mut outbox[at];
             e.attempts += 1;
             e.next_at = now + backoff_ms(e.attempts - 1, retry_base_ms);
             e.claimed_until = 0;
-            Some(("report-delayed", why.clone()))
+            Some((WarningCode::ReportDelayed, why.clone()))
         }
     }
 }
@@ -318,7 +317,7 @@ mod tests {
         let why = "HTTP 400 window-mismatch: 7 days".to_owned();
         assert_eq!(
             settle(&mut outbox, 98, &Delivery::Rejected(why.clone()), now, 1000),
-            Some(("report-rejected", why))
+            Some((WarningCode::ReportRejected, why))
         );
         assert!(outbox.is_empty());
     }
@@ -332,7 +331,10 @@ mod tests {
         for (attempt, wait) in [(1, 1000), (2, 2000), (3, 4000)] {
             assert_eq!(claim_due(&mut outbox, at, KEEP).claimed.len(), 1);
             let warning = settle(&mut outbox, 99, &failed, at, 1000);
-            assert_eq!(warning, Some(("report-delayed", "HTTP 503".to_owned())));
+            assert_eq!(
+                warning,
+                Some((WarningCode::ReportDelayed, "HTTP 503".to_owned()))
+            );
             let e = &outbox[0];
             assert_eq!(
                 (e.attempts, e.next_at, e.claimed_until),

@@ -27,8 +27,9 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
 use crate::convert::{
-    add_global_listener, base64, describe, error_name, now_ms, remove_global_listener, set_timeout,
+    add_global_listener, describe, error_name, now_ms, remove_global_listener, set_timeout,
 };
+use crate::error::{ErrorCode, KindredError, WarningCode};
 use crate::events::{emit_update, warn};
 use crate::instance::{Inner, ModelSource, Shared};
 use crate::options::StorageChoice;
@@ -38,7 +39,7 @@ use crate::storage::{
     STATE_KEY,
 };
 use crate::transport::{fetch_json, outbox_from_js, outbox_to_js, schedule_report};
-use crate::values::read_model;
+use crate::values::{array_of, model_status, quarantine_view_js, read_model, QuarantineView};
 
 /// At most this many unreadable states are kept for `exportData()` (oldest dropped first).
 const MAX_QUARANTINED: usize = 4;
@@ -134,28 +135,21 @@ fn quarantine_records(list: &[Quarantined]) -> JsValue {
 /// The quarantined records as `exportData()` shows them: bytes in base64, other data as its
 /// JSON text.
 pub(crate) fn quarantined_js(list: &[Quarantined]) -> JsValue {
-    list.iter()
-        .map(|q| {
-            let raw = if q.raw.is_undefined() {
+    let views: Vec<QuarantineView<'_>> = list
+        .iter()
+        .map(|q| QuarantineView {
+            reason: &q.reason,
+            at: q.at,
+            bytes: q.bytes.as_deref(),
+            raw_json: if q.raw.is_undefined() {
                 JsValue::NULL
             } else {
                 // Structured-clone data may not be JSON; its JSON text is the readable part.
                 js_sys::JSON::stringify(&q.raw).map_or(JsValue::NULL, JsValue::from)
-            };
-            record(&[
-                ("reason", q.reason.as_str().into()),
-                ("at", (q.at as f64).into()),
-                (
-                    "bytesBase64",
-                    q.bytes
-                        .as_deref()
-                        .map_or(JsValue::NULL, |b| base64(b).into()),
-                ),
-                ("rawJson", raw),
-            ])
+            },
         })
-        .collect::<js_sys::Array>()
-        .into()
+        .collect();
+    array_of(&views, quarantine_view_js)
 }
 
 fn parse_quarantine(raw: &JsValue) -> Vec<Quarantined> {
@@ -182,9 +176,9 @@ fn parse_quarantine(raw: &JsValue) -> Vec<Quarantined> {
 /// Stops using IndexedDB after a failure; the state stays complete in memory.
 pub(crate) fn fall_back_to_memory(shared: &Shared, error: &JsValue) {
     let (code, what) = if error_name(error).as_deref() == Some("QuotaExceededError") {
-        ("quota-exceeded", "the storage quota is exhausted")
+        (WarningCode::QuotaExceeded, "the storage quota is exhausted")
     } else {
-        ("storage-failed", "writing to IndexedDB failed")
+        (WarningCode::StorageFailed, "writing to IndexedDB failed")
     };
     let message = format!(
         "{what} ({}): keeping the shopper's data in memory for this page",
@@ -446,7 +440,7 @@ pub(crate) async fn open_storage(shared: &Shared, choice: StorageChoice) {
                 describe(&e)
             );
             shared.borrow_mut().memory_reason = Some(message.clone());
-            warn(shared, "storage-unavailable", message);
+            warn(shared, WarningCode::StorageUnavailable, message);
         }
     }
     let retention_now = now_ms();
@@ -492,7 +486,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
                     })
                 }
                 Err(e) => warnings.push((
-                    "model-cache-invalid",
+                    WarningCode::ModelCacheInvalid,
                     format!("the cached shared model was ignored: {}", describe(&e)),
                 )),
             }
@@ -513,7 +507,7 @@ async fn restore_from(shared: &Shared, db: &IdbDatabase) -> Result<(), JsValue> 
         tx.put(STATE_KEY, &snapshot_record(gen, &snapshot, now_ms(), false))?;
         tx.commit().await?;
         shared.borrow_mut().synced_gen = gen;
-        warnings.push(("state-unreadable", message));
+        warnings.push((WarningCode::StateUnreadable, message));
     }
     for (code, message) in warnings {
         warn(shared, code, message);
@@ -606,25 +600,18 @@ pub(crate) async fn load_model(shared: &Shared, model: JsValue) -> Result<JsValu
                 Some(c) => {
                     warn(
                     shared,
-                    "model-offline",
+                    WarningCode::ModelOffline,
                     format!("could not refresh the shared model from {url} ({e}); using the cached one"),
                 );
                     Ok(model_status("offline", c.version))
                 }
                 None => {
                     let message = format!("could not load the shared model from {url}: {e}");
-                    Err(JsError::new(&message).into())
+                    Err(KindredError::new(ErrorCode::FetchFailed, message).into())
                 }
             }
         }
     }
-}
-
-fn model_status(status: &str, version: u64) -> JsValue {
-    record(&[
-        ("status", status.into()),
-        ("version", (version as f64).into()),
-    ])
 }
 
 /// Installs a model given as a JS value, remembers where it came from, caches it and tells
@@ -634,7 +621,7 @@ fn install_model(
     model: JsValue,
     url: Option<String>,
     etag: Option<String>,
-) -> Result<u64, JsError> {
+) -> Result<u64, KindredError> {
     let parsed = read_model(model.clone())?;
     let version = parsed.version;
     {

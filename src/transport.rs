@@ -14,6 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::convert::{describe, fetch_with_init, now_ms, set_timeout};
+use crate::error::WarningCode;
 use crate::events::warn;
 use crate::instance::{Inner, Shared};
 use crate::outbox::{
@@ -21,6 +22,7 @@ use crate::outbox::{
 };
 use crate::persist::{enqueue, fall_back_to_memory, write_state};
 use crate::storage::{record, Transaction, OUTBOX_KEY};
+use crate::values::{array_of, writer};
 
 /// `"global-privacy-control"` or `"do-not-track"` when the browser asks not to be tracked.
 pub(crate) fn browser_opt_out() -> Option<&'static str> {
@@ -42,21 +44,21 @@ pub(crate) fn browser_opt_out() -> Option<&'static str> {
     None
 }
 
+writer! {
+    /// `OutboxEntry` in `kindred.d.ts`; also how entries are stored (`outbox_from_js` reads
+    /// them back).
+    pub(crate) OUTBOX_ENTRY, outbox_entry_js(e: OutboxEntry) {
+        "day" => e.day.into(),
+        "json" => e.json.as_str().into(),
+        "committedAt" => (e.committed_at as f64).into(),
+        "attempts" => e.attempts.into(),
+        "nextAt" => (e.next_at as f64).into(),
+        "claimedUntil" => (e.claimed_until as f64).into(),
+    }
+}
+
 pub(crate) fn outbox_to_js(outbox: &[OutboxEntry]) -> JsValue {
-    outbox
-        .iter()
-        .map(|e| {
-            record(&[
-                ("day", e.day.into()),
-                ("json", e.json.as_str().into()),
-                ("committedAt", (e.committed_at as f64).into()),
-                ("attempts", e.attempts.into()),
-                ("nextAt", (e.next_at as f64).into()),
-                ("claimedUntil", (e.claimed_until as f64).into()),
-            ])
-        })
-        .collect::<js_sys::Array>()
-        .into()
+    array_of(outbox, outbox_entry_js)
 }
 
 /// Reads the stored outbox; entries that are not well-formed are dropped (they could not be
@@ -263,14 +265,14 @@ async fn report_task(shared: Shared) {
     if claim.unsettled > 0 {
         warn(
             &shared,
-            "report-dropped",
+            WarningCode::ReportDropped,
             format!("{} report(s) were being sent when a page closed; they are not sent again (at most one per day)", claim.unsettled),
         );
     }
     if claim.expired > 0 {
         warn(
             &shared,
-            "report-dropped",
+            WarningCode::ReportDropped,
             format!(
                 "{} report(s) could not be delivered within outboxDays and were dropped",
                 claim.expired

@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Promise, Reflect};
-use kindred::Kindred;
+use kindred::{Kindred, KindredError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -82,6 +82,21 @@ export function capture_reports() {
   return sent;
 }
 export function restore_fetch(sent) { sent.restore(); }
+// GETs of `/v1/model` are answered with `body` (ETag "v2"); their If-None-Match headers are
+// collected in the returned array (null when there was none).
+export function serve_model(body) {
+  const original = globalThis.fetch;
+  const seen = [];
+  globalThis.fetch = (url, init) => {
+    if (String(url).endsWith("/v1/model")) {
+      seen.push(init.headers["If-None-Match"] ?? null);
+      return Promise.resolve(new Response(body, { status: 200, headers: { ETag: '"v2"' } }));
+    }
+    return original(url, init);
+  };
+  seen.restore = () => { globalThis.fetch = original; };
+  return seen;
+}
 "#)]
 extern "C" {
     async fn idb_put(db: &str, key: &str, value: JsValue);
@@ -93,6 +108,7 @@ extern "C" {
     fn reset_clock();
     fn capture_reports() -> Array;
     fn restore_fetch(sent: &Array);
+    fn serve_model(body: &str) -> Array;
 }
 
 fn js(json: &str) -> JsValue {
@@ -183,9 +199,9 @@ async fn every_export_answers() {
     assert!(String::from(text).contains("\"castle\""));
     let updates = listen(&k, "update");
     let model = js(
-        r#"{"format": 1, "version": 7, "built_epoch": 20000, "popularity": {"lego": 1.0},
+        r#"{"format": 2, "version": 7, "builtEpoch": 20000, "popularity": {"lego": 1.0},
             "trending": {"kettle": 1.0}, "neighbours": {"mug": [{"item": "kettle", "score": 0.9}]},
-            "interests": {}, "segment_axis": [], "segments": []}"#,
+            "interests": {}, "segmentAxis": [], "segments": []}"#,
     );
     let status = wait(k.load_model(model)).await;
     assert_eq!(get(&status, "status"), "installed");
@@ -332,30 +348,48 @@ async fn another_instance_sees_changes_live() {
 async fn bad_input_throws_errors_that_name_the_problem() {
     let k = create("errors").await;
     k.track(js(r#"{"type": "view", "item": "mug"}"#)).unwrap();
-    let cases: Vec<(Result<(), JsError>, &str)> = vec![
+    let cases: Vec<(Result<(), KindredError>, &str, &str)> = vec![
         (
             k.track(js(r#"{"type": "view", "item": "nope"}"#)),
             "unknown item id \"nope\"",
+            "unknown-item",
         ),
         (
             k.track(js(r#"{"type": "vieww", "item": "mug"}"#)),
             "unknown type \"vieww\"",
+            "invalid-event",
         ),
         (
             k.track(js(r#"{"type": "view", "itme": "mug"}"#)),
             "unknown field `itme`",
+            "invalid-event",
         ),
         (
             k.recommend(js(r#"{"strategy": "similar"}"#)).map(drop),
             "item",
+            "invalid-request",
         ),
-        (k.recommend(js(r#"{"k": 0}"#)).map(drop), "\"k\""),
-        (k.explain("nope").map(drop), "unknown item id \"nope\""),
-        (k.remove_interest("   "), "invalid interest key"),
+        (
+            k.recommend(js(r#"{"k": 0}"#)).map(drop),
+            "\"k\"",
+            "invalid-request",
+        ),
+        (
+            k.explain("nope").map(drop),
+            "unknown item id \"nope\"",
+            "unknown-item",
+        ),
+        (
+            k.remove_interest("   "),
+            "invalid interest key",
+            "invalid-argument",
+        ),
     ];
-    for (result, expected) in cases {
-        let error = result.expect_err(expected);
-        let message = message_of(error.into());
+    for (result, expected, code) in cases {
+        let error: JsValue = result.expect_err(expected).into();
+        assert_eq!(get(&error, "name"), "KindredError");
+        assert_eq!(get(&error, "code"), code, "{expected}");
+        let message = message_of(error);
         assert!(
             message.contains(expected),
             "{message:?} should mention {expected:?}"
@@ -364,11 +398,14 @@ async fn bad_input_throws_errors_that_name_the_problem() {
     let rejected = JsFuture::from(k.load_catalog(js(r#"[{"id": "x"}]"#)))
         .await
         .expect_err("no valid row");
+    assert_eq!(get(&rejected, "code"), "invalid-catalog");
     assert!(message_of(rejected).contains("no valid"));
-    let bad_options = Kindred::create(js(r#"{"stie": "x"}"#))
+    let bad_options: JsValue = Kindred::create(js(r#"{"stie": "x"}"#))
         .await
-        .expect_err("typo in options");
-    assert!(message_of(bad_options.into()).contains("unknown field `stie`"));
+        .expect_err("typo in options")
+        .into();
+    assert_eq!(get(&bad_options, "code"), "invalid-option");
+    assert!(message_of(bad_options).contains("unknown field `stie`"));
     // Nothing was lost: the one good event is still there, and the catalog still answers.
     assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 1);
     assert_eq!(get(&k.status(), "catalogSize").as_f64(), Some(5.0));
@@ -452,6 +489,53 @@ async fn quota_errors_fall_back_to_memory_without_throwing() {
     // Tracking goes on, in memory, without throwing.
     k.track(js(r#"{"type": "view", "item": "cup"}"#)).unwrap();
     assert_eq!(len(&get(&k.export_data().unwrap(), "events")), 2);
+}
+
+/// A model cached by a kindred that read model format 1 (snake_case fields) is refused when the
+/// page starts, and the next `loadModel(url)` fetches the current one instead of revalidating
+/// the old one's ETag.
+#[wasm_bindgen_test]
+async fn a_cached_model_of_an_older_format_is_refused_and_fetched_again() {
+    let site = "old-model";
+    let cached = js(r#"{"url": "/v1/model", "etag": "\"v1\"", "fetchedAt": 0,
+        "model": {"format": 1, "version": 1, "built_epoch": 20000, "popularity": {"lego": 1.0},
+            "trending": {}, "neighbours": {}, "interests": {}, "segment_axis": [], "segments": []}}"#);
+    idb_put(&db_name(site), "model", cached).await;
+    let k = Kindred::create(js(r#"{"site": "old-model"}"#))
+        .await
+        .expect("an old cache never breaks create");
+    let status = k.status();
+    assert!(
+        get(&status, "model").is_null(),
+        "the old model is not installed"
+    );
+    let warnings = Array::from(&get(&status, "warnings"));
+    assert_eq!(get(&warnings.get(0), "code"), "model-cache-invalid");
+    let message = get(&warnings.get(0), "message").as_string().unwrap();
+    assert!(message.contains("model format 1 is older"), "{message}");
+    wait(k.load_catalog(js(CATALOG))).await;
+    let seen = serve_model(
+        r#"{"format": 2, "version": 2, "builtEpoch": 20001, "popularity": {"kettle": 1.0},
+            "trending": {"kettle": 1.0}, "neighbours": {}, "interests": {}, "segmentAxis": [],
+            "segments": []}"#,
+    );
+    let loaded = JsFuture::from(k.load_model(JsValue::from("/v1/model"))).await;
+    restore_fetch(&seen);
+    let loaded = loaded.expect("the current model loads");
+    assert_eq!(get(&loaded, "status"), "fetched");
+    assert_eq!(get(&loaded, "version").as_f64(), Some(2.0));
+    assert_eq!(seen.length(), 1);
+    assert!(
+        seen.get(0).is_null(),
+        "fetched anew, not revalidated with the old ETag"
+    );
+    let trending = k
+        .recommend(js(r#"{"strategy": "trending", "k": 1}"#))
+        .unwrap();
+    assert_eq!(get(&Array::from(&trending).get(0), "item"), "kettle");
+    wait(k.close()).await;
+    let stored = idb_get(&db_name(site), "model").await;
+    assert_eq!(get(&get(&stored, "model"), "format").as_f64(), Some(2.0));
 }
 
 /// Stores `bytes` as the site's state (generation `gen`), then creates an instance over it.

@@ -8,7 +8,7 @@ import { openTab, TAB_CATALOG, useShop } from "./support/shop-tabs.mjs";
 
 const CATALOG_PATH = "/shop/catalog.json";
 const MODEL_PATH = "/shop/model.json";
-const shop = useShop({ json: { [CATALOG_PATH]: TAB_CATALOG, [MODEL_PATH]: { format: 1, version: 7 } } });
+const shop = useShop({ json: { [CATALOG_PATH]: TAB_CATALOG, [MODEL_PATH]: { format: 2, version: 7 } } });
 
 test("the catalog and the shared model are fetched without the shop's cookies or a referrer", async () => {
   const context = await shop.browser.newContext();

@@ -153,12 +153,59 @@ test("bad input throws a real Error with a message and changes nothing", async (
   assert.equal(k.status().catalogSize, 1, "the failed catalog loads kept the good one");
 });
 
+test("thrown errors are KindredErrors with a code to branch on", async () => {
+  const { Kindred } = await loadModule();
+  /** What `fn` threw or rejected with, as `name:code`. */
+  const thrown = async (fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      assert.ok(e instanceof Error, "a real Error");
+      return `${e.name}:${e.code}`;
+    }
+    assert.fail("did not throw");
+  };
+  const k = await Kindred.create({ storage: "memory" });
+  assert.equal(await thrown(() => k.recommend({ strategy: "for-you" })), "KindredError:no-catalog");
+  assert.equal(await thrown(() => k.loadCatalog([])), "KindredError:invalid-catalog");
+  await k.loadCatalog([{ id: "a", title: "Alpha" }]);
+  assert.equal(await thrown(() => k.track({ type: "view", item: "zzz" })), "KindredError:unknown-item");
+  assert.equal(await thrown(() => k.explain("zzz")), "KindredError:unknown-item");
+  assert.equal(await thrown(() => k.track({ type: "teleport", item: "a" })), "KindredError:invalid-event");
+  assert.equal(await thrown(() => k.track({ type: "dwell", item: "a" })), "KindredError:invalid-event");
+  assert.equal(await thrown(() => k.recommend({ stratgy: "similar" })), "KindredError:invalid-request");
+  assert.equal(await thrown(() => k.recommend({ filter: { minPrice: "1" } })), "KindredError:invalid-request");
+  assert.equal(await thrown(() => k.similar("zzz")), "KindredError:unknown-item");
+  assert.equal(await thrown(() => k.consent("maybe")), "KindredError:invalid-argument");
+  assert.equal(await thrown(() => k.removeInterest("nokey")), "KindredError:invalid-argument");
+  assert.equal(await thrown(() => k.on("change", () => {})), "KindredError:invalid-argument");
+  assert.equal(await thrown(() => k.loadModel({ format: 1, version: 1 })), "KindredError:invalid-model");
+  assert.equal(await thrown(() => k.loadModel("http://127.0.0.1:9/v1/model")), "KindredError:fetch-failed");
+  assert.equal(await thrown(() => k.loadCatalog("http://127.0.0.1:9/catalog.json")), "KindredError:fetch-failed");
+  for (const options of [{ stie: "x" }, { site: "" }, { privacy: { epsilonPerDay: 1 } }, { privacy: { delta: 2 } }]) {
+    assert.equal(await thrown(() => Kindred.create(options)), "KindredError:invalid-option", JSON.stringify(options));
+  }
+  // A shop that tracks before its catalog has the item can tell that apart from a bug.
+  const track = (event) => {
+    try {
+      k.track(event);
+      return "tracked";
+    } catch (e) {
+      if (e.code === "unknown-item") return "skipped";
+      throw e;
+    }
+  };
+  assert.equal(track({ type: "view", item: "a" }), "tracked");
+  assert.equal(track({ type: "view", item: "new-arrival" }), "skipped");
+  assert.throws(() => track({ type: "view" }), (e) => e.code === "invalid-event");
+});
+
 test("loadModel fetches with ETag revalidation and keeps the last model when offline", async () => {
   const { Kindred } = await loadModule();
   const { createServer } = await import("node:http");
   const model = {
-    format: 1, version: 3, built_epoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },
-    neighbours: {}, interests: {}, segment_axis: [], segments: [],
+    format: 2, version: 3, builtEpoch: 20415, popularity: { hat: 1 }, trending: { hat: 1 },
+    neighbours: {}, interests: {}, segmentAxis: [], segments: [],
   };
   const seen = [];
   const server = createServer((req, res) => {

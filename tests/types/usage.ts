@@ -6,6 +6,8 @@ import init, {
   version,
   type ExportedData,
   type Explanation,
+  type KindredError,
+  type KindredErrorCode,
   type LoadReport,
   type ModelStatus,
   type Profile,
@@ -90,6 +92,20 @@ export async function everything(): Promise<void> {
   await k.close();
   console.log(year, windows, shared, closed, shown, clicked, itemCap, after, nextDay, lastDay, waiting, exportedPairs, exportedLast);
   console.log(next, spent, v, tokens, report.loaded, fromUrl.rejected, model.status, recs, similar, label, rank, firstType, storage);
+}
+
+/** Thrown errors carry a `code` from a closed list to branch on. */
+export function branchOnErrorCode(k: Kindred, item: string): "tracked" | "skipped" {
+  try {
+    k.track({ type: "view", item });
+    return "tracked";
+  } catch (e) {
+    const code: KindredErrorCode = (e as KindredError).code;
+    if (code === "unknown-item") return "skipped";
+    // @ts-expect-error not one of KindredErrorCode
+    if (code === "unknown-product") return "skipped";
+    throw e;
+  }
 }
 
 export async function removedNamesDoNotTypeCheck(): Promise<void> {

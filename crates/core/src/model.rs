@@ -11,19 +11,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::compact::SortedMap;
 
-/// Version of the model format. A client refuses models from a newer format.
-pub const MODEL_FORMAT: u32 = 1;
+/// Version of the model format: a client reads exactly this format and refuses the others.
+/// Format 2 spells fields in camelCase (`builtEpoch`, `segmentAxis`, `itemModel`), as every
+/// other value JS sees; format 1 used snake_case. A browser holding a cached format-1 model
+/// ignores it (`model-cache-invalid`) and fetches the current one.
+pub const MODEL_FORMAT: u32 = 2;
 
 /// One co-occurrence neighbour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Neighbour {
     pub item: String,
     /// Normalized co-occurrence in (0, 1].
     pub score: f32,
 }
 
-/// A shopper segment: a centroid over the model's `segment_axis` interest keys.
+/// A shopper segment: a centroid over the model's `segmentAxis` interest keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Segment {
     pub label: String,
     /// Share of shoppers in the segment, in [0, 1].
@@ -34,6 +39,7 @@ pub struct Segment {
 /// The shared model (format [`MODEL_FORMAT`]). Its maps are [`SortedMap`]s, not `BTreeMap`s:
 /// the same JSON (objects, keys in order) for less code in the browser module.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedModel {
     pub format: u32,
     /// Monotonic version chosen by the publisher.
@@ -61,6 +67,7 @@ pub struct SharedModel {
 
 /// What learned the item lists of a [`SharedModel`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemModelInfo {
     /// `"ease"`: Steck's EASE, fitted to the released item and pair counts.
     pub kind: String,
@@ -77,6 +84,8 @@ pub enum ModelError {
     InvalidJson(String),
     #[error("model format {found} is newer than this client understands ({MODEL_FORMAT}): update kindred")]
     UnsupportedFormat { found: u32 },
+    #[error("model format {found} is older than this client reads ({MODEL_FORMAT}): rebuild it with this version of the kindred server")]
+    OutdatedFormat { found: u32 },
     #[error("model value for \"{key}\" is not a finite number in [0, 1]")]
     BadScore { key: String },
     #[error("segment \"{label}\" has {found} values but the segment axis has {expected}")]
@@ -99,11 +108,19 @@ impl SharedModel {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Whether a model of `format` can be read at all: checked before its fields, whose
+    /// names depend on the format.
+    pub fn check_format(format: u32) -> Result<(), ModelError> {
+        match format {
+            MODEL_FORMAT => Ok(()),
+            found if found > MODEL_FORMAT => Err(ModelError::UnsupportedFormat { found }),
+            found => Err(ModelError::OutdatedFormat { found }),
+        }
+    }
+
     /// Checks format and value ranges so a damaged model cannot produce NaN scores.
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.format > MODEL_FORMAT || self.format == 0 {
-            return Err(ModelError::UnsupportedFormat { found: self.format });
-        }
+        SharedModel::check_format(self.format)?;
         let unit = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
         for (key, v) in self
             .popularity
@@ -427,6 +444,7 @@ mod tests {
         use std::collections::BTreeMap;
         // The model as it was before its maps became `SortedMap`s: the wire format must not move.
         #[derive(Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
         struct Before {
             format: u32,
             version: u64,
@@ -457,12 +475,35 @@ mod tests {
     }
 
     #[test]
-    fn rejects_future_format_and_bad_scores() {
+    fn fields_are_camel_case() {
+        let mut m = builder().build(1, 20000);
+        m.item_model = Some(ItemModelInfo {
+            kind: "ease".into(),
+            items: 1,
+            lambda: 1.0,
+        });
+        let json = m.to_json();
+        for key in ["\"builtEpoch\":", "\"segmentAxis\":", "\"itemModel\":"] {
+            assert!(json.contains(key), "{key} in {json}");
+        }
+        for old in ["built_epoch", "segment_axis", "item_model"] {
+            assert!(!json.contains(old), "{old} in {json}");
+        }
+    }
+
+    #[test]
+    fn rejects_other_formats_and_bad_scores() {
         let mut m = builder().build(1, 1);
         m.format = MODEL_FORMAT + 1;
         assert!(matches!(
             m.validate(),
             Err(ModelError::UnsupportedFormat { .. })
+        ));
+        // Format 1 spelled its fields in snake_case: read as format 2 it would lose them.
+        m.format = 1;
+        assert!(matches!(
+            m.validate(),
+            Err(ModelError::OutdatedFormat { found: 1 })
         ));
         let mut m = builder().build(1, 1);
         m.popularity.insert("x".into(), f32::NAN);

@@ -147,7 +147,11 @@ fn output_lists_every_user_in_order_with_ranks_from_one() {
             stderr.contains("reports: 27 from 14 clients over 2 days, 0 refused"),
             "{privacy}: {stderr}"
         );
-        assert!(model["format"].as_u64() == Some(1), "{privacy}: {model}");
+        assert_eq!(
+            model["format"].as_u64(),
+            Some(u64::from(kindred_core::model::MODEL_FORMAT)),
+            "{privacy}: {model}"
+        );
         // The users file has a blank line and a repeated id: four distinct shoppers, one
         // (newbie) without events, who still gets a list in threshold mode's cold start.
         let text = std::fs::read_to_string(dir.join(format!("{privacy}.csv"))).unwrap();
