@@ -3,12 +3,15 @@
 // pkg/kindred_bg.wasm), and copies both into www/ where `kindred serve` serves the demo.
 // Fails when dist/kindred.js gzips above 10 KB (PRODUCT.md's loader budget).
 //
-// usage: node scripts/build-storefront.mjs   (scripts/build-wasm runs it after building pkg/)
+// usage: node scripts/build-storefront.mjs [--dev]   (scripts/build-wasm runs it after building
+// pkg/; `--dev`, for the debug build of `scripts/build-wasm --dev`, whose glue carries debug
+// checks: no budget)
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
 const LOADER_GZIP_BUDGET = 10 * 1024; // bytes
+const dev = process.argv.includes("--dev");
 
 const root = new URL("..", import.meta.url).pathname;
 mkdirSync(`${root}dist`, { recursive: true });
@@ -37,8 +40,11 @@ const gzip = gzipSync(bytes, { level: 9 }).length;
 console.log(
   `dist/kindred.js (storefront script)  ${(bytes.length / 1024).toFixed(1)} KB raw  ${(gzip / 1024).toFixed(1)} KB gzip`,
 );
-if (gzip > LOADER_GZIP_BUDGET) {
+if (dev) {
+  console.log("(a debug build: the budget applies to the shipped one)");
+} else if (gzip > LOADER_GZIP_BUDGET) {
   console.error(`error: dist/kindred.js is ${gzip} bytes gzipped, over the budget of ${LOADER_GZIP_BUDGET} bytes (10 KB)`);
   process.exit(1);
+} else {
+  console.log(`ok: dist/kindred.js gzip ${gzip} bytes <= budget ${LOADER_GZIP_BUDGET} bytes`);
 }
-console.log(`ok: dist/kindred.js gzip ${gzip} bytes <= budget ${LOADER_GZIP_BUDGET} bytes`);

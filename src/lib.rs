@@ -14,6 +14,7 @@
 //!   thrown (`KindredError` with a stable `code`) and the warning codes; `convert.rs`: host
 //!   functions (clock, timers, `fetch`) and error text. `names.rs` (a test) checks the names
 //!   against `kindred.d.ts`.
+//! - `panic_messages.rs`: the panic hook of the debug build (`scripts/build-wasm --dev`).
 //!
 //! Algorithms live in `crates/core`; this crate converts and persists. Option and result
 //! shapes are typed in `kindred.d.ts`, appended to the generated typings.
@@ -35,6 +36,8 @@ mod kindred;
 mod names;
 mod options;
 mod outbox;
+#[cfg(feature = "panic-messages")]
+mod panic_messages;
 mod persist;
 mod rebase;
 mod storage;

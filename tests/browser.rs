@@ -1,5 +1,5 @@
 //! The browser module in headless Chromium (`wasm-pack test --headless --chrome`, run by
-//! `npm test` through scripts/test-browser): every export, IndexedDB persistence across
+//! `npm test` through scripts/ci/test-browser): every export, IndexedDB persistence across
 //! re-creation, two instances of one site merging, error shapes, the memory fallback and
 //! recovery from corrupt stored data.
 #![cfg(target_arch = "wasm32")]

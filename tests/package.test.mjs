@@ -1,12 +1,15 @@
 // The built module in Node: pkg/, the release build optimized by wasm-opt, the bytes the npm
-// package ships.
+// package ships; then the packed package itself, installed into an app.
 //
 // Instantiating the optimized module is the point: Debian's binaryen 108 once produced modules
 // that fail to instantiate, so a build that "succeeds" is not enough.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { test } from "node:test";
+import { appWithKindred, packKindred } from "./support/packed-kindred.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = (file) => `${root}pkg/${file}`;
@@ -232,4 +235,49 @@ test("loadModel fetches with ETag revalidation and keeps the last model when off
   assert.equal(k.recommend({ strategy: "trending", k: 1 })[0].item, "hat", "the cached model still answers");
   const fresh = await Kindred.create({ storage: "memory" });
   await assert.rejects(fresh.loadModel(url), (e) => e instanceof Error && e.message.includes(url));
+});
+
+// The packed package (tests/support/packed-kindred.mjs), as `npm install kindred` gives it.
+test("the tarball holds what package.json's exports and files name, and no build leftovers", () => {
+  const { tarball, files } = packKindred();
+  rmSync(dirname(tarball), { recursive: true, force: true });
+  const { exports } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+  const targets = (entry) => (typeof entry === "string" ? [entry] : Object.values(entry).flatMap(targets));
+  for (const target of targets(exports)) {
+    assert.ok(files.includes(target.replace(/^\.\//, "")), `${target} is exported but not in the tarball: ${files}`);
+  }
+  assert.ok(files.includes("dist/kindred.js"), "the storefront script tag ships too");
+  assert.ok(!files.some((f) => f.startsWith("pkg-noopt/") || f.endsWith("DEV-BUILD")), `${files}`);
+});
+
+test("in Node, a plain `import init from \"kindred\"` and `init()` work, no shim", () => {
+  const app = appWithKindred("node-import");
+  try {
+    // A fresh Node process, so nothing of this test runner (loaders, the repository's
+    // package.json) is involved: only the installed package's exports.
+    writeFileSync(
+      join(app, "main.js"),
+      `import init, { Kindred, version } from "kindred";
+await init();
+const k = await Kindred.create({ site: "node-app" });
+await k.loadCatalog([
+  { id: "mug", title: "Blue Mug", categories: ["Home > Kitchen"] },
+  { id: "cup", title: "Blue Cup", categories: ["Home > Kitchen"] },
+  { id: "hat", title: "Wool Hat" },
+]);
+k.track({ type: "view", item: "mug" });
+await init(); // a second call returns the loaded module
+console.log(JSON.stringify({ version: version(), storage: k.status().storage, recs: k.recommend({ strategy: "for-you", k: 1 }) }));
+`,
+    );
+    const run = spawnSync(process.execPath, ["main.js"], { cwd: app, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+    assert.equal(out.version, version);
+    assert.equal(out.storage, "memory");
+    assert.equal(out.recs[0].item, "cup");
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
 });

@@ -1,27 +1,33 @@
-// Runs every ```js example of the README's "Using the npm package" section against the built,
-// optimized package, so the documentation cannot drift from the API.
+// Runs every ```js example of the README's "Using the npm package" section in Node, against
+// the packed package installed into an app (tests/support/packed-kindred.mjs): each example
+// imports "kindred" as written, so the documentation cannot drift from the API or from how
+// the package resolves in Node.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { appWithKindred } from "./support/packed-kindred.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(join(root, "README.md"), "utf8");
 const section = readme.split("## Using the npm package")[1]?.split("\n## ")[0] ?? "";
 const examples = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
-const shim = pathToFileURL(join(root, "tests/support/kindred-node.mjs")).href;
+
+let app;
+before(() => {
+  app = appWithKindred("readme");
+});
+after(() => app && rmSync(app, { recursive: true, force: true }));
 
 test("the README has npm examples", () => {
   assert.ok(examples.length >= 3, `found ${examples.length} js examples in the npm section`);
 });
 
-/** Runs one example as a module and returns what it logged. */
+/** Runs one example as a module of the app and returns what it logged. */
 async function run(code, index) {
-  const dir = mkdtempSync(join(tmpdir(), "kindred-readme-"));
-  const file = join(dir, `example-${index}.mjs`);
-  writeFileSync(file, code.replaceAll('from "kindred"', `from ${JSON.stringify(shim)}`));
+  const file = join(app, `example-${index}.mjs`);
+  writeFileSync(file, code);
   const logged = [];
   const { log, warn } = console;
   console.log = (...args) => logged.push(args);

@@ -1,11 +1,12 @@
-// A static file server for browser tests and the benchmark: serves the repository root on
-// 127.0.0.1 (a random free port) with the right MIME types, and nothing outside the root.
+// A static file server for browser tests and the benchmark: serves the repository root (or
+// `options.root`, a directory) on 127.0.0.1 (a random free port) with the right MIME types,
+// and nothing outside that directory.
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+const repository = fileURLToPath(new URL("../..", import.meta.url));
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -21,9 +22,10 @@ const types = {
  * answers with the next status from `options.reportStatuses` or `failNext` (then 202); a status
  * may be `{ status, body }` to answer with that JSON body. `options.json` maps paths to values
  * served as JSON (a catalog, a model). `requests` records every request (`method`, `path`,
- * `headers`).
+ * `headers`). `options.root` serves that directory instead of the repository.
  */
 export async function serveRepository(options = {}) {
+  const root = options.root ? join(options.root, "/") : repository;
   const reports = [];
   const requests = [];
   const statuses = [...(options.reportStatuses ?? [])];

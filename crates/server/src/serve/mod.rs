@@ -237,8 +237,9 @@ pub async fn rebuild(state: &SharedState) -> Result<RebuildSummary, String> {
     Ok(summary)
 }
 
-/// Builds the router (public API with CORS, admin routes, metrics, static files).
-pub fn router(state: SharedState) -> Router {
+/// Builds the router (public API with CORS, admin routes, metrics, static files), with
+/// `extra` routes inside the same layers (see [`run_with_routes`]).
+pub fn router(state: SharedState, extra: Router<SharedState>) -> Router {
     let cors = cors_layer(&state.settings.allowed_origins);
     let public = Router::new()
         .route("/v1/reports", post(reports::submit))
@@ -250,6 +251,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(public)
         .merge(admin)
+        .merge(extra)
         .fallback_service(files)
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -400,6 +402,17 @@ async fn shutdown_signal() {
 
 /// Runs the server until SIGTERM or Ctrl-C; returns once everything acknowledged is flushed.
 pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
+    run_with_routes(settings, Router::new()).await
+}
+
+/// [`run`] with `extra` routes behind the same layers as the real ones (catch-panic, request
+/// metrics, compression). `kindred serve` adds none; it is the seam through which
+/// examples/catch_panic.rs serves a handler that panics, built with the profile the binary
+/// ships with, without a panicking route in the shipped binary.
+pub async fn run_with_routes(
+    settings: ServeSettings,
+    extra: Router<SharedState>,
+) -> Result<(), ServeError> {
     let backend = open_backend(&settings.common.database)?;
     let metrics = Metrics::new();
     let ingestor = Ingestor::start(backend.open()?, metrics.clone())?;
@@ -493,7 +506,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
             tokio::time::sleep(drain + SHUTDOWN_GRACE).await;
         }
     };
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone(), extra).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
     tokio::select! {
         result = server => result?,
