@@ -55,7 +55,7 @@ pub use report::{Mode, Report, ReportError, ReportLimits};
 pub use rules::{RecommendRequest, Recommendation, Strategy};
 pub use window::{window_of, WindowState};
 
-/// The README's Rust examples, compiled and run as doctests so they stay true.
+/// The Rust examples of docs/RANKING.md, compiled and run as doctests so they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeExamples;
+#[doc = include_str!("../../../docs/RANKING.md")]
+pub struct RankingDocExamples;
