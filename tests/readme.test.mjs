@@ -13,8 +13,20 @@ const section = readme.split("## Using the npm package")[1]?.split("\n## ")[0] ?
 const examples = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
 const shim = pathToFileURL(join(root, "tests/support/kindred-node.mjs")).href;
 
-test("the README has npm examples", () => {
+// What each example logs, as its comments show it.
+const expected = [
+  (logged) => assert.deepEqual(logged[0], ["cup", ["similar to Blue Ceramic Mug, which you viewed"]]),
+  (logged) => assert.deepEqual(logged[0], [1], "the puzzle is first in the shopper's for-you list"),
+  (logged) => {
+    assert.ok(logged.some((l) => l[0] === "storage-unavailable"), "Node reports the memory fallback");
+    assert.ok(logged.some((l) => l[0] === "memory"));
+  },
+  (logged) => assert.deepEqual(logged[0], ["consent-pending"]),
+];
+
+test("the README has npm examples, each with what it logs checked", () => {
   assert.ok(examples.length >= 3, `found ${examples.length} js examples in the npm section`);
+  assert.equal(examples.length, expected.length, "a new example needs its expected output in `expected`");
 });
 
 /** Runs one example as a module and returns what it logged. */
@@ -38,16 +50,6 @@ async function run(code, index) {
 examples.forEach((code, index) => {
   test(`README npm example ${index + 1} runs`, async () => {
     const logged = await run(code, index);
-    if (index === 0) {
-      assert.equal(logged[0][0].item, "cup", "the example's comment shows the real first result");
-      assert.deepEqual(logged[0][0].reasons, ["similar to Blue Ceramic Mug, which you viewed"]);
-    }
-    if (index === 3) {
-      assert.deepEqual(logged[0], ["consent-pending"]);
-    }
-    if (index === 2) {
-      assert.ok(logged.some((l) => l[0] === "storage-unavailable"), "Node reports the memory fallback");
-      assert.ok(logged.some((l) => l[0] === "memory"));
-    }
+    expected[index](logged);
   });
 });
