@@ -76,7 +76,7 @@ pub use privacy::window::{
     epoch_of, next_contribution, window_of, Contribution, WindowActivity, WindowState,
 };
 
-/// The README's Rust examples, compiled and run as doctests so they stay true.
+/// The Rust examples of docs/RANKING.md, compiled and run as doctests so they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeExamples;
+#[doc = include_str!("../../../docs/RANKING.md")]
+pub struct RankingDocExamples;
