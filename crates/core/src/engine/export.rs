@@ -28,9 +28,10 @@ pub struct ExportedEvent {
     pub amount: f32,
 }
 
-/// The shopper's stored state, complete: every part of the snapshot ([`super::snapshot`])
-/// except settings that say nothing about the shopper (the raw-event cap, the half-life) and
-/// the decay origin, which the affinities below are already decayed by.
+/// The shopper's stored state, complete: every part of the snapshot
+/// ([`Engine::snapshot`](crate::Engine::snapshot)) except settings that say nothing about the
+/// shopper (the raw-event cap, the half-life) and the decay origin, which the affinities below
+/// are already decayed by.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShopperData {
