@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# On CI (a fresh clone, built once) incremental compilation only costs disk: its caches were
+# a gigabyte of target/debug.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 # The toolchain of the shipped wasm build: $KINDRED_WASM_TOOLCHAIN when set (to try another
 # nightly, e.g. KINDRED_WASM_TOOLCHAIN=nightly-2026-06-01), else the pinned one in
 # [workspace.metadata.kindred] of Cargo.toml, which says why it is a nightly.
