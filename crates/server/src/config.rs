@@ -618,6 +618,14 @@ impl ServeSettings {
                 "must be at least 16 characters (e.g. `openssl rand -hex 16`)",
             ));
         }
+        // HTTP trims the spaces around a header value, so a token with spaces at either end
+        // could never be presented; one of spaces only would be a guessable secret.
+        if admin_token.as_ref().is_some_and(|t| t.trim() != t) {
+            return Err(invalid(
+                "admin-token",
+                "must not start or end with whitespace (a token file's trailing newline?)",
+            ));
+        }
         let static_dir = args
             .static_dir
             .clone()
@@ -892,6 +900,14 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(ServeSettings::resolve(&short).is_err());
+        for spaced in [" ".repeat(20), format!("{}\n", "a".repeat(20))] {
+            let args = ServeArgs {
+                admin_token: Some(spaced.clone()),
+                ..ServeArgs::default()
+            };
+            let err = ServeSettings::resolve(&args).expect_err("whitespace token");
+            assert!(err.to_string().contains("whitespace"), "{spaced:?}: {err}");
+        }
     }
 
     #[test]

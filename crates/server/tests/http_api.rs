@@ -800,4 +800,36 @@ fn health_static_files_and_json_errors() {
         "{escape:?}"
     );
     assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+
+    // No open redirect: `//sub` once answered `307 Location: //sub/`, which a browser reads as
+    // the site `sub`. Dotfiles and dot-directories are never served.
+    std::fs::create_dir_all(dir.join("www/sub")).expect("mkdir");
+    std::fs::write(dir.join("www/sub/index.html"), "sub").expect("write");
+    std::fs::create_dir_all(dir.join("www/.git")).expect("mkdir");
+    std::fs::write(dir.join("www/.git/config"), "secret").expect("write");
+    std::fs::write(dir.join("www/.token"), "secret").expect("write");
+    assert_eq!(
+        server.get("/sub").status,
+        307,
+        "a plain directory still redirects"
+    );
+    for path in [
+        "//sub",
+        "///sub",
+        "/.token",
+        "/.git/config",
+        "/sub/../.token",
+    ] {
+        let res = server.get(path);
+        assert_eq!(
+            (
+                res.status,
+                res.error_code().as_str(),
+                res.header("location")
+            ),
+            (404, "not-found", None),
+            "{path}"
+        );
+        assert!(!res.text().contains("secret"), "{path}");
+    }
 }
