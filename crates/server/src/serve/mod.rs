@@ -247,7 +247,11 @@ pub fn router(state: SharedState, extra: Router<SharedState>) -> Router {
         .route("/v1/health", get(health))
         .layer(cors);
     let admin = admin::routes(state.clone());
-    let files = ServeDir::new(&state.settings.static_dir).append_index_html_on_directories(true);
+    let files = Router::new()
+        .fallback_service(
+            ServeDir::new(&state.settings.static_dir).append_index_html_on_directories(true),
+        )
+        .layer(middleware::from_fn(refuse_unservable_paths));
     Router::new()
         .merge(public)
         .merge(admin)
@@ -281,6 +285,21 @@ fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
         .max_age(Duration::from_millis(kindred_core::DAY_MS as u64))
 }
 
+/// In front of the file server: 404 for a path starting with `//` or holding a backslash (the
+/// file server's directory redirect would answer `Location: //host/`, an open redirect to
+/// another site), and for one with a segment starting with `.` (dotfiles and dot-directories
+/// such as `.git` or a token file are never shop pages).
+async fn refuse_unservable_paths(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("//")
+        || path.contains('\\')
+        || path.split('/').any(|segment| segment.starts_with('.'))
+    {
+        return ApiError::from_status(StatusCode::NOT_FOUND).into_response();
+    }
+    next.run(req).await
+}
+
 /// The metric label of a request: a fixed route name, never the raw path.
 fn route_label(path: &str) -> &'static str {
     match path {
@@ -300,13 +319,6 @@ fn route_label(path: &str) -> &'static str {
 /// client (address, user agent) is read or logged here.
 async fn observe(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let route = route_label(req.uri().path());
-    if route == "static" && !servable_static_path(req.uri().path()) {
-        return finish(
-            &state,
-            route,
-            ApiError::from_status(StatusCode::NOT_FOUND).into_response(),
-        );
-    }
     let mut res = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(res) => res,
         Err(_) => ApiError::new(
@@ -325,21 +337,6 @@ async fn observe(State(state): State<SharedState>, req: Request, next: Next) -> 
     {
         res = ApiError::from_status(status).into_response();
     }
-    finish(&state, route, res)
-}
-
-/// Whether the file server may see a request path. Not: a path starting with `//` or holding
-/// a backslash (the file server's directory redirect would answer `Location: //host/`, an
-/// open redirect to another site), or one with a segment starting with `.` (dotfiles and
-/// dot-directories such as `.git` or a token file are never shop pages).
-fn servable_static_path(path: &str) -> bool {
-    !path.starts_with("//")
-        && !path.contains('\\')
-        && !path.split('/').any(|segment| segment.starts_with('.'))
-}
-
-/// The security headers and the request metric, on every response.
-fn finish(state: &SharedState, route: &'static str, mut res: Response) -> Response {
     let headers = res.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
